@@ -1,0 +1,154 @@
+import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An LMDB environment: one memory-mapped file holding named databases.
+///
+/// Threading rules (see ENGINEERING.md): the environment is opened with `MDB_NOTLS`, so a
+/// read transaction may run on any thread; a write transaction begins and ends inside one
+/// synchronous ``write(_:)`` call and therefore on one thread. Run all writes from a single
+/// thread. The map grows on demand, up to ``Options/maxMapSize``.
+public final class Environment: @unchecked Sendable {
+    /// How to open an environment.
+    public struct Options: Sendable {
+        /// Initial map size in bytes; the map doubles when full.
+        public var mapSize: Int = 64 << 20
+        /// Largest map size growth may reach; past it writes fail with ``LMDBError/mapFull``.
+        public var maxMapSize: Int = 1 << 40
+        public var maxDatabases: UInt32 = 32
+        public var maxReaders: UInt32 = 256
+        /// Open read-only (the audit tool); writes fail.
+        public var readOnly: Bool = false
+        /// Fsync on every commit. Off means `MDB_NOSYNC`: fast, but a crash of the machine can lose
+        /// the latest commits (never the file's consistency).
+        public var durable: Bool = true
+        /// The path names a file, not a directory (`MDB_NOSUBDIR`).
+        public var noSubdirectory: Bool = false
+
+        public init() {}
+    }
+
+    let env: OpaquePointer
+    /// The options this environment was opened with.
+    public let options: Options
+    private let resizeLock = ReadWriteLock()
+
+    /// Opens (creating if needed, unless read-only) the environment at `path`.
+    ///
+    /// - Throws: ``LMDBError`` (for example `ENOENT` when a read-only path does not exist).
+    public init(path: String, options: Options = Options()) throws {
+        var handle: OpaquePointer?
+        try check(mdb_env_create(&handle))
+        guard let handle else { throw LMDBError(code: EINVAL) }
+        do {
+            try check(mdb_env_set_maxdbs(handle, options.maxDatabases))
+            try check(mdb_env_set_maxreaders(handle, options.maxReaders))
+            try check(mdb_env_set_mapsize(handle, options.mapSize))
+            var flags = UInt32(MDB_NOTLS)
+            if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if !options.durable { flags |= UInt32(MDB_NOSYNC) }
+            if options.noSubdirectory { flags |= UInt32(MDB_NOSUBDIR) }
+            try check(mdb_env_open(handle, path, flags, 0o600))
+            var dead: Int32 = 0
+            try check(mdb_reader_check(handle, &dead))
+        } catch {
+            mdb_env_close(handle)
+            throw error
+        }
+        self.env = handle
+        self.options = options
+    }
+
+    deinit { mdb_env_close(env) }
+
+    /// The current map size in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Bytes of the map in use (pages up to the last one written).
+    public var usedSize: Int {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(env, &info)
+        mdb_env_stat(env, &stat)
+        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
+    }
+
+    /// Opens a named database, creating it when `create` is set and the environment is writable.
+    public func openDatabase(named name: String, create: Bool = true) throws -> Database {
+        if options.readOnly || !create {
+            return try read { txn in try txn.openDatabase(name, flags: 0) }
+        }
+        return try write { txn in try txn.openDatabase(name, flags: UInt32(MDB_CREATE)) }
+    }
+
+    /// Runs `body` in a read transaction and returns its result.
+    ///
+    /// Values lent by the transaction are valid only inside `body`. Keep it short and never
+    /// suspend inside it: an open read transaction pins old pages.
+    public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+        try resizeLock.withShared { () throws -> R in
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            defer { mdb_txn_abort(txn) }
+            return try body(Transaction(txn: txn, writable: false))
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it when `body` returns.
+    ///
+    /// When the map is full the transaction is aborted, the map doubled, and `body` run again
+    /// from the start: `body` must be a function of the database state only. An error thrown
+    /// by `body` aborts the transaction and is rethrown.
+    public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
+        while true {
+            do {
+                return try resizeLock.withShared { () throws -> R in
+                    let txn = try begin(flags: 0)
+                    let result: R
+                    do {
+                        result = try body(Transaction(txn: txn, writable: true))
+                    } catch {
+                        mdb_txn_abort(txn)
+                        throw error
+                    }
+                    try check(mdb_txn_commit(txn))
+                    return result
+                }
+            } catch LMDBError.mapFull {
+                try grow()
+            }
+        }
+    }
+
+    /// Flushes buffers to disk (needed only when opened with `durable: false`).
+    public func sync() throws {
+        try check(mdb_env_sync(env, 1))
+    }
+
+    /// Doubles the map size, up to ``Options/maxMapSize``.
+    private func grow() throws {
+        try resizeLock.withExclusive { () in
+            let current = mapSize
+            guard current < options.maxMapSize else { throw LMDBError.mapFull }
+            let next = min(current * 2, options.maxMapSize)
+            try check(mdb_env_set_mapsize(env, next))
+        }
+    }
+
+    private func begin(flags: UInt32) throws -> OpaquePointer {
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, flags, &txn)
+        if rc == MDB_MAP_RESIZED {
+            // Another process grew the map: adopt its size and try once more.
+            mdb_env_set_mapsize(env, 0)
+            rc = mdb_txn_begin(env, nil, flags, &txn)
+        }
+        try check(rc)
+        guard let txn else { throw LMDBError(code: EINVAL) }
+        return txn
+    }
+}

@@ -1,0 +1,122 @@
+import LMDB
+
+/// The last record of the log: where the next one chains on.
+struct LogHead: Sendable, Equatable {
+    var seq: UInt64 = 0
+    var hash: [UInt8] = EventRecord.genesisHash
+    var timestamp: UInt64 = 0
+}
+
+/// A refused mutation, kept in the denial log.
+public struct Denial: Sendable, Hashable {
+    public let timestamp: UInt64
+    public let actor: String
+    public let origin: Origin
+    public let requestId: String
+    public let repository: RepositoryRef?
+    public let tag: String?
+    /// What was attempted, e.g. `PutImage`.
+    public let operation: String
+    public let reason: String
+    /// The log's head seq when the attempt was refused.
+    public let atSeq: UInt64
+
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u64(timestamp); w.string(actor); w.u8(origin.code); w.string(requestId)
+        if let repository { w.u8(1); w.string(repository.registryId.value); w.string(repository.name.value) } else { w.u8(0) }
+        if let tag { w.u8(1); w.string(tag) } else { w.u8(0) }
+        w.string(operation); w.string(reason); w.u64(atSeq)
+        return w.bytes
+    }
+
+    static func decode(_ b: UnsafeRawBufferPointer) throws(DecodingError) -> Denial {
+        var r = BinaryReader(b)
+        let ts = try r.u64(), actor = try r.string()
+        guard let origin = Origin(code: try r.u8()) else { throw DecodingError(reason: "unknown origin") }
+        let requestId = try r.string()
+        let repository: RepositoryRef? = try r.bool()
+            ? RepositoryRef(registryId: RegistryId(unchecked: try r.string()), name: RepositoryName(unchecked: try r.string()))
+            : nil
+        let tag: String? = try r.bool() ? try r.string() : nil
+        return Denial(timestamp: ts, actor: actor, origin: origin, requestId: requestId, repository: repository,
+                      tag: tag, operation: try r.string(), reason: try r.string(), atSeq: try r.u64())
+    }
+}
+
+/// Compiled patterns by source, owned by the writer thread (never shared).
+final class PatternCache {
+    private var compiled: [String: TagPattern] = [:]
+
+    func pattern(_ source: String) throws(LedgerError) -> TagPattern {
+        if let p = compiled[source] { return p }
+        let p = try TagPattern(source)
+        if compiled.count > 50_000 { compiled.removeAll(keepingCapacity: true) }
+        compiled[source] = p
+        return p
+    }
+}
+
+/// What a command sees and does inside its (nested) write transaction: it reads current state
+/// through ``reader`` and records facts with ``emit(_:)``, which appends the event to the log and
+/// applies it at once, so later reads in the same command see it.
+struct Changes {
+    let txn: Transaction
+    let stores: StoreDatabases
+    let projections: ProjectionDatabases
+    let context: RequestContext
+    let timestamp: UInt64
+    let patterns: PatternCache
+    private(set) var head: LogHead
+    /// Refusals to record in the denial log, whether or not the command then fails.
+    private(set) var denials: [Denial] = []
+    /// Events appended by this command.
+    private(set) var emitted: [EventRecord] = []
+
+    init(txn: Transaction, stores: StoreDatabases, projections: ProjectionDatabases, context: RequestContext,
+         timestamp: UInt64, patterns: PatternCache, head: LogHead) {
+        self.txn = txn; self.stores = stores; self.projections = projections; self.context = context
+        self.timestamp = timestamp; self.patterns = patterns; self.head = head
+    }
+
+    var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: projections) }
+
+    /// Appends `event` to the log and applies it to the projections.
+    mutating func emit(_ event: Event) throws {
+        let record = EventRecord(seq: head.seq + 1, timestamp: timestamp, context: context, event: event, prevHash: head.hash)
+        try txn.put(stores.log, key: KeyLayout.u64(record.seq), value: record.encoded, flags: .append)
+        try ProjectionWriter(txn: txn, dbs: projections).apply(record)
+        head = LogHead(seq: record.seq, hash: record.hash, timestamp: timestamp)
+        emitted.append(record)
+    }
+
+    /// Stores manifest bytes under their digest unless present.
+    func storeManifest(_ manifest: Manifest) throws {
+        let key = manifest.digest.rawBytes
+        if try !txn.contains(stores.manifests, key: key) {
+            try txn.put(stores.manifests, key: key, value: manifest.bytes)
+        }
+    }
+
+    /// Records a refusal for the denial log and returns the error to throw or report.
+    mutating func deny(_ code: LedgerError.Code, _ reason: String, operation: String,
+                       repository: RepositoryRef?, tag: String?) -> LedgerError {
+        denials.append(Denial(timestamp: timestamp, actor: context.actor, origin: context.origin,
+                              requestId: context.requestId, repository: repository, tag: tag,
+                              operation: operation, reason: reason, atSeq: head.seq))
+        return LedgerError(code, reason)
+    }
+
+    /// The repository's record, or `RepositoryNotFoundException`.
+    func repository(_ ref: RepositoryRef) throws -> RepoRecord {
+        guard let repo = try reader.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
+        return repo
+    }
+}
+
+extension LedgerError {
+    static func repositoryNotFound(_ ref: RepositoryRef) -> LedgerError {
+        LedgerError(.repositoryNotFound,
+                    "The repository with name '\(ref.name)' does not exist in the registry with id '\(ref.registryId)'")
+    }
+}

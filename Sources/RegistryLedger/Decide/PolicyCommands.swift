@@ -1,0 +1,98 @@
+/// Checks that a policy scope exists: a known organization or an existing repository.
+func requireScope(_ scope: PolicyScope, _ reader: ProjectionReader) throws {
+    switch scope {
+    case .organization(let registry, let org):
+        guard try reader.organizationExists(registry, org) else {
+            throw LedgerError(.organizationNotFound, "Organization '\(org)' does not exist")
+        }
+    case .repository(let registry, let name):
+        guard try reader.repository(RepositoryRef(registryId: registry, name: name)) != nil else {
+            throw LedgerError.repositoryNotFound(RepositoryRef(registryId: registry, name: name))
+        }
+    }
+}
+
+extension Changes {
+    /// Flags every existing unflagged tag in `scope` that `policy` makes immutable.
+    mutating func applyRetroactively(_ policy: Policy, in scope: PolicyScope) throws {
+        let repos: [RepositoryRef]
+        switch scope {
+        case .repository(let registry, let name): repos = [RepositoryRef(registryId: registry, name: name)]
+        case .organization(let registry, let org): repos = try reader.repositories(inNamespace: org, registry: registry).map(\.0)
+        }
+        for ref in repos {
+            let repo = try repository(ref)
+            for (name, record) in try reader.tags(repo.repoId) where !record.immutable {
+                try flagIfGoverned(ref, Tag(unchecked: name), by: [policy])
+            }
+        }
+    }
+
+    /// Throws 400 when another policy of `scope` (not `except`) already has `pattern`.
+    func rejectDuplicate(_ pattern: String, in scope: PolicyScope, except uuid: String? = nil) throws {
+        if try reader.policies(scope).contains(where: { $0.policy.tagPattern == pattern && $0.policy.uuid != uuid }) {
+            throw LedgerError.invalid("A policy with tagPattern '\(pattern)' already exists for this \(scope)")
+        }
+    }
+
+    /// The key of policy `uuid` if it belongs to `scope`; otherwise `PolicyNotFound`.
+    func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy {
+        guard let found = try reader.policies(scope).first(where: { $0.policy.uuid == uuid }) else {
+            throw LedgerError(.policyNotFound, "Immutability policy '\(uuid)' not found for this \(scope)")
+        }
+        return found.policy
+    }
+}
+
+/// Quay: create an immutability policy, flagging existing matching tags at once.
+struct CreatePolicy: LedgerCommand {
+    static let operation = "quay.CreatePolicy"
+    let scope: PolicyScope
+    let uuid: String
+    let tagPattern: String
+    let tagPatternMatches: Bool
+
+    func run(_ changes: inout Changes) throws -> Policy {
+        try requireScope(scope, changes.reader)
+        let pattern = try changes.patterns.pattern(tagPattern).source
+        try changes.rejectDuplicate(pattern, in: scope)
+        let policy = Policy(uuid: uuid, tagPattern: pattern, tagPatternMatches: tagPatternMatches)
+        try changes.emit(.policyCreated(scope, policy))
+        try changes.applyRetroactively(policy, in: scope)
+        return policy
+    }
+}
+
+/// Quay: replace a policy's pattern and polarity; flags newly matching tags, never clears any.
+struct UpdatePolicy: LedgerCommand {
+    static let operation = "quay.UpdatePolicy"
+    let scope: PolicyScope
+    let uuid: String
+    let tagPattern: String
+    let tagPatternMatches: Bool
+
+    func run(_ changes: inout Changes) throws -> Policy {
+        try requireScope(scope, changes.reader)
+        _ = try changes.policy(uuid, in: scope)
+        let pattern = try changes.patterns.pattern(tagPattern).source
+        try changes.rejectDuplicate(pattern, in: scope, except: uuid)
+        let policy = Policy(uuid: uuid, tagPattern: pattern, tagPatternMatches: tagPatternMatches)
+        try changes.emit(.policyUpdated(scope, policy))
+        try changes.applyRetroactively(policy, in: scope)
+        return policy
+    }
+}
+
+/// Quay: delete a policy. Flags it set stay (sticky).
+struct DeletePolicy: LedgerCommand {
+    static let operation = "quay.DeletePolicy"
+    let scope: PolicyScope
+    let uuid: String
+
+    func run(_ changes: inout Changes) throws -> String {
+        try requireScope(scope, changes.reader)
+        _ = try changes.policy(uuid, in: scope)
+        try changes.emit(.policyDeleted(scope, uuid: uuid))
+        return uuid
+    }
+}

@@ -1,0 +1,80 @@
+/// A repository as events name it: registry and name.
+public struct RepositoryRef: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let registryId: RegistryId
+    public let name: RepositoryName
+
+    public init(registryId: RegistryId = .defaultId, name: RepositoryName) {
+        self.registryId = registryId
+        self.name = name
+    }
+
+    public var description: String { "\(registryId)/\(name)" }
+    public static func < (a: RepositoryRef, b: RepositoryRef) -> Bool { (a.registryId, a.name) < (b.registryId, b.name) }
+}
+
+/// Why a tag's immutable flag changed.
+public enum FlagCause: Hashable, Sendable {
+    /// A policy matched (at push time or retroactively). `boundHit` records that the pattern hit
+    /// its evaluation bound and counted as no match (which sets the flag for an inverted policy).
+    case policy(uuid: String, boundHit: Bool)
+    /// Set or cleared directly through the tag API.
+    case manual
+}
+
+/// One fact in the log. Every mutation of the registry is one or more events; projections are
+/// a fold of ``apply`` over them.
+public enum Event: Hashable, Sendable {
+    case repositoryCreated(RepositoryRef, TagMutability)
+    /// The repository and everything in it is gone (a forced delete removes its images too).
+    case repositoryDeleted(RepositoryRef)
+    case tagMutabilityChanged(RepositoryRef, TagMutability)
+    /// A new image (digest) in a repository. Its manifest is in the content store.
+    case imagePushed(RepositoryRef, digest: Digest, mediaType: String, size: Int64?)
+    /// A tag now points at `digest`; `previous` is the image it pointed at, if any (a move).
+    case tagSet(RepositoryRef, tag: Tag, digest: Digest, previous: Digest?)
+    case tagRemoved(RepositoryRef, tag: Tag, digest: Digest)
+    case imageDeleted(RepositoryRef, digest: Digest)
+    case imageStatusChanged(RepositoryRef, digest: Digest, status: ImageStatus)
+    case policyCreated(PolicyScope, Policy)
+    case policyUpdated(PolicyScope, Policy)
+    case policyDeleted(PolicyScope, uuid: String)
+    case tagFlagChanged(RepositoryRef, tag: Tag, immutable: Bool, cause: FlagCause)
+
+    /// The stable name used in exports and the audit tool.
+    public var typeName: String {
+        switch self {
+        case .repositoryCreated: "repository.created"
+        case .repositoryDeleted: "repository.deleted"
+        case .tagMutabilityChanged: "mutability.changed"
+        case .imagePushed: "image.pushed"
+        case .tagSet: "tag.set"
+        case .tagRemoved: "tag.removed"
+        case .imageDeleted: "image.deleted"
+        case .imageStatusChanged: "image.status"
+        case .policyCreated: "policy.created"
+        case .policyUpdated: "policy.updated"
+        case .policyDeleted: "policy.deleted"
+        case .tagFlagChanged: "tag.flagged"
+        }
+    }
+
+    /// The repository the event concerns, if it concerns one.
+    public var repository: RepositoryRef? {
+        switch self {
+        case .repositoryCreated(let r, _), .repositoryDeleted(let r), .tagMutabilityChanged(let r, _),
+             .imagePushed(let r, _, _, _), .tagSet(let r, _, _, _), .tagRemoved(let r, _, _),
+             .imageDeleted(let r, _), .imageStatusChanged(let r, _, _), .tagFlagChanged(let r, _, _, _):
+            r
+        case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
+            if case .repository(let reg, let name) = s { RepositoryRef(registryId: reg, name: name) } else { nil }
+        }
+    }
+
+    /// The registry the event belongs to.
+    public var registryId: RegistryId {
+        switch self {
+        case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _): s.registryId
+        default: repository!.registryId
+        }
+    }
+}

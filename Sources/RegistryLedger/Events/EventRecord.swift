@@ -1,0 +1,96 @@
+import Crypto
+
+/// One log record: an event in its envelope, chained to the record before it.
+///
+/// Binary layout (format 1): `u8 format, u64 seq, u64 timestamp µs, str actor, u8 origin,
+/// str requestId, u16 type, u8 schema, bytes payload, 32 prevHash` — the *canonical bytes* —
+/// then `32 hash`, where hash = SHA-256(canonical bytes), which end with the previous hash.
+public struct EventRecord: Sendable, Hashable {
+    public static let format: UInt8 = 1
+    /// The previous hash of the first record.
+    public static let genesisHash = [UInt8](repeating: 0, count: 32)
+
+    public let seq: UInt64
+    /// Microseconds since 1970, never decreasing along the log.
+    public let timestamp: UInt64
+    public let actor: String
+    public let origin: Origin
+    public let requestId: String
+    public let event: Event
+    public let prevHash: [UInt8]
+    public let hash: [UInt8]
+
+    /// Builds the record that follows `prevHash`, computing its hash.
+    init(seq: UInt64, timestamp: UInt64, context: RequestContext, event: Event, prevHash: [UInt8]) {
+        self.seq = seq
+        self.timestamp = timestamp
+        self.actor = context.actor
+        self.origin = context.origin
+        self.requestId = context.requestId
+        self.event = event
+        self.prevHash = prevHash
+        self.hash = Array(SHA256.hash(data: Self.canonicalBytes(seq: seq, timestamp: timestamp, actor: actor,
+                                                                 origin: origin, requestId: requestId,
+                                                                 event: event, prevHash: prevHash)))
+    }
+
+    private init(seq: UInt64, timestamp: UInt64, actor: String, origin: Origin, requestId: String,
+                 event: Event, prevHash: [UInt8], hash: [UInt8]) {
+        self.seq = seq; self.timestamp = timestamp; self.actor = actor; self.origin = origin
+        self.requestId = requestId; self.event = event; self.prevHash = prevHash; self.hash = hash
+    }
+
+    static func canonicalBytes(seq: UInt64, timestamp: UInt64, actor: String, origin: Origin,
+                               requestId: String, event: Event, prevHash: [UInt8]) -> [UInt8] {
+        var w = BinaryWriter(capacity: 192)
+        w.u8(format)
+        w.u64(seq)
+        w.u64(timestamp)
+        w.string(actor)
+        w.u8(origin.code)
+        w.string(requestId)
+        w.u16(EventCodec.typeCode(event))
+        w.u8(EventCodec.schemaVersion)
+        var payload = BinaryWriter()
+        EventCodec.encodePayload(event, into: &payload)
+        w.data(payload.bytes)
+        w.raw(prevHash)
+        return w.bytes
+    }
+
+    /// The stored form: canonical bytes followed by the hash.
+    public var encoded: [UInt8] {
+        var bytes = Self.canonicalBytes(seq: seq, timestamp: timestamp, actor: actor, origin: origin,
+                                        requestId: requestId, event: event, prevHash: prevHash)
+        bytes.append(contentsOf: hash)
+        return bytes
+    }
+
+    /// Decodes a stored record. With `verifyHash`, also recomputes the hash over the canonical
+    /// bytes and rejects a record whose stored hash differs.
+    public static func decode(_ buffer: UnsafeRawBufferPointer, verifyHash: Bool = true) throws(DecodingError) -> EventRecord {
+        guard buffer.count > 64 else { throw DecodingError(reason: "record too short") }
+        var r = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count - 32]))
+        let format = try r.u8()
+        guard format == Self.format else { throw DecodingError(reason: "unknown record format \(format)") }
+        let seq = try r.u64()
+        let timestamp = try r.u64()
+        let actor = try r.string()
+        guard let origin = Origin(code: try r.u8()) else { throw DecodingError(reason: "unknown origin") }
+        let requestId = try r.string()
+        let type = try r.u16()
+        let version = try r.u8()
+        let payloadLength = Int(try r.varint())
+        var payload = BinaryReader(try r.rawBuffer(payloadLength))
+        let event = try EventCodec.decodePayload(type: type, version: version, from: &payload)
+        let prevHash = try r.raw(32)
+        guard r.isAtEnd else { throw DecodingError(reason: "trailing bytes in record") }
+        let canonical = UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count - 32])
+        let hash = Array(UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - 32)...]))
+        if verifyHash, Array(SHA256.hash(data: canonical)) != hash {
+            throw DecodingError(reason: "hash mismatch")
+        }
+        return EventRecord(seq: seq, timestamp: timestamp, actor: actor, origin: origin,
+                           requestId: requestId, event: event, prevHash: prevHash, hash: hash)
+    }
+}

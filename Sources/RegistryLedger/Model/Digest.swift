@@ -1,0 +1,84 @@
+import Crypto
+
+/// A SHA-256 content digest, `sha256:` + 64 lowercase hex digits, held as 32 raw bytes.
+///
+/// Compares in byte order, which is the order of its string form.
+public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
+    // Big-endian words: comparing them in order compares the bytes.
+    let w0, w1, w2, w3: UInt64
+
+    /// Parses `sha256:<64 lowercase hex>`.
+    /// - Throws: `InvalidParameterException` for any other form.
+    public init(_ string: String) throws(LedgerError) {
+        let utf8 = Array(string.utf8)
+        guard utf8.count == 71, utf8.starts(with: Array("sha256:".utf8)) else { throw Self.badForm }
+        var words: [UInt64] = [0, 0, 0, 0]
+        for i in 0..<64 {
+            let c = utf8[7 + i]
+            let nibble: UInt64
+            switch c {
+            case 0x30...0x39: nibble = UInt64(c - 0x30)
+            case 0x61...0x66: nibble = UInt64(c - 0x61 + 10)
+            default: throw Self.badForm
+            }
+            words[i / 16] = words[i / 16] << 4 | nibble
+        }
+        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+    }
+
+    /// The digest of `bytes`.
+    public init(of bytes: [UInt8]) {
+        self.init(rawBytes: Array(SHA256.hash(data: bytes)))
+    }
+
+    /// From 32 raw bytes (as stored in keys and records).
+    init(rawBytes b: some Collection<UInt8>) {
+        precondition(b.count == 32)
+        var words: [UInt64] = [0, 0, 0, 0]
+        for (i, byte) in b.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(byte) }
+        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+    }
+
+    init(rawPointer p: UnsafeRawBufferPointer) {
+        w0 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        w1 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        w2 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        w3 = UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+    }
+
+    /// The 32 raw bytes.
+    var rawBytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(32)
+        appendRaw(to: &out)
+        return out
+    }
+
+    func appendRaw(to out: inout [UInt8]) {
+        for w in [w0, w1, w2, w3] { withUnsafeBytes(of: w.bigEndian) { out.append(contentsOf: $0) } }
+    }
+
+    /// `sha256:` + hex.
+    public var description: String {
+        String(unsafeUninitializedCapacity: 71) { buf in
+            let prefix = Array("sha256:".utf8)
+            for i in 0..<7 { buf[i] = prefix[i] }
+            let hex = Array("0123456789abcdef".utf8)
+            var o = 7
+            for w in [w0, w1, w2, w3] {
+                var shift: UInt64 = 60
+                for _ in 0..<16 {
+                    buf[o] = hex[Int((w >> shift) & 0xF)]
+                    o += 1
+                    shift &-= 4
+                }
+            }
+            return 71
+        }
+    }
+
+    public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
+
+    private static let badForm = LedgerError.invalid(
+        "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'must be sha256: followed by 64 lowercase hex digits'")
+}

@@ -1,0 +1,50 @@
+/// An error returned by the ledger: a machine-readable code (ECR's exception names, plus the
+/// Quay conditions) and a message for people.
+public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What went wrong, as a stable name. ECR codes are ECR's exception names.
+    public struct Code: RawRepresentable, Hashable, Sendable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let invalidParameter = Code(rawValue: "InvalidParameterException")
+        public static let repositoryNotFound = Code(rawValue: "RepositoryNotFoundException")
+        public static let repositoryAlreadyExists = Code(rawValue: "RepositoryAlreadyExistsException")
+        public static let repositoryNotEmpty = Code(rawValue: "RepositoryNotEmptyException")
+        public static let imageNotFound = Code(rawValue: "ImageNotFoundException")
+        public static let imageAlreadyExists = Code(rawValue: "ImageAlreadyExistsException")
+        public static let imageTagAlreadyExists = Code(rawValue: "ImageTagAlreadyExistsException")
+        public static let imageDigestDoesNotMatch = Code(rawValue: "ImageDigestDoesNotMatchException")
+        /// An image status change that the current status does not allow.
+        public static let imageStorageClassUpdateNotSupported = Code(rawValue: "ImageStorageClassUpdateNotSupportedException")
+        /// A Quay tag operation on an immutable tag (HTTP 409 `tag_immutable`).
+        public static let tagImmutable = Code(rawValue: "TagImmutable")
+        /// An unknown policy uuid, or one of another scope (HTTP 404).
+        public static let policyNotFound = Code(rawValue: "PolicyNotFound")
+        /// An unknown Quay organization (HTTP 404).
+        public static let organizationNotFound = Code(rawValue: "OrganizationNotFound")
+        /// An unknown Quay tag (HTTP 404).
+        public static let tagNotFound = Code(rawValue: "TagNotFound")
+        /// The caller lacks the right for this change (HTTP 403).
+        public static let forbidden = Code(rawValue: "AccessDeniedException")
+        /// The store could not complete the operation (disk full, I/O error): nothing was changed.
+        public static let storage = Code(rawValue: "ServerException")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    static func invalid(_ message: String) -> LedgerError { LedgerError(.invalidParameter, message) }
+
+    /// Whether this error is a refusal by policy (immutability, authorization) rather than bad
+    /// input or a missing object: refusals are recorded in the denial log.
+    public var isDenial: Bool {
+        [.imageTagAlreadyExists, .tagImmutable, .forbidden].contains(code)
+    }
+}

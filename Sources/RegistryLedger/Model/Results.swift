@@ -1,0 +1,90 @@
+import Foundation
+
+/// A repository as queries and commands report it.
+public struct Repository: Sendable, Hashable {
+    public let registryId: RegistryId
+    public let name: RepositoryName
+    /// Creation time, microseconds since 1970.
+    public let createdAt: UInt64
+    public let mutability: TagMutability
+
+    init(ref: RepositoryRef, record: RepoRecord) {
+        registryId = ref.registryId
+        name = ref.name
+        createdAt = record.createdAt
+        mutability = record.mutability
+    }
+
+    public var createdDate: Date { Date(timeIntervalSince1970: Double(createdAt) / 1e6) }
+}
+
+/// An image named by digest, tag, or both, as ECR's `imageIds` do. Raw strings: each is
+/// validated where it is used, so a bad one becomes a per-id failure, not a whole-request error.
+public struct ImageIdentifier: Sendable, Hashable {
+    public var digest: String?
+    public var tag: String?
+
+    public init(digest: String? = nil, tag: String? = nil) {
+        self.digest = digest
+        self.tag = tag
+    }
+}
+
+/// Why one image id of a batch was not processed (ECR `ImageFailure`).
+public struct ImageFailure: Sendable, Hashable, Error {
+    public let imageId: ImageIdentifier
+    /// ECR failure code: `InvalidImageDigest`, `InvalidImageTag`, `ImageTagDoesNotMatchDigest`,
+    /// `ImageNotFound`, `MissingDigestAndTag`.
+    public let code: String
+    public let reason: String
+}
+
+/// The result of `PutImage`.
+public struct PushedImage: Sendable, Hashable {
+    public let repository: RepositoryRef
+    public let digest: Digest
+    public let tag: String?
+    public let mediaType: String
+    public let manifest: [UInt8]
+}
+
+/// The result of `BatchDeleteImage`: ids deleted, and ids refused with the reason.
+public struct BatchDeleteResult: Sendable, Hashable {
+    public let deleted: [ImageIdentifier]
+    public let failures: [ImageFailure]
+}
+
+/// One ListImages entry: a (digest, tag) pair, or a digest alone for an untagged image.
+public struct ImageEntry: Sendable, Hashable {
+    public let digest: Digest
+    public let tag: String?
+}
+
+/// One DescribeImages entry.
+public struct ImageDetail: Sendable, Hashable {
+    public let repository: RepositoryRef
+    public let digest: Digest
+    public let tags: [String]
+    public let mediaType: String
+    /// Config plus layer sizes; nil for indexes.
+    public let size: Int64?
+    /// Push time, microseconds since 1970.
+    public let pushedAt: UInt64
+    public let status: ImageStatus
+}
+
+/// A tag as the Quay tag list reports it.
+public struct TagInfo: Sendable, Hashable {
+    public let name: String
+    public let digest: Digest
+    /// Microseconds since 1970.
+    public let lastModified: UInt64
+    public let immutable: Bool
+    public let size: Int64?
+}
+
+/// One page of results and the token for the next, absent on the last page.
+public struct Page<Element: Sendable>: Sendable {
+    public let items: [Element]
+    public let nextToken: String?
+}

@@ -1,0 +1,67 @@
+/// Every projection key layout, in one place. Integers are big-endian so keys sort numerically;
+/// long names go behind a repository id so that keys stay under LMDB's 511-byte limit.
+///
+/// | database      | key                                              | value          |
+/// |---------------|--------------------------------------------------|----------------|
+/// | repos         | registry(12) name                                | RepoRecord     |
+/// | images        | repoId(8) digest(32)                             | ImageRecord    |
+/// | tags          | repoId(8) tag                                    | TagRecord      |
+/// | listing       | repoId(8) kind(1: 0 tagged, 1 untagged) digest(32) [tag] | status(1) |
+/// | policies      | scope key, createdSeq(8)                         | PolicyRecord   |
+/// | policyIndex   | uuid                                             | scope key, createdSeq(8) |
+/// | organizations | registry(12) name                                | firstSeq(8)    |
+/// | counters      | name                                             | u64            |
+enum KeyLayout {
+    static func u64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+
+    static func readU64(_ p: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+        UInt64(bigEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    static func repository(_ ref: RepositoryRef) -> [UInt8] {
+        Array(ref.registryId.value.utf8) + Array(ref.name.value.utf8)
+    }
+
+    /// Prefix of every repository key of `registry` whose name starts with `namePrefix`.
+    static func repositoryPrefix(_ registry: RegistryId, namePrefix: String) -> [UInt8] {
+        Array(registry.value.utf8) + Array(namePrefix.utf8)
+    }
+
+    static func image(_ repoId: UInt64, _ digest: Digest) -> [UInt8] {
+        var k = u64(repoId)
+        digest.appendRaw(to: &k)
+        return k
+    }
+
+    static func tag(_ repoId: UInt64, _ tag: String) -> [UInt8] { u64(repoId) + Array(tag.utf8) }
+
+    enum ListingKind: UInt8 { case tagged = 0, untagged = 1 }
+
+    static func listing(_ repoId: UInt64, _ digest: Digest, tag: String?) -> [UInt8] {
+        var k = u64(repoId)
+        k.append(tag == nil ? ListingKind.untagged.rawValue : ListingKind.tagged.rawValue)
+        digest.appendRaw(to: &k)
+        if let tag { k.append(contentsOf: tag.utf8) }
+        return k
+    }
+
+    static func listingPrefix(_ repoId: UInt64, _ kind: ListingKind) -> [UInt8] { u64(repoId) + [kind.rawValue] }
+
+    static func scope(_ s: PolicyScope) -> [UInt8] {
+        switch s {
+        case .organization(let r, let org): [0] + Array(r.value.utf8) + Array(org.utf8) + [0]
+        case .repository(let r, let name): [1] + Array(r.value.utf8) + Array(name.value.utf8) + [0]
+        }
+    }
+
+    static func organization(_ registry: RegistryId, _ name: String) -> [UInt8] {
+        Array(registry.value.utf8) + Array(name.utf8)
+    }
+
+    /// Whether `key` starts with `prefix`.
+    static func hasPrefix(_ key: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+        guard key.count >= prefix.count else { return false }
+        for i in 0..<prefix.count where key[i] != prefix[i] { return false }
+        return true
+    }
+}

@@ -1,0 +1,97 @@
+/// A repository's projected state.
+struct RepoRecord: Equatable {
+    var repoId: UInt64
+    var createdAt: UInt64
+    var mutability: TagMutability
+
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        w.u64(repoId); w.u64(createdAt)
+        w.u8(UInt8(TagMutability.Mode.allCases.firstIndex(of: mutability.mode)!))
+        w.varint(UInt64(mutability.filters.count))
+        for f in mutability.filters { w.string(f.filter) }
+        return w.bytes
+    }
+
+    init(repoId: UInt64, createdAt: UInt64, mutability: TagMutability) {
+        self.repoId = repoId; self.createdAt = createdAt; self.mutability = mutability
+    }
+
+    init(_ p: UnsafeRawBufferPointer) throws(DecodingError) {
+        var r = BinaryReader(p)
+        repoId = try r.u64(); createdAt = try r.u64()
+        let mode = TagMutability.Mode.allCases[Int(try r.u8()) % 4]
+        var filters: [WildcardFilter] = []
+        for _ in 0..<(try r.varint()) { filters.append(WildcardFilter(unchecked: try r.string())) }
+        mutability = TagMutability(uncheckedMode: mode, filters: filters)
+    }
+}
+
+/// An image's projected state; `tags` sorted.
+struct ImageRecord: Equatable {
+    var mediaType: String
+    var size: Int64?
+    var status: ImageStatus
+    var pushedAt: UInt64
+    var tags: [String]
+
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        w.string(mediaType)
+        if let size { w.u8(1); w.varint(UInt64(size)) } else { w.u8(0) }
+        w.u8(EventCodec.statusCode(status)); w.u64(pushedAt)
+        w.varint(UInt64(tags.count))
+        for t in tags { w.string(t) }
+        return w.bytes
+    }
+
+    init(mediaType: String, size: Int64?, status: ImageStatus, pushedAt: UInt64, tags: [String]) {
+        self.mediaType = mediaType; self.size = size; self.status = status; self.pushedAt = pushedAt; self.tags = tags
+    }
+
+    init(_ p: UnsafeRawBufferPointer) throws(DecodingError) {
+        var r = BinaryReader(p)
+        mediaType = try r.string()
+        size = try r.bool() ? Int64(bitPattern: try r.varint()) : nil
+        status = try EventCodec.status(code: try r.u8())
+        pushedAt = try r.u64()
+        tags = []
+        for _ in 0..<(try r.varint()) { tags.append(try r.string()) }
+    }
+}
+
+/// A tag's projected state.
+struct TagRecord: Equatable {
+    var digest: Digest
+    var immutable: Bool
+    var lastModified: UInt64
+
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter(capacity: 41)
+        w.digest(digest); w.bool(immutable); w.u64(lastModified)
+        return w.bytes
+    }
+
+    init(digest: Digest, immutable: Bool, lastModified: UInt64) {
+        self.digest = digest; self.immutable = immutable; self.lastModified = lastModified
+    }
+
+    init(_ p: UnsafeRawBufferPointer) throws(DecodingError) {
+        var r = BinaryReader(p)
+        digest = try r.digest(); immutable = try r.bool(); lastModified = try r.u64()
+    }
+}
+
+/// A policy as stored in its scope.
+struct PolicyRecord {
+    static func encode(_ p: Policy) -> [UInt8] {
+        var w = BinaryWriter()
+        w.string(p.uuid); w.string(p.tagPattern); w.bool(p.tagPatternMatches)
+        return w.bytes
+    }
+
+    static func decode(_ b: UnsafeRawBufferPointer) throws(DecodingError) -> Policy {
+        var r = BinaryReader(b)
+        return Policy(uuid: try r.string(), tagPattern: try r.string(), tagPatternMatches: try r.bool())
+    }
+}

@@ -1,0 +1,224 @@
+import LMDB
+
+/// Queries: synchronous reads of the current projections, each in one read transaction.
+extension Ledger {
+    /// The binding of page tokens to a repository incarnation, an operation's filter.
+    private func binding(_ ref: RepositoryRef, _ repo: RepoRecord, _ extra: [UInt8]) -> [UInt8] {
+        KeyLayout.repository(ref) + [0] + KeyLayout.u64(repo.repoId) + extra
+    }
+
+    private func requireRepository(_ reader: ProjectionReader, _ ref: RepositoryRef) throws -> RepoRecord {
+        guard let repo = try reader.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
+        return repo
+    }
+
+    /// ECR `ListImages`: (digest, tag) pairs and untagged digests, ordered by (tagged first,
+    /// digest, tag). Keyset paging: an entry that exists for a whole walk is seen exactly once.
+    ///
+    /// - Throws: `RepositoryNotFoundException`; `InvalidParameterException` for `maxResults`
+    ///   outside 1–1000 or a token not issued for this repository and filter.
+    public func listImages(_ ref: RepositoryRef, filter: ImageFilter = ImageFilter(), maxResults: Int? = nil,
+                           nextToken: String? = nil) throws -> Page<ImageEntry> {
+        let limit = try pageSize(maxResults)
+        return try read { reader in
+            let repo = try requireRepository(reader, ref)
+            let binding = binding(ref, repo, filter.bindingBytes)
+            let repoPrefix = KeyLayout.u64(repo.repoId)
+            let prefix: [UInt8] = switch filter.tagStatus {
+            case .tagged: KeyLayout.listingPrefix(repo.repoId, .tagged)
+            case .untagged: KeyLayout.listingPrefix(repo.repoId, .untagged)
+            case .any: repoPrefix
+            }
+            let resume = try nextToken.map { token throws(LedgerError) in
+                repoPrefix + (try PageToken.open(token, .listImages, binding: binding, secret: tokenSecret))
+            }
+            var items: [ImageEntry] = []
+            items.reserveCapacity(limit)
+            var lastKey: [UInt8] = []
+            var more = false
+            try reader.scan(reader.dbs.listing, prefix: prefix, from: resume) { e in
+                if let resume, e.key.elementsEqual(resume) { return true }
+                guard filter.imageStatus.admits(code: e.value[0]) else { return true }
+                if items.count == limit { more = true; return false }
+                let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
+                let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
+                    ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil
+                items.append(ImageEntry(digest: digest, tag: tag))
+                if items.count == limit { lastKey = Array(e.key[8...]) }
+                return true
+            }
+            let token = more ? PageToken.make(.listImages, binding: binding, position: lastKey, secret: tokenSecret) : nil
+            return Page(items: items, nextToken: token)
+        }
+    }
+
+    /// ECR `DescribeImages`. With `imageIds`, describes exactly those (an unknown one gives
+    /// `ImageNotFoundException`) and ignores paging; otherwise pages over images in digest order.
+    public func describeImages(_ ref: RepositoryRef, imageIds: [ImageIdentifier]? = nil, filter: ImageFilter = ImageFilter(),
+                               maxResults: Int? = nil, nextToken: String? = nil) throws -> Page<ImageDetail> {
+        let limit = try pageSize(maxResults)
+        return try read { reader in
+            let repo = try requireRepository(reader, ref)
+            func detail(_ digest: Digest, _ image: ImageRecord) -> ImageDetail {
+                ImageDetail(repository: ref, digest: digest, tags: image.tags, mediaType: image.mediaType,
+                            size: image.size, pushedAt: image.pushedAt, status: image.status)
+            }
+            if let imageIds {
+                var seen = Set<Digest>()
+                var items: [ImageDetail] = []
+                for id in imageIds {
+                    let (digest, image) = try resolveImage(id, in: reader, repoId: repo.repoId)
+                    if seen.insert(digest).inserted { items.append(detail(digest, image)) }
+                }
+                return Page(items: items, nextToken: nil)
+            }
+            let binding = binding(ref, repo, filter.bindingBytes)
+            let prefix = KeyLayout.u64(repo.repoId)
+            let resume = try nextToken.map { token throws(LedgerError) in
+                prefix + (try PageToken.open(token, .describeImages, binding: binding, secret: tokenSecret))
+            }
+            var items: [ImageDetail] = []
+            var more = false
+            try reader.scan(reader.dbs.images, prefix: prefix, from: resume) { e in
+                if let resume, e.key.elementsEqual(resume) { return true }
+                let image = try ImageRecord(e.value)
+                guard filter.imageStatus.admits(image.status), filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return true }
+                if items.count == limit { more = true; return false }
+                items.append(detail(Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), image))
+                return true
+            }
+            let token = more ? PageToken.make(.describeImages, binding: binding, position: items.last!.digest.rawBytes, secret: tokenSecret) : nil
+            return Page(items: items, nextToken: token)
+        }
+    }
+
+    /// ECR `DescribeRepositories`: the named ones (an unknown name gives
+    /// `RepositoryNotFoundException`), or all of the registry, paged in name order.
+    public func describeRepositories(registryId: RegistryId? = nil, names: [RepositoryName]? = nil,
+                                     maxResults: Int? = nil, nextToken: String? = nil) throws -> Page<Repository> {
+        let limit = try pageSize(maxResults)
+        let registry = registryId ?? defaultRegistryId
+        return try read { reader in
+            if let names {
+                let items = try names.map { name in
+                    let ref = RepositoryRef(registryId: registry, name: name)
+                    return Repository(ref: ref, record: try requireRepository(reader, ref))
+                }
+                return Page(items: items, nextToken: nil)
+            }
+            let prefix = Array(registry.value.utf8)
+            let resume = try nextToken.map { token throws(LedgerError) in
+                prefix + (try PageToken.open(token, .describeRepositories, binding: prefix, secret: tokenSecret))
+            }
+            var items: [Repository] = []
+            var more = false
+            try reader.scan(reader.dbs.repos, prefix: prefix, from: resume) { e in
+                if let resume, e.key.elementsEqual(resume) { return true }
+                if items.count == limit { more = true; return false }
+                let name = RepositoryName(unchecked: String(decoding: e.key[12...], as: UTF8.self))
+                items.append(Repository(ref: RepositoryRef(registryId: registry, name: name), record: try RepoRecord(e.value)))
+                return true
+            }
+            let token = more ? PageToken.make(.describeRepositories, binding: prefix,
+                                              position: Array(items.last!.name.value.utf8), secret: tokenSecret) : nil
+            return Page(items: items, nextToken: token)
+        }
+    }
+
+    /// One image found by ECR `BatchGetImage`.
+    public struct FoundImage: Sendable, Hashable {
+        public let imageId: ImageIdentifier
+        public let manifest: [UInt8]
+        public let mediaType: String
+    }
+
+    /// ECR `BatchGetImage`: manifests of the ids found; the others as `failures`.
+    public func batchGetImage(_ ref: RepositoryRef, imageIds: [ImageIdentifier]) throws -> (images: [FoundImage], failures: [ImageFailure]) {
+        try read { reader in
+            let repo = try requireRepository(reader, ref)
+            var images: [FoundImage] = []
+            var failures: [ImageFailure] = []
+            for id in imageIds {
+                switch try id.resolve(in: reader, repoId: repo.repoId) {
+                case .failure(let f): failures.append(f)
+                case .success(let (digest, image)):
+                    guard let bytes = try reader.txn.get(stores.manifests, key: digest.rawBytes) else {
+                        throw LedgerError(.storage, "manifest \(digest) is missing from the content store")
+                    }
+                    images.append(FoundImage(imageId: ImageIdentifier(digest: digest.description, tag: id.tag),
+                                             manifest: bytes, mediaType: image.mediaType))
+                }
+            }
+            return (images, failures)
+        }
+    }
+
+    /// Quay tag list: tags by name, `limit` (1–100) per `page` (from 1), optionally one tag only.
+    public func listTags(_ ref: RepositoryRef, page: Int = 1, limit: Int = 50,
+                         specificTag: String? = nil) throws -> (tags: [TagInfo], hasAdditional: Bool) {
+        guard page >= 1 else { throw LedgerError.invalid("page must be at least 1") }
+        guard (1...100).contains(limit) else { throw LedgerError.invalid("limit must be between 1 and 100") }
+        return try read { reader in
+            let repo = try requireRepository(reader, ref)
+            var tags: [TagInfo] = []
+            var skip = (page - 1) * limit
+            var more = false
+            let prefix = specificTag.map { KeyLayout.tag(repo.repoId, $0) } ?? KeyLayout.u64(repo.repoId)
+            try reader.scan(reader.dbs.tags, prefix: prefix) { e in
+                let name = String(decoding: e.key[8...], as: UTF8.self)
+                if let specificTag, name != specificTag { return false }
+                if skip > 0 { skip -= 1; return true }
+                if tags.count == limit { more = true; return false }
+                let record = try TagRecord(e.value)
+                tags.append(TagInfo(name: name, digest: record.digest, lastModified: record.lastModified,
+                                    immutable: record.immutable, size: try reader.image(repo.repoId, record.digest)?.size))
+                return true
+            }
+            return (tags, more)
+        }
+    }
+
+    /// Quay: the policies of a scope in creation order.
+    /// - Throws: `OrganizationNotFound` / `RepositoryNotFoundException` for an unknown scope.
+    public func listPolicies(_ scope: PolicyScope) throws -> [Policy] {
+        try read { reader in
+            try requireScope(scope, reader)
+            return try reader.policies(scope).map(\.policy)
+        }
+    }
+
+    /// Quay: one policy of a scope; `PolicyNotFound` for an unknown uuid or one of another scope.
+    public func policy(_ scope: PolicyScope, uuid: String) throws -> Policy {
+        guard let found = try listPolicies(scope).first(where: { $0.uuid == uuid }) else {
+            throw LedgerError(.policyNotFound, "Immutability policy '\(uuid)' not found for this \(scope)")
+        }
+        return found
+    }
+
+    /// The refused mutations recorded so far, oldest first.
+    public func denials() throws -> [Denial] {
+        try env.read { txn in
+            try txn.withCursor(stores.denials) { c in
+                var out: [Denial] = []
+                var entry = try c.first()
+                while let e = entry { out.append(try Denial.decode(e.value)); entry = try c.next() }
+                return out
+            }
+        }
+    }
+
+    /// The log records from `from` on (at most `limit`), verified against the chain.
+    public func events(from: UInt64 = 1, limit: Int = .max) throws -> [EventRecord] {
+        try env.read { txn in
+            var out: [EventRecord] = []
+            struct Enough: Error {}
+            do {
+                try LogReplay.forEach(txn, stores.log, from: from) { record in
+                    guard out.count < limit else { throw Enough() }
+                    out.append(record)
+                }
+            } catch is Enough {}
+            return out
+        }
+    }
+}

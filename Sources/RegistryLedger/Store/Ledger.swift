@@ -1,0 +1,148 @@
+import Foundation
+import LMDB
+
+/// The embeddable registry metadata store: an event-sourced, hash-chained log in LMDB with
+/// projections of current state.
+///
+/// Commands (`createRepository`, `putImage`, …) are `async`: they queue for the single writer
+/// thread, are group-committed with concurrent commands, and return once durable. Queries are
+/// synchronous reads of the projections. One `Ledger` per data directory per process.
+public final class Ledger: Sendable {
+    /// How to open a store.
+    public struct Options: Sendable {
+        /// Registry used when a request names none.
+        public var defaultRegistryId: RegistryId = .defaultId
+        /// Fsync every commit (default). Off trades crash durability for speed (tests, seeding).
+        public var durable = true
+        /// Initial LMDB map size; the map doubles on demand up to ``maxMapSize``.
+        public var mapSize = 64 << 20
+        /// Past this size writes fail with a storage error and change nothing.
+        public var maxMapSize = 1 << 40
+        /// Open for reading only (the audit tool): commands fail.
+        public var readOnly = false
+
+        public init() {}
+    }
+
+    let env: Environment
+    let stores: StoreDatabases
+    let writer: Writer?
+    let tokenSecret: [UInt8]
+    /// The registry used when a request names none.
+    public let defaultRegistryId: RegistryId
+    /// Commit statistics of this process's writer.
+    public let stats = WriterStats()
+
+    /// Opens the store in directory `path`, creating it (and the directory) when needed.
+    ///
+    /// - Throws: `LedgerError` with code `storage` when the directory cannot be opened or is not a
+    ///   store (read-only opens of a missing or empty directory).
+    public init(path: String, options: Options = Options()) throws {
+        var envOptions = Environment.Options()
+        envOptions.mapSize = options.mapSize
+        envOptions.maxMapSize = options.maxMapSize
+        envOptions.durable = options.durable
+        envOptions.readOnly = options.readOnly
+        envOptions.maxDatabases = 16
+        defaultRegistryId = options.defaultRegistryId
+        do {
+            if !options.readOnly {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            }
+            env = try Environment(path: path, options: envOptions)
+            stores = try StoreDatabases.open(env, create: !options.readOnly)
+        } catch let error as LMDBError {
+            throw LedgerError(.storage, "cannot open the store at \(path): \(error)")
+        }
+        tokenSecret = try Self.tokenSecret(env, stores, create: !options.readOnly)
+        if options.readOnly {
+            writer = nil
+        } else {
+            let (env, stores) = (env, stores)
+            let head = try env.read { txn in try Self.readHead(txn, stores) }
+            writer = Writer(env: env, stores: stores, head: head, stats: stats)
+        }
+    }
+
+    deinit { writer?.stop() }
+
+    /// Finishes queued commands and stops the writer. Later commands fail.
+    public func close() { writer?.stop() }
+
+    // MARK: running commands
+
+    func submit<C: LedgerCommand>(_ command: C, _ context: RequestContext) async throws -> C.Output {
+        guard let writer else { throw LedgerError(.storage, "the store is open read-only") }
+        return try await withCheckedThrowingContinuation { continuation in
+            writer.enqueue(PendingCommand(command, context, continuation))
+        }
+    }
+
+    func exclusive<R: Sendable>(_ body: @escaping (Transaction, Writer, inout LogHead) throws -> R) async throws -> R {
+        guard let writer else { throw LedgerError(.storage, "the store is open read-only") }
+        return try await withCheckedThrowingContinuation { continuation in
+            writer.enqueue(ExclusiveJob(body, continuation))
+        }
+    }
+
+    /// Runs `body` in a read transaction over the current projections.
+    func read<R>(_ body: (ProjectionReader) throws -> R) throws -> R {
+        do {
+            return try env.read { txn in try body(ProjectionReader(txn: txn, dbs: try stores.current(txn))) }
+        } catch let error as LMDBError {
+            throw LedgerError(.storage, "read failed: \(error)")
+        }
+    }
+
+    // MARK: store state
+
+    static func readHead(_ txn: Transaction, _ stores: StoreDatabases) throws -> LogHead {
+        try txn.withCursor(stores.log) { c in
+            guard let last = try c.last() else { return LogHead() }
+            let record = try EventRecord.decode(last.value, verifyHash: false)
+            return LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
+        }
+    }
+
+    private static let tokenSecretKey = Array("tokenSecret".utf8)
+
+    private static func tokenSecret(_ env: Environment, _ stores: StoreDatabases, create: Bool) throws -> [UInt8] {
+        if let secret = try env.read({ txn in try txn.get(stores.meta, key: tokenSecretKey) }) { return secret }
+        guard create else { return [] }
+        var rng = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        try env.write { txn in try txn.put(stores.meta, key: tokenSecretKey, value: secret) }
+        return secret
+    }
+
+    /// The seq of the last event (0 for an empty log).
+    public func headSeq() throws -> UInt64 {
+        try env.read { txn in try Self.readHead(txn, stores).seq }
+    }
+
+    /// A SHA-256 (hex) over every projection entry: equal digests mean identical projections.
+    public func stateDigest() throws -> String {
+        try env.read { txn in try StateDigest.compute(txn, try stores.current(txn)) }
+    }
+
+    /// Replays the whole log into fresh projection databases, verifying the hash chain, and
+    /// switches to them in one commit. Blocks other commands while it runs.
+    ///
+    /// - Returns: the state digest of the rebuilt projections.
+    /// - Throws: `LedgerError` naming the first bad seq if the chain does not verify; the old
+    ///   projections then stay in place.
+    @discardableResult
+    public func rebuild() async throws -> String {
+        let stores = self.stores
+        return try await exclusive { txn, _, _ in
+            let current = try stores.current(txn)
+            let targetIndex = stores.generations[0].repos == current.repos ? 1 : 0
+            let target = stores.generations[targetIndex]
+            for db in target.all { try txn.clear(db) }
+            let writer = ProjectionWriter(txn: txn, dbs: target)
+            try LogReplay.forEach(txn, stores.log) { record in try writer.apply(record) }
+            try txn.put(stores.meta, key: StoreDatabases.generationKey, value: [UInt8(targetIndex)])
+            return try StateDigest.compute(txn, target)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import LMDB
+import Testing
+
+func temporaryDirectory(_ name: String = "lmdb") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite struct EnvironmentTests {
+    @Test func writtenValuesAreReadBackAfterCommit() throws {
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "kv")
+        try env.write { txn in try txn.put(db, key: [1, 2], value: [9, 9, 9]) }
+        let value = try env.read { txn in try txn.get(db, key: [1, 2]) }
+        #expect(value == [9, 9, 9])
+        #expect(try env.read { txn in try txn.get(db, key: [7]) } == nil)
+    }
+
+    @Test func errorThrownInsideWriteRollsBackEverything() throws {
+        struct Boom: Error {}
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "kv")
+        #expect(throws: Boom.self) {
+            try env.write { txn in
+                try txn.put(db, key: [1], value: [1])
+                throw Boom()
+            }
+        }
+        #expect(try env.read { txn in try txn.count(db) } == 0)
+    }
+
+    @Test func nestedTransactionRollsBackAloneWhenItThrows() throws {
+        struct Boom: Error {}
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "kv")
+        try env.write { txn in
+            try txn.put(db, key: [1], value: [1])
+            _ = try? txn.nested { child in
+                try child.put(db, key: [2], value: [2])
+                throw Boom()
+            }
+            try txn.nested { child in try child.put(db, key: [3], value: [3]) }
+        }
+        let keys = try env.read { txn in
+            try txn.withCursor(db) { cursor in
+                var out: [[UInt8]] = []
+                var entry = try cursor.first()
+                while let e = entry { out.append(Array(e.key)); entry = try cursor.next() }
+                return out
+            }
+        }
+        #expect(keys == [[1], [3]])
+    }
+
+    @Test func cursorSeeksToFirstKeyAtOrAfterInByteOrder() throws {
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "kv")
+        try env.write { txn in
+            for k: UInt8 in [10, 20, 30] { try txn.put(db, key: [0, k], value: [k]) }
+        }
+        let found = try env.read { txn in
+            try txn.withCursor(db) { cursor in try cursor.seek(atOrAfter: [0, 15]).map { Array($0.value) } }
+        }
+        #expect(found == [20])
+        let pastEnd = try env.read { txn in
+            try txn.withCursor(db) { cursor in try cursor.seek(atOrAfter: [0, 31]) != nil }
+        }
+        #expect(pastEnd == false)
+    }
+
+    @Test func appendFlagRejectsKeysOutOfOrder() throws {
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "log")
+        try env.write { txn in
+            try txn.put(db, key: [0, 2], value: [2], flags: .append)
+        }
+        #expect(throws: LMDBError.keyExists) {
+            try env.write { txn in try txn.put(db, key: [0, 1], value: [1], flags: .append) }
+        }
+    }
+
+    @Test func mapGrowsOnDemandWithoutErrorReachingTheCaller() throws {
+        var options = Environment.Options()
+        options.mapSize = 1 << 20  // 1 MiB, far below what is written
+        options.durable = false
+        let env = try Environment(path: temporaryDirectory(), options: options)
+        let db = try env.openDatabase(named: "kv")
+        let value = [UInt8](repeating: 7, count: 1000)
+        for batch in 0..<20 {
+            try env.write { txn in
+                for i in 0..<500 {
+                    let k = withUnsafeBytes(of: UInt32(batch * 500 + i).bigEndian) { Array($0) }
+                    try txn.put(db, key: k, value: value)
+                }
+            }
+        }
+        #expect(env.mapSize > 1 << 20)
+        #expect(try env.read { txn in try txn.count(db) } == 10_000)
+    }
+
+    @Test func writesPastTheMaximumMapSizeFailWithMapFullAndKeepCommittedData() throws {
+        var options = Environment.Options()
+        options.mapSize = 1 << 20
+        options.maxMapSize = 2 << 20
+        options.durable = false
+        let env = try Environment(path: temporaryDirectory(), options: options)
+        let db = try env.openDatabase(named: "kv")
+        try env.write { txn in try txn.put(db, key: [0], value: [1]) }
+        let big = [UInt8](repeating: 1, count: 4000)
+        #expect(throws: LMDBError.mapFull) {
+            try env.write { txn in
+                for i in 0..<2000 {
+                    try txn.put(db, key: withUnsafeBytes(of: UInt32(i + 1).bigEndian) { Array($0) }, value: big)
+                }
+            }
+        }
+        #expect(try env.read { txn in try txn.get(db, key: [0]) } == [1])
+    }
+
+    @Test func readOnlyOpenOfMissingDirectoryFails() {
+        var options = Environment.Options()
+        options.readOnly = true
+        #expect(throws: LMDBError.self) {
+            _ = try Environment(path: "/nonexistent/\(UUID().uuidString)", options: options)
+        }
+    }
+}
