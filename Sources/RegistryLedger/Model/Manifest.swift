@@ -25,57 +25,58 @@ public struct Manifest: Sendable, Equatable {
         guard !bytes.isEmpty, bytes.count <= Self.maxBytes else {
             throw .invalid("Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Member must have length between 1 and 4194304'")
         }
-        let object: [String: Any]
+        let shape: Shape
         do {
-            guard let parsed = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-                throw LedgerError.invalid("The image manifest must be a JSON object")
-            }
-            object = parsed
-        } catch let error as LedgerError {
-            throw error
+            shape = try JSONDecoder().decode(Shape.self, from: Data(bytes))
         } catch {
-            throw .invalid("The image manifest is not valid JSON")
+            throw .invalid("The image manifest is not a valid JSON manifest object: \(Self.describe(error))")
         }
-        let ownType = object["mediaType"] as? String
-        guard let type = (mediaType ?? ownType), Self.isMediaType(type) else {
+        guard let type = (mediaType ?? shape.mediaType), Self.isMediaType(type) else {
             throw .invalid("Invalid parameter: the image manifest media type is missing or malformed; pass imageManifestMediaType or set mediaType in the manifest")
         }
         self.bytes = bytes
         self.digest = Digest(of: bytes)
         self.mediaType = type
-        if Self.indexMediaTypes.contains(type) || object["manifests"] != nil {
+        if Self.indexMediaTypes.contains(type) || shape.isIndex {
             self.imageSize = nil
         } else {
-            self.imageSize = try Self.imageSize(of: object)
-        }
-    }
-
-    private static func size(_ value: Any?, _ what: String) throws(LedgerError) -> Int64 {
-        guard let value else { return 0 }
-        guard let number = value as? NSNumber, !(value is Bool),
-              number.doubleValue >= 0, number.doubleValue < 9.0e18,
-              number.doubleValue == number.doubleValue.rounded() else {
-            throw .invalid("The image manifest has a malformed \(what) size")
-        }
-        return number.int64Value
-    }
-
-    private static func imageSize(of object: [String: Any]) throws(LedgerError) -> Int64 {
-        var total: Int64 = 0
-        if let config = object["config"] {
-            guard let config = config as? [String: Any] else { throw .invalid("The image manifest has a malformed config") }
-            total += try size(config["size"], "config")
-        }
-        if let layers = object["layers"] {
-            guard let layers = layers as? [Any] else { throw .invalid("The image manifest has malformed layers") }
-            for layer in layers {
-                guard let layer = layer as? [String: Any] else { throw .invalid("The image manifest has a malformed layer") }
-                let (sum, overflow) = total.addingReportingOverflow(try size(layer["size"], "layer"))
-                guard !overflow else { throw .invalid("The image manifest's layer sizes overflow") }
+            var total: Int64 = 0
+            for size in [shape.config?.size ?? 0] + (shape.layers ?? []).map({ $0.size ?? 0 }) {
+                let (sum, overflow) = total.addingReportingOverflow(size)
+                guard size >= 0, !overflow else { throw .invalid("The image manifest has a negative or overflowing size") }
                 total = sum
             }
+            self.imageSize = total
         }
-        return total
+    }
+
+    /// The fields the store reads; everything else is kept only in the bytes.
+    private struct Shape: Decodable {
+        struct Descriptor: Decodable { let size: Int64? }
+        let mediaType: String?
+        let config: Descriptor?
+        let layers: [Descriptor]?
+        let isIndex: Bool
+
+        enum Keys: String, CodingKey { case mediaType, config, layers, manifests }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            mediaType = try c.decodeIfPresent(String.self, forKey: .mediaType)
+            config = try c.decodeIfPresent(Descriptor.self, forKey: .config)
+            layers = try c.decodeIfPresent([Descriptor].self, forKey: .layers)
+            isIndex = c.contains(.manifests)
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case Swift.DecodingError.typeMismatch(_, let ctx), Swift.DecodingError.valueNotFound(_, let ctx),
+             Swift.DecodingError.dataCorrupted(let ctx):
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "malformed JSON" : "bad value at '\(path)'"
+        default: return "malformed JSON"
+        }
     }
 
     /// `type/subtype`, printable ASCII, at most 255 characters.

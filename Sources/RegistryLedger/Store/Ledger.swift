@@ -43,7 +43,7 @@ public final class Ledger: Sendable {
         envOptions.maxMapSize = options.maxMapSize
         envOptions.durable = options.durable
         envOptions.readOnly = options.readOnly
-        envOptions.maxDatabases = 16
+        envOptions.maxDatabases = 32
         defaultRegistryId = options.defaultRegistryId
         do {
             if !options.readOnly {
