@@ -12,6 +12,12 @@ func requireScope(_ scope: PolicyScope, _ reader: ProjectionReader) throws {
     }
 }
 
+extension LedgerError {
+    static func policyNotFound(_ uuid: String, _ scope: PolicyScope) -> LedgerError {
+        LedgerError(.policyNotFound, "Immutability policy '\(uuid)' not found for this \(scope)")
+    }
+}
+
 extension Changes {
     /// Flags every existing unflagged tag in `scope` that `policy` makes immutable.
     mutating func applyRetroactively(_ policy: Policy, in scope: PolicyScope) throws {
@@ -30,17 +36,15 @@ extension Changes {
 
     /// Throws 400 when another policy of `scope` (not `except`) already has `pattern`.
     func rejectDuplicate(_ pattern: String, in scope: PolicyScope, except uuid: String? = nil) throws {
-        if try reader.policies(scope).contains(where: { $0.policy.tagPattern == pattern && $0.policy.uuid != uuid }) {
+        if let owner = try reader.policyUUID(withPattern: pattern, in: scope), owner != uuid {
             throw LedgerError.invalid("A policy with tagPattern '\(pattern)' already exists for this \(scope)")
         }
     }
 
-    /// The key of policy `uuid` if it belongs to `scope`; otherwise `PolicyNotFound`.
+    /// Policy `uuid` if it belongs to `scope`; otherwise `PolicyNotFound`.
     func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy {
-        guard let found = try reader.policies(scope).first(where: { $0.policy.uuid == uuid }) else {
-            throw LedgerError(.policyNotFound, "Immutability policy '\(uuid)' not found for this \(scope)")
-        }
-        return found.policy
+        guard let found = try reader.policy(uuid, in: scope) else { throw LedgerError.policyNotFound(uuid, scope) }
+        return found
     }
 }
 

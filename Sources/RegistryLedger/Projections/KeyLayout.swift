@@ -1,3 +1,5 @@
+import Crypto
+
 /// Every projection key layout, in one place. Integers are big-endian so keys sort numerically;
 /// long names go behind a repository id so that keys stay under LMDB's 511-byte limit.
 ///
@@ -9,6 +11,7 @@
 /// | listing       | repoId(8) kind(1: 0 tagged, 1 untagged) digest(32) [tag] | status(1) |
 /// | policies      | scope key, createdSeq(8)                         | PolicyRecord   |
 /// | policyIndex   | uuid                                             | scope key, createdSeq(8) |
+/// | policyPatterns| scope key, sha256(pattern)(32)                   | uuid           |
 /// | organizations | registry(12) name                                | firstSeq(8)    |
 /// | counters      | name                                             | u64            |
 enum KeyLayout {
@@ -52,6 +55,10 @@ enum KeyLayout {
         case .organization(let r, let org): [0] + Array(r.value.utf8) + Array(org.utf8) + [0]
         case .repository(let r, let name): [1] + Array(r.value.utf8) + Array(name.value.utf8) + [0]
         }
+    }
+
+    static func policyPattern(_ s: PolicyScope, _ pattern: String) -> [UInt8] {
+        scope(s) + Array(SHA256.hash(data: Array(pattern.utf8)))
     }
 
     static func organization(_ registry: RegistryId, _ name: String) -> [UInt8] {

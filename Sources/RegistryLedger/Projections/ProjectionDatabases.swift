@@ -3,16 +3,16 @@ import LMDB
 /// The projection databases of one generation. Two generations exist so that `rebuild` can
 /// fill a fresh one and switch to it in one commit.
 struct ProjectionDatabases: Sendable {
-    let repos, images, tags, listing, policies, policyIndex, organizations, counters: Database
+    let repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters: Database
 
     /// All of them, in state-digest order.
-    var all: [Database] { [repos, images, tags, listing, policies, policyIndex, organizations, counters] }
+    var all: [Database] { [repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters] }
 
     static func open(_ env: Environment, generation: Int, create: Bool) throws -> ProjectionDatabases {
         func db(_ name: String) throws -> Database { try env.openDatabase(named: "g\(generation).\(name)", create: create) }
         return ProjectionDatabases(
             repos: try db("repos"), images: try db("images"), tags: try db("tags"), listing: try db("listing"),
-            policies: try db("policies"), policyIndex: try db("policyIndex"),
+            policies: try db("policies"), policyIndex: try db("policyIndex"), policyPatterns: try db("policyPatterns"),
             organizations: try db("organizations"), counters: try db("counters"))
     }
 }

@@ -69,6 +69,25 @@ struct ProjectionReader {
         return out
     }
 
+    /// The policy stored under `key` (from ``policyKey(_:)``).
+    func policy(at key: [UInt8]) throws -> Policy {
+        guard let bytes = try txn.get(dbs.policies, key: key) else {
+            throw LedgerError(.storage, "projections disagree with the log: dangling policy index")
+        }
+        return try bytes.withUnsafeBytes { try PolicyRecord.decode($0) }
+    }
+
+    /// The policy `uuid` if it belongs to `scope`.
+    func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy? {
+        guard let key = try policyKey(uuid), key.starts(with: KeyLayout.scope(scope)) else { return nil }
+        return try policy(at: key)
+    }
+
+    /// The uuid of the policy of `scope` whose pattern is `pattern`, if any.
+    func policyUUID(withPattern pattern: String, in scope: PolicyScope) throws -> String? {
+        try txn.get(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, pattern)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// Key of policy `uuid` in the policies database, if it exists.
     func policyKey(_ uuid: String) throws -> [UInt8]? {
         try txn.get(dbs.policyIndex, key: Array(uuid.utf8))

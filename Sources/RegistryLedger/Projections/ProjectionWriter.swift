@@ -30,9 +30,11 @@ struct ProjectionWriter {
             let repo = try require(ref)
             let prefix = KeyLayout.u64(repo.repoId)
             for db in [dbs.images, dbs.tags, dbs.listing] { try deleteAll(db, prefix: prefix) }
-            for (key, policy) in try reader.policies(.repository(ref.registryId, ref.name)) {
+            let scope = PolicyScope.repository(ref.registryId, ref.name)
+            for (key, policy) in try reader.policies(scope) {
                 try txn.delete(dbs.policies, key: key)
                 try txn.delete(dbs.policyIndex, key: Array(policy.uuid.utf8))
+                try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern))
             }
             try txn.delete(dbs.repos, key: KeyLayout.repository(ref))
 
@@ -84,15 +86,21 @@ struct ProjectionWriter {
             let key = KeyLayout.scope(scope) + KeyLayout.u64(record.seq)
             try txn.put(dbs.policies, key: key, value: PolicyRecord.encode(policy))
             try txn.put(dbs.policyIndex, key: Array(policy.uuid.utf8), value: key)
+            try txn.put(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern), value: Array(policy.uuid.utf8))
 
-        case .policyUpdated(_, let policy):
+        case .policyUpdated(let scope, let policy):
             let key = try requirePolicy(policy.uuid)
+            let old = try reader.policy(at: key)
+            try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, old.tagPattern))
             try txn.put(dbs.policies, key: key, value: PolicyRecord.encode(policy))
+            try txn.put(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern), value: Array(policy.uuid.utf8))
 
-        case .policyDeleted(_, let uuid):
+        case .policyDeleted(let scope, let uuid):
             let key = try requirePolicy(uuid)
+            let old = try reader.policy(at: key)
             try txn.delete(dbs.policies, key: key)
             try txn.delete(dbs.policyIndex, key: Array(uuid.utf8))
+            try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, old.tagPattern))
 
         case .tagFlagChanged(let ref, let tag, let immutable, _):
             let id = try require(ref).repoId

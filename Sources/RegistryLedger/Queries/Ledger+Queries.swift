@@ -189,10 +189,11 @@ extension Ledger {
 
     /// Quay: one policy of a scope; `PolicyNotFound` for an unknown uuid or one of another scope.
     public func policy(_ scope: PolicyScope, uuid: String) throws -> Policy {
-        guard let found = try listPolicies(scope).first(where: { $0.uuid == uuid }) else {
-            throw LedgerError(.policyNotFound, "Immutability policy '\(uuid)' not found for this \(scope)")
+        try read { reader in
+            try requireScope(scope, reader)
+            guard let found = try reader.policy(uuid, in: scope) else { throw LedgerError.policyNotFound(uuid, scope) }
+            return found
         }
-        return found
     }
 
     /// The refused mutations recorded so far, oldest first.
