@@ -81,7 +81,18 @@ public final class Environment: @unchecked Sendable {
     /// Opens a named database, creating it when `create` is set and the environment is writable.
     public func openDatabase(named name: String, create: Bool = true) throws -> Database {
         if options.readOnly || !create {
-            return try read { txn in try txn.openDatabase(name, flags: 0) }
+            // A handle opened in a transaction survives only if that transaction commits.
+            return try resizeLock.withShared { () throws -> Database in
+                let txn = try begin(flags: UInt32(MDB_RDONLY))
+                do {
+                    let db = try Transaction(txn: txn, writable: false).openDatabase(name, flags: 0)
+                    try check(mdb_txn_commit(txn))
+                    return db
+                } catch {
+                    mdb_txn_abort(txn)
+                    throw error
+                }
+            }
         }
         return try write { txn in try txn.openDatabase(name, flags: UInt32(MDB_CREATE)) }
     }

@@ -127,3 +127,19 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         }
     }
 }
+
+@Suite struct ReadOnlyTests {
+    @Test func readOnlyOpenAfterTheWriterClosedReadsNamedDatabases() throws {
+        let path = temporaryDirectory()
+        do {
+            let env = try Environment(path: path)
+            let db = try env.openDatabase(named: "kv")
+            try env.write { txn in try txn.put(db, key: [1], value: [2]) }
+        }
+        var options = Environment.Options()
+        options.readOnly = true
+        let env = try Environment(path: path, options: options)
+        let db = try env.openDatabase(named: "kv", create: false)
+        #expect(try env.read { txn in try txn.get(db, key: [1]) } == [2])
+    }
+}

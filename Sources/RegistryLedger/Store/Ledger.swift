@@ -51,10 +51,10 @@ public final class Ledger: Sendable {
             }
             env = try Environment(path: path, options: envOptions)
             stores = try StoreDatabases.open(env, create: !options.readOnly)
+            tokenSecret = try Self.tokenSecret(env, stores, create: !options.readOnly)
         } catch let error as LMDBError {
             throw LedgerError(.storage, "cannot open the store at \(path): \(error)")
         }
-        tokenSecret = try Self.tokenSecret(env, stores, create: !options.readOnly)
         if options.readOnly {
             writer = nil
         } else {
