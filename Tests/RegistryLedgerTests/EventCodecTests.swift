@@ -1,0 +1,87 @@
+@testable import RegistryLedger
+import Testing
+
+@Suite struct EventCodecTests {
+    static let r = RepositoryRef(registryId: try! RegistryId("123456789012"), name: try! RepositoryName("acme/web"))
+    static let d1 = manifest(1).digest, d2 = manifest(2).digest
+    static let events: [Event] = [
+        .repositoryCreated(r, try! TagMutability(mode: .immutableWithExclusion, filters: [WildcardFilter("dev-*"), WildcardFilter("*-rc")])),
+        .repositoryDeleted(r),
+        .tagMutabilityChanged(r, .default),
+        .imagePushed(r, digest: d1, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 3100),
+        .imagePushed(r, digest: d2, mediaType: "application/vnd.oci.image.index.v1+json", size: nil),
+        .tagSet(r, tag: try! Tag("v1"), digest: d1, previous: nil),
+        .tagSet(r, tag: try! Tag("v1"), digest: d2, previous: d1),
+        .tagRemoved(r, tag: try! Tag("v1"), digest: d2),
+        .imageDeleted(r, digest: d2),
+        .imageStatusChanged(r, digest: d1, status: .activating),
+        .policyCreated(.organization(.defaultId, "acme"), Policy(uuid: "u-1", tagPattern: "v.*", tagPatternMatches: false)),
+        .policyUpdated(.repository(.defaultId, try! RepositoryName("acme/web")), Policy(uuid: "u-1", tagPattern: "ü+", tagPatternMatches: true)),
+        .policyDeleted(.organization(.defaultId, "acme"), uuid: "u-1"),
+        .tagFlagChanged(r, tag: try! Tag("v1"), immutable: true, cause: .policy(uuid: "u-1", boundHit: true)),
+        .tagFlagChanged(r, tag: try! Tag("v1"), immutable: false, cause: .manual),
+    ]
+
+    func record(_ event: Event, seq: UInt64 = 7) -> EventRecord {
+        EventRecord(seq: seq, timestamp: 1_700_000_000_123_456, context: RequestContext(actor: "alice", origin: .quay, requestId: "r-9"),
+                    event: event, prevHash: Array(repeating: 0xAB, count: 32))
+    }
+
+    @Test(arguments: EventCodecTests.events)
+    func everyEventRoundTripsThroughTheBinaryRecord(_ event: Event) throws {
+        let original = record(event)
+        let decoded = try original.encoded.withUnsafeBytes { try EventRecord.decode($0) }
+        #expect(decoded == original)
+    }
+
+    @Test func everyTruncationIsAMalformedRecordNotACrash() {
+        let bytes = record(Self.events[0]).encoded
+        for length in 0..<bytes.count {
+            #expect(throws: DecodingError.self) { try Array(bytes.prefix(length)).withUnsafeBytes { try EventRecord.decode($0) } }
+        }
+    }
+
+    @Test func anyFlippedByteIsDetected() {
+        let bytes = record(Self.events[3]).encoded
+        for i in 0..<bytes.count {
+            var tampered = bytes
+            tampered[i] ^= 0x01
+            #expect(throws: DecodingError.self) { try tampered.withUnsafeBytes { try EventRecord.decode($0) } }
+        }
+    }
+
+    @Test func hashCoversThePreviousHash() {
+        let a = record(Self.events[1])
+        let b = EventRecord(seq: 7, timestamp: a.timestamp, context: RequestContext(actor: "alice", origin: .quay, requestId: "r-9"),
+                            event: Self.events[1], prevHash: Array(repeating: 0xAC, count: 32))
+        #expect(a.hash != b.hash)
+    }
+}
+
+@Suite struct TamperTests {
+    @Test func rebuildRefusesATamperedLogNamingTheSeqAndKeepsTheOldProjections() async throws {
+        let (ledger, _) = try makeLedger()
+        try await runRandomCommands(ledger, count: 200, seed: 3)
+        let digest = try ledger.stateDigest()
+        let target: UInt64 = 5
+        try ledger.env.write { txn in
+            var bytes = try txn.get(ledger.stores.log, key: KeyLayout.u64(target))!
+            bytes[20] ^= 0xFF
+            try txn.put(ledger.stores.log, key: KeyLayout.u64(target), value: bytes)
+        }
+        let error = await expectError(.storage) { try await ledger.rebuild() }
+        #expect(error?.message.contains("seq \(target)") == true)
+        #expect(try ledger.stateDigest() == digest)
+    }
+
+    @Test func aRecordReplacedWithAValidOneBreaksTheChainLink() async throws {
+        let (ledger, _) = try makeLedger()
+        try await runRandomCommands(ledger, count: 200, seed: 4)
+        // Re-sign record 3 with different content: its own hash is valid, but record 4 no longer links to it.
+        let forged = EventRecord(seq: 3, timestamp: 1, context: alice, event: .repositoryDeleted(repo("acme/a")),
+                                 prevHash: try ledger.events(from: 2, limit: 1)[0].hash)
+        try ledger.env.write { txn in try txn.put(ledger.stores.log, key: KeyLayout.u64(3), value: forged.encoded) }
+        let error = await expectError(.storage) { try await ledger.rebuild() }
+        #expect(error?.message.contains("seq 4") == true)
+    }
+}
