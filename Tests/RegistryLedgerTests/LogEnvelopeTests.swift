@@ -1,0 +1,76 @@
+@testable import RegistryLedger
+import Foundation
+import Testing
+
+@Suite struct LogEnvelopeTests {
+    @Test func everyEventCarriesActorOriginRequestIdAndNonDecreasingTime() async throws {
+        let (ledger, _) = try makeLedger()
+        let quay = RequestContext(actor: "bob", origin: .quay, requestId: "q-7")
+        _ = try await ledger.createRepository(repo("acme/web"), context: alice)
+        _ = try await ledger.putImage(repo("acme/web"), manifest: manifest(1), tag: tag("v1"), context: alice)
+        _ = try await ledger.createPolicy(.organization(.defaultId, "acme"), tagPattern: "v.*", context: quay)
+        let events = try ledger.events()
+        #expect(events.map(\.event.typeName) == ["repository.created", "image.pushed", "tag.set", "policy.created", "tag.flagged"])
+        #expect(events.map(\.actor) == ["alice", "alice", "alice", "bob", "bob"])
+        #expect(events.map(\.origin) == [.ecr, .ecr, .ecr, .quay, .quay])
+        #expect(events.map(\.requestId) == ["req-1", "req-1", "req-1", "q-7", "q-7"])
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.timestamp <= $1.timestamp })
+        let now = UInt64(Date().timeIntervalSince1970 * 1e6)
+        #expect(events.allSatisfy { now - $0.timestamp < 60_000_000 })
+        #expect(events.first?.prevHash == EventRecord.genesisHash)
+    }
+}
+
+@Suite struct StorageSpaceTests {
+    @Test func theMapGrowsUnderCommandsWithoutAnErrorReachingTheCaller() async throws {
+        let path = NSTemporaryDirectory() + "ledger-\(UUID().uuidString)"
+        var options = Ledger.Options()
+        options.durable = false
+        options.mapSize = 256 << 10
+        let ledger = try Ledger(path: path, options: options)
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<3000 { group.addTask { _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice) } }
+            try await group.waitForAll()
+        }
+        #expect(try ledger.allEntries(r).count == 3000)
+        #expect(ledger.env.mapSize > 256 << 10)
+    }
+
+    @Test func reachingTheMaximumSizeFailsCleanlyAndKeepsEverythingAcknowledged() async throws {
+        let path = NSTemporaryDirectory() + "ledger-\(UUID().uuidString)"
+        var options = Ledger.Options()
+        options.durable = false
+        options.mapSize = 256 << 10
+        options.maxMapSize = 1 << 20
+        let r = repo("acme/web")
+        var acknowledged = 0
+        var digest = ""
+        do {
+            let ledger = try Ledger(path: path, options: options)
+            _ = try await ledger.createRepository(r, context: alice)
+            var failure: LedgerError?
+            for i in 0..<20_000 {
+                do {
+                    _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice)
+                    acknowledged += 1
+                } catch let error as LedgerError {
+                    failure = error
+                    break
+                }
+            }
+            #expect(failure?.code == .storage)
+            #expect(acknowledged > 100)
+            #expect(try ledger.allEntries(r).count == acknowledged)
+            digest = try ledger.stateDigest()
+            ledger.close()
+        }
+        // Raising the limit lets the same store go on.
+        options.maxMapSize = 64 << 20
+        let reopened = try Ledger(path: path, options: options)
+        #expect(try reopened.stateDigest() == digest)
+        _ = try await reopened.putImage(r, manifest: manifest(99_999), tag: tag("after"), context: alice)
+        #expect(try reopened.allEntries(r).count == acknowledged + 1)
+    }
+}
