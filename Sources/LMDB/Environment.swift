@@ -33,6 +33,8 @@ public final class Environment: @unchecked Sendable {
     /// The options this environment was opened with.
     public let options: Options
     private let resizeLock = ReadWriteLock()
+    /// Set under the exclusive lock by ``close()``; read under the shared lock.
+    private var isClosed = false
 
     /// Opens (creating if needed, unless read-only) the environment at `path`.
     ///
@@ -60,7 +62,16 @@ public final class Environment: @unchecked Sendable {
         self.options = options
     }
 
-    deinit { mdb_env_close(env) }
+    deinit { close() }
+
+    /// Closes the environment; later transactions fail with ``LMDBError/closed``. Waits for open
+    /// transactions to end. Idempotent.
+    public func close() {
+        resizeLock.withExclusive {
+            if !isClosed { mdb_env_close(env) }
+            isClosed = true
+        }
+    }
 
     /// The current map size in bytes.
     public var mapSize: Int {
@@ -143,6 +154,7 @@ public final class Environment: @unchecked Sendable {
     /// Doubles the map size, up to ``Options/maxMapSize``.
     private func grow() throws {
         try resizeLock.withExclusive { () in
+            guard !isClosed else { throw LMDBError.closed }
             let current = mapSize
             guard current < options.maxMapSize else { throw LMDBError.mapFull }
             let next = min(current * 2, options.maxMapSize)
@@ -151,6 +163,7 @@ public final class Environment: @unchecked Sendable {
     }
 
     private func begin(flags: UInt32) throws -> OpaquePointer {
+        guard !isClosed else { throw LMDBError.closed }
         var txn: OpaquePointer?
         var rc = mdb_txn_begin(env, nil, flags, &txn)
         if rc == MDB_MAP_RESIZED {

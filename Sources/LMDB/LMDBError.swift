@@ -1,4 +1,7 @@
 import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An error reported by LMDB, carrying its raw result code.
 ///
@@ -20,6 +23,8 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let readersFull = LMDBError(code: MDB_READERS_FULL)
     public static let keyExists = LMDBError(code: MDB_KEYEXIST)
     public static let badValueSize = LMDBError(code: MDB_BAD_VALSIZE)
+    /// The environment was closed.
+    public static let closed = LMDBError(code: EBADF)
 
     public static func ~= (pattern: LMDBError, error: any Error) -> Bool {
         (error as? LMDBError)?.code == pattern.code

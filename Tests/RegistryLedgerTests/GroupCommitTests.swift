@@ -63,6 +63,18 @@ import Testing
         #expect(zip(events, events.dropFirst()).allSatisfy { $0.hash == $1.prevHash })
     }
 
+    @Test func aStoreOpenInThisProcessCannotBeOpenedAgain() async throws {
+        let (ledger, path) = try makeLedger()
+        let error = await expectError(.storage) { try Ledger(path: path) }
+        #expect(error?.message.contains("already open") == true)
+        ledger.close()
+        // Closing twice, after another open claimed the path, must not release that claim.
+        let second = try Ledger(path: path)
+        ledger.close()
+        await expectError(.storage) { try Ledger(path: path) }
+        second.close()
+    }
+
     @Test func readOnlyOpenServesQueriesAndRefusesCommands() async throws {
         // LMDB allows one open of an environment per process: the writer is gone before the
         // read-only open, as when the audit tool (another process) reads a server's store.

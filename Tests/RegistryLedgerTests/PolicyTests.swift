@@ -61,6 +61,16 @@ import Testing
         await expectError(.organizationNotFound) { try ledger.listPolicies(.organization(.defaultId, "plain")) }
     }
 
+    @Test func anOrganizationStaysKnownAfterItsLastRepositoryIsDeleted() async throws {
+        let ledger = try await store()
+        let scope = PolicyScope.organization(.defaultId, "other")
+        _ = try await ledger.deleteRepository(repo("other/web"), context: alice)
+        _ = try await ledger.createPolicy(scope, tagPattern: "v.*", context: admin)
+        #expect(try ledger.listPolicies(scope).count == 1)
+        // A repository name without a namespace makes no organization.
+        await expectError(.organizationNotFound) { try await ledger.createPolicy(.organization(.defaultId, "plain"), tagPattern: "v.*", context: admin) }
+    }
+
     @Test func organizationPolicyFlagsExistingTagsRetroactivelyInItsNamespaceOnly() async throws {
         let ledger = try await store()
         for r in ["acme/web", "acme/api", "other/web"] {

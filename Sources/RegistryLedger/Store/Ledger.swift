@@ -28,6 +28,9 @@ public final class Ledger: Sendable {
     let stores: StoreDatabases
     let writer: Writer?
     let tokenSecret: [UInt8]
+    /// The resolved directory, claimed in ``OpenStores`` while open.
+    let canonicalPath: String
+    private let closed = OnceFlag()
     /// The registry used when a request names none.
     public let defaultRegistryId: RegistryId
     /// Commit statistics of this process's writer.
@@ -45,29 +48,43 @@ public final class Ledger: Sendable {
         envOptions.readOnly = options.readOnly
         envOptions.maxDatabases = 32
         defaultRegistryId = options.defaultRegistryId
+        let claimed: String
+        let opened: (Environment, StoreDatabases, [UInt8], LogHead)
         do {
             if !options.readOnly {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             }
-            env = try Environment(path: path, options: envOptions)
-            stores = try StoreDatabases.open(env, create: !options.readOnly)
-            tokenSecret = try Self.tokenSecret(env, stores, create: !options.readOnly)
-        } catch let error as LMDBError {
+            claimed = try OpenStores.claim(path)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.storage, "cannot open the store at \(path): \(error.localizedDescription)")
+        }
+        do {
+            let env = try Environment(path: path, options: envOptions)
+            let stores = try StoreDatabases.open(env, create: !options.readOnly)
+            let secret = try Self.tokenSecret(env, stores, create: !options.readOnly)
+            let head = try env.read { txn in try Self.readHead(txn, stores) }
+            opened = (env, stores, secret, head)
+        } catch {
+            OpenStores.release(claimed)
             throw LedgerError(.storage, "cannot open the store at \(path): \(error)")
         }
-        if options.readOnly {
-            writer = nil
-        } else {
-            let (env, stores) = (env, stores)
-            let head = try env.read { txn in try Self.readHead(txn, stores) }
-            writer = Writer(env: env, stores: stores, head: head, stats: stats)
-        }
+        canonicalPath = claimed
+        (env, stores, tokenSecret) = (opened.0, opened.1, opened.2)
+        writer = options.readOnly ? nil : Writer(env: opened.0, stores: opened.1, head: opened.3, stats: stats)
     }
 
-    deinit { writer?.stop() }
+    deinit { close() }
 
-    /// Finishes queued commands and stops the writer. Later commands fail.
-    public func close() { writer?.stop() }
+    /// Finishes queued commands, stops the writer and closes the store. Later commands and
+    /// queries fail with a storage error. Idempotent.
+    public func close() {
+        guard closed.setOnce() else { return }
+        writer?.stop()
+        env.close()
+        OpenStores.release(canonicalPath)
+    }
 
     // MARK: running commands
 
@@ -144,5 +161,44 @@ public final class Ledger: Sendable {
             try txn.put(stores.meta, key: StoreDatabases.generationKey, value: [UInt8(targetIndex)])
             return try StateDigest.compute(txn, target)
         }
+    }
+}
+
+/// The stores open in this process. LMDB must not open one environment twice in a process
+/// (closing either copy would drop the other's locks), so a second open is refused.
+enum OpenStores {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var paths = Set<String>()
+
+    /// Resolves `path` and claims it. - Throws: `storage` if it is already open here.
+    static func claim(_ path: String) throws -> String {
+        let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        lock.lock()
+        defer { lock.unlock() }
+        guard paths.insert(canonical).inserted else {
+            throw LedgerError(.storage, "the store at \(path) is already open in this process; share one Ledger instead")
+        }
+        return canonical
+    }
+
+    static func release(_ canonical: String) {
+        lock.lock()
+        paths.remove(canonical)
+        lock.unlock()
+    }
+}
+
+/// A flag that can be set once, from any thread.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isSet = false
+
+    /// Sets the flag; returns whether this call set it.
+    func setOnce() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if isSet { return false }
+        isSet = true
+        return true
     }
 }
