@@ -48,40 +48,24 @@ extension Changes {
     }
 }
 
-/// Quay: create an immutability policy, flagging existing matching tags at once.
-struct CreatePolicy: LedgerCommand {
-    static let operation = "quay.CreatePolicy"
+/// Quay: create a policy, or replace one (`isUpdate`; an update replaces pattern and polarity).
+/// Either way every existing unflagged tag in scope that it makes immutable is flagged at once;
+/// no flag is ever cleared.
+struct WritePolicy: LedgerCommand {
+    static let operation = "quay.WritePolicy"
     let scope: PolicyScope
     let uuid: String
     let tagPattern: String
     let tagPatternMatches: Bool
+    let isUpdate: Bool
 
     func run(_ changes: inout Changes) throws -> Policy {
         try requireScope(scope, changes.reader)
+        if isUpdate { _ = try changes.policy(uuid, in: scope) }
         let pattern = try changes.patterns.pattern(tagPattern).source
-        try changes.rejectDuplicate(pattern, in: scope)
+        try changes.rejectDuplicate(pattern, in: scope, except: isUpdate ? uuid : nil)
         let policy = Policy(uuid: uuid, tagPattern: pattern, tagPatternMatches: tagPatternMatches)
-        try changes.emit(.policyCreated(scope, policy))
-        try changes.applyRetroactively(policy, in: scope)
-        return policy
-    }
-}
-
-/// Quay: replace a policy's pattern and polarity; flags newly matching tags, never clears any.
-struct UpdatePolicy: LedgerCommand {
-    static let operation = "quay.UpdatePolicy"
-    let scope: PolicyScope
-    let uuid: String
-    let tagPattern: String
-    let tagPatternMatches: Bool
-
-    func run(_ changes: inout Changes) throws -> Policy {
-        try requireScope(scope, changes.reader)
-        _ = try changes.policy(uuid, in: scope)
-        let pattern = try changes.patterns.pattern(tagPattern).source
-        try changes.rejectDuplicate(pattern, in: scope, except: uuid)
-        let policy = Policy(uuid: uuid, tagPattern: pattern, tagPatternMatches: tagPatternMatches)
-        try changes.emit(.policyUpdated(scope, policy))
+        try changes.emit(isUpdate ? .policyUpdated(scope, policy) : .policyCreated(scope, policy))
         try changes.applyRetroactively(policy, in: scope)
         return policy
     }

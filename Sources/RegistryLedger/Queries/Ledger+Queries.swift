@@ -22,33 +22,21 @@ extension Ledger {
         let limit = try pageSize(maxResults)
         return try read { reader in
             let repo = try requireRepository(reader, ref)
-            let binding = binding(ref, repo, filter.bindingBytes)
             let repoPrefix = KeyLayout.u64(repo.repoId)
             let prefix: [UInt8] = switch filter.tagStatus {
             case .tagged: KeyLayout.listingPrefix(repo.repoId, .tagged)
             case .untagged: KeyLayout.listingPrefix(repo.repoId, .untagged)
             case .any: repoPrefix
             }
-            let resume = try nextToken.map { token throws(LedgerError) in
-                repoPrefix + (try PageToken.open(token, .listImages, binding: binding, secret: tokenSecret))
-            }
-            var items: [ImageEntry] = []
-            items.reserveCapacity(limit)
-            var lastKey: [UInt8] = []
-            var more = false
-            try reader.scan(reader.dbs.listing, prefix: prefix, from: resume) { e in
-                if let resume, e.key.elementsEqual(resume) { return true }
-                guard filter.imageStatus.admits(code: e.value[0]) else { return true }
-                if items.count == limit { more = true; return false }
+            let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes), base: repoPrefix,
+                                    prefix: prefix, secret: tokenSecret)
+            return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
+                guard filter.imageStatus.admits(code: e.value[0]) else { return nil }
                 let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
                 let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
                     ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil
-                items.append(ImageEntry(digest: digest, tag: tag))
-                if items.count == limit { lastKey = Array(e.key[8...]) }
-                return true
+                return ImageEntry(digest: digest, tag: tag)
             }
-            let token = more ? PageToken.make(.listImages, binding: binding, position: lastKey, secret: tokenSecret) : nil
-            return Page(items: items, nextToken: token)
         }
     }
 
@@ -72,23 +60,14 @@ extension Ledger {
                 }
                 return Page(items: items, nextToken: nil)
             }
-            let binding = binding(ref, repo, filter.bindingBytes)
             let prefix = KeyLayout.u64(repo.repoId)
-            let resume = try nextToken.map { token throws(LedgerError) in
-                prefix + (try PageToken.open(token, .describeImages, binding: binding, secret: tokenSecret))
-            }
-            var items: [ImageDetail] = []
-            var more = false
-            try reader.scan(reader.dbs.images, prefix: prefix, from: resume) { e in
-                if let resume, e.key.elementsEqual(resume) { return true }
+            let pager = KeysetPager(kind: .describeImages, binding: binding(ref, repo, filter.bindingBytes), base: prefix,
+                                    prefix: prefix, secret: tokenSecret)
+            return try pager.page(reader, reader.dbs.images, limit: limit, nextToken: nextToken) { e in
                 let image = try ImageRecord(e.value)
-                guard filter.imageStatus.admits(image.status), filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return true }
-                if items.count == limit { more = true; return false }
-                items.append(detail(Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), image))
-                return true
+                guard filter.imageStatus.admits(image.status), filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return nil }
+                return detail(Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), image)
             }
-            let token = more ? PageToken.make(.describeImages, binding: binding, position: items.last!.digest.rawBytes, secret: tokenSecret) : nil
-            return Page(items: items, nextToken: token)
         }
     }
 
@@ -107,21 +86,11 @@ extension Ledger {
                 return Page(items: items, nextToken: nil)
             }
             let prefix = Array(registry.value.utf8)
-            let resume = try nextToken.map { token throws(LedgerError) in
-                prefix + (try PageToken.open(token, .describeRepositories, binding: prefix, secret: tokenSecret))
-            }
-            var items: [Repository] = []
-            var more = false
-            try reader.scan(reader.dbs.repos, prefix: prefix, from: resume) { e in
-                if let resume, e.key.elementsEqual(resume) { return true }
-                if items.count == limit { more = true; return false }
+            let pager = KeysetPager(kind: .describeRepositories, binding: prefix, base: prefix, prefix: prefix, secret: tokenSecret)
+            return try pager.page(reader, reader.dbs.repos, limit: limit, nextToken: nextToken) { e in
                 let name = RepositoryName(unchecked: String(decoding: e.key[12...], as: UTF8.self))
-                items.append(Repository(ref: RepositoryRef(registryId: registry, name: name), record: try RepoRecord(e.value)))
-                return true
+                return Repository(ref: RepositoryRef(registryId: registry, name: name), record: try RepoRecord(e.value))
             }
-            let token = more ? PageToken.make(.describeRepositories, binding: prefix,
-                                              position: Array(items.last!.name.value.utf8), secret: tokenSecret) : nil
-            return Page(items: items, nextToken: token)
         }
     }
 

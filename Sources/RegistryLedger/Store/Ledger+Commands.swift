@@ -55,14 +55,15 @@ extension Ledger {
     /// Quay: create an immutability policy; returns it with its new uuid.
     public func createPolicy(_ scope: PolicyScope, tagPattern: String, tagPatternMatches: Bool = true,
                              context: RequestContext) async throws -> Policy {
-        try await submit(CreatePolicy(scope: scope, uuid: UUID().uuidString.lowercased(), tagPattern: tagPattern,
-                                      tagPatternMatches: tagPatternMatches), context)
+        try await submit(WritePolicy(scope: scope, uuid: UUID().uuidString.lowercased(), tagPattern: tagPattern,
+                                     tagPatternMatches: tagPatternMatches, isUpdate: false), context)
     }
 
     /// Quay: replace a policy (an update replaces the whole policy).
     public func updatePolicy(_ scope: PolicyScope, uuid: String, tagPattern: String, tagPatternMatches: Bool = true,
                              context: RequestContext) async throws -> Policy {
-        try await submit(UpdatePolicy(scope: scope, uuid: uuid, tagPattern: tagPattern, tagPatternMatches: tagPatternMatches), context)
+        try await submit(WritePolicy(scope: scope, uuid: uuid, tagPattern: tagPattern, tagPatternMatches: tagPatternMatches,
+                                     isUpdate: true), context)
     }
 
     /// Quay: delete a policy; the flags it set stay.
