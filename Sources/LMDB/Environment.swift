@@ -126,6 +126,16 @@ public final class Environment: @unchecked Sendable {
     /// from the start: `body` must be a function of the database state only. An error thrown
     /// by `body` aborts the transaction and is rethrown.
     public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
+        try transact(commit: true, body)
+    }
+
+    /// Runs `body` in a write transaction that is always aborted: scratch work that must leave
+    /// nothing behind (and costs no disk writes). Grows the map and reruns `body` when it is full.
+    public func discardedWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
+        try transact(commit: false, body)
+    }
+
+    private func transact<R>(commit: Bool, _ body: (Transaction) throws -> R) throws -> R {
         while true {
             do {
                 return try resizeLock.withShared { () throws -> R in
@@ -137,7 +147,7 @@ public final class Environment: @unchecked Sendable {
                         mdb_txn_abort(txn)
                         throw error
                     }
-                    try check(mdb_txn_commit(txn))
+                    if commit { try check(mdb_txn_commit(txn)) } else { mdb_txn_abort(txn) }
                     return result
                 }
             } catch LMDBError.mapFull {

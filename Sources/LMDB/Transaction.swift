@@ -27,6 +27,11 @@ public struct Transaction {
         return try body(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
     }
 
+    /// Lends the value stored under `key` (nil when absent) to `body`.
+    public func withValue<R>(_ db: Database, key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        try key.withUnsafeBytes { k in try withValue(db, key: k, body) }
+    }
+
     /// A copy of the value stored under `key`, or nil.
     public func get(_ db: Database, key: [UInt8]) throws -> [UInt8]? {
         try key.withUnsafeBytes { k in try withValue(db, key: k) { $0.map { Array($0) } } }

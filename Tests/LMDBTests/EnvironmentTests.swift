@@ -143,3 +143,16 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         #expect(try env.read { txn in try txn.get(db, key: [1]) } == [2])
     }
 }
+
+@Suite struct DiscardedWriteTests {
+    @Test func discardedWriteSeesItsOwnWritesAndLeavesNothing() throws {
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "kv")
+        let seen = try env.discardedWrite { txn in
+            try txn.put(db, key: [1], value: [1])
+            return try txn.get(db, key: [1])
+        }
+        #expect(seen == [1])
+        #expect(try env.read { txn in try txn.count(db) } == 0)
+    }
+}

@@ -21,7 +21,7 @@ public struct EventRecord: Sendable, Hashable {
     public let hash: [UInt8]
 
     /// Builds the record that follows `prevHash`, computing its hash.
-    init(seq: UInt64, timestamp: UInt64, context: RequestContext, event: Event, prevHash: [UInt8]) {
+    public init(seq: UInt64, timestamp: UInt64, context: RequestContext, event: Event, prevHash: [UInt8]) {
         self.seq = seq
         self.timestamp = timestamp
         self.actor = context.actor

@@ -4,16 +4,23 @@ import LMDB
 /// fill a fresh one and switch to it in one commit.
 struct ProjectionDatabases: Sendable {
     let repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters: Database
+    /// History indexes (see ``HistoryIndex``): derived from the log like the rest.
+    let repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints: Database
 
     /// All of them, in state-digest order.
-    var all: [Database] { [repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters] }
+    var all: [Database] {
+        [repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
+         repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints]
+    }
 
     static func open(_ env: Environment, generation: Int, create: Bool) throws -> ProjectionDatabases {
         func db(_ name: String) throws -> Database { try env.openDatabase(named: "g\(generation).\(name)", create: create) }
         return ProjectionDatabases(
             repos: try db("repos"), images: try db("images"), tags: try db("tags"), listing: try db("listing"),
             policies: try db("policies"), policyIndex: try db("policyIndex"), policyPatterns: try db("policyPatterns"),
-            organizations: try db("organizations"), counters: try db("counters"))
+            organizations: try db("organizations"), counters: try db("counters"),
+            repoEvents: try db("repoEvents"), tagEvents: try db("tagEvents"), scopeEvents: try db("scopeEvents"),
+            repoHistory: try db("repoHistory"), checkpoints: try db("checkpoints"))
     }
 }
 
@@ -28,6 +35,8 @@ struct StoreDatabases: Sendable {
     let manifests: Database
     /// Store metadata: head, generation, token secret.
     let meta: Database
+    /// repository key, 0, tag, 0, denial seq(8) → empty: the refused attempts on one tag.
+    let tagDenials: Database
     let generations: [ProjectionDatabases]
 
     static func open(_ env: Environment, create: Bool) throws -> StoreDatabases {
@@ -36,6 +45,7 @@ struct StoreDatabases: Sendable {
             denials: try env.openDatabase(named: "denials", create: create),
             manifests: try env.openDatabase(named: "manifests", create: create),
             meta: try env.openDatabase(named: "meta", create: create),
+            tagDenials: try env.openDatabase(named: "tagDenials", create: create),
             generations: [try .open(env, generation: 0, create: create), try .open(env, generation: 1, create: create)])
     }
 

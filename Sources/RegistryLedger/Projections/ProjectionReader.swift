@@ -41,7 +41,8 @@ struct ProjectionReader {
     func scan(_ db: Database, prefix: [UInt8], from start: [UInt8]? = nil,
               _ body: (Cursor.Entry) throws -> Bool) throws {
         try txn.withCursor(db) { c in
-            var entry = try c.seek(atOrAfter: start ?? prefix)
+            let from = start ?? prefix
+            var entry = from.isEmpty ? try c.first() : try c.seek(atOrAfter: from)
             while let e = entry, KeyLayout.hasPrefix(e.key, prefix) {
                 guard try body(e) else { return }
                 entry = try c.next()

@@ -5,6 +5,8 @@ import LMDB
 struct ProjectionWriter {
     let txn: Transaction
     let dbs: ProjectionDatabases
+    /// Maintain the history indexes too (off when replaying into a scratch space).
+    var indexesHistory = true
     var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: dbs) }
 
     private static let nextRepoIdKey = Array("nextRepoId".utf8)
@@ -12,6 +14,12 @@ struct ProjectionWriter {
     /// Applies one record's event. Throws only on storage errors or a log that contradicts the
     /// projections (a corrupt store).
     func apply(_ record: EventRecord) throws {
+        if indexesHistory { try HistoryIndex.index(record, self) }
+        try applyState(record)
+        if indexesHistory { try HistoryIndex.checkpointIfDue(record, self) }
+    }
+
+    private func applyState(_ record: EventRecord) throws {
         let ts = record.timestamp
         switch record.event {
         case .repositoryCreated(let ref, let mutability):

@@ -35,6 +35,8 @@ public final class Ledger: Sendable {
     public let defaultRegistryId: RegistryId
     /// Commit statistics of this process's writer.
     public let stats = WriterStats()
+    /// Where history is replayed (time travel, verification).
+    let scratch = ScratchSpace()
 
     /// Opens the store in directory `path`, creating it (and the directory) when needed.
     ///
@@ -46,7 +48,7 @@ public final class Ledger: Sendable {
         envOptions.maxMapSize = options.maxMapSize
         envOptions.durable = options.durable
         envOptions.readOnly = options.readOnly
-        envOptions.maxDatabases = 32
+        envOptions.maxDatabases = 64
         defaultRegistryId = options.defaultRegistryId
         let claimed: String
         let opened: (Environment, StoreDatabases, [UInt8], LogHead)

@@ -109,6 +109,9 @@ final class Writer: @unchecked Sendable {
         for denial in denials {
             next += 1
             try txn.put(stores.denials, key: KeyLayout.u64(next), value: denial.encoded(), flags: .append)
+            if let repository = denial.repository, let tag = denial.tag {
+                try txn.put(stores.tagDenials, key: HistoryIndex.tagPrefix(repository, tag) + KeyLayout.u64(next), value: [])
+            }
         }
     }
 }

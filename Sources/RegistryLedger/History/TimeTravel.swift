@@ -1,0 +1,214 @@
+import LMDB
+
+/// A point in the log: a seq, or a time (meaning the last event at or before it).
+public enum LogPoint: Sendable, Hashable {
+    case seq(UInt64)
+    /// Microseconds since 1970.
+    case time(UInt64)
+}
+
+/// One line of a tag's history: a change from the log, or a refused attempt from the denial log.
+public enum TagHistoryEntry: Sendable, Hashable {
+    case event(EventRecord)
+    case denied(Denial)
+
+    public var timestamp: UInt64 {
+        switch self {
+        case .event(let r): r.timestamp
+        case .denied(let d): d.timestamp
+        }
+    }
+}
+
+/// Time travel: state as of any point, at a cost set by the nearest checkpoint, not the log's length.
+extension Ledger {
+    /// The last event at or before `point`: its seq and time.
+    ///
+    /// - Throws: `InvalidParameterException` when the log is empty, for seq 0, or for a time
+    ///   before the first event.
+    public func resolve(_ point: LogPoint) throws -> (seq: UInt64, timestamp: UInt64) {
+        try env.read { txn in
+            let head = try Self.readHead(txn, stores).seq
+            guard head > 0 else { throw LedgerError.invalid("the log is empty") }
+            func time(_ seq: UInt64) throws -> UInt64 {
+                try txn.withValue(stores.log, key: KeyLayout.u64(seq)) { v in
+                    guard let v, v.count > 17 else { throw LogReplay.corrupt(seq, "the record is missing or short") }
+                    return KeyLayout.readU64(v, at: 9)
+                }
+            }
+            switch point {
+            case .seq(let seq):
+                guard seq >= 1 else { throw LedgerError.invalid("seq must be at least 1") }
+                let s = min(seq, head)
+                return (s, try time(s))
+            case .time(let t):
+                let first = try time(1)
+                guard t >= first else {
+                    throw LedgerError.invalid("the time is before the first event (seq 1 at \(ISO8601.format(first)))")
+                }
+                // Timestamps never decrease: binary search for the last seq with time ≤ t.
+                var (low, high) = (UInt64(1), head)
+                while low < high {
+                    let mid = low + (high - low + 1) / 2
+                    if try time(mid) <= t { low = mid } else { high = mid - 1 }
+                }
+                return (low, try time(low))
+            }
+        }
+    }
+
+    /// The registry as it was at `point`: every repository (or only `repository`, with its
+    /// organization) and every organization with its policies.
+    public func state(at point: LogPoint, repository: RepositoryRef? = nil) throws -> RegistryState {
+        let (seq, timestamp) = try resolve(point)
+        let refs = try repository.map { [$0] } ?? knownRepositories()
+        var state = RegistryState(seq: seq, timestamp: timestamp, repositories: [], organizations: [])
+        for ref in refs.sorted() {
+            if let repo = try repositoryState(ref, at: seq) { state.repositories.append(repo) }
+        }
+        let orgs: [(RegistryId, String)]
+        if let repository {
+            orgs = repository.name.namespace.map { [(repository.registryId, $0)] } ?? []
+        } else {
+            orgs = try knownOrganizations()
+        }
+        for (registry, org) in orgs.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+            if let o = try organizationState(registry, org, at: seq) { state.organizations.append(o) }
+        }
+        return state
+    }
+
+    /// Every change of one tag — pushes, moves, removals, flags, deletion of its repository —
+    /// and every refused attempt on it, oldest first. Cost proportional to the tag's history.
+    public func tagHistory(_ ref: RepositoryRef, tag: String) throws -> [TagHistoryEntry] {
+        let prefix = HistoryIndex.tagPrefix(ref, tag)
+        return try env.read { txn in
+            let dbs = try stores.current(txn)
+            var entries: [TagHistoryEntry] = []
+            for seq in try seqs(txn, dbs.tagEvents, prefix: prefix) { entries.append(.event(try record(txn, seq))) }
+            var denials: [Denial] = []
+            for n in try seqs(txn, stores.tagDenials, prefix: prefix) {
+                guard let bytes = try txn.get(stores.denials, key: KeyLayout.u64(n)) else { continue }
+                denials.append(try bytes.withUnsafeBytes { try Denial.decode($0) })
+            }
+            // A denial happened after the event that was the head when it was refused.
+            var merged: [TagHistoryEntry] = []
+            var pending = denials[...]
+            for entry in entries {
+                if case .event(let r) = entry {
+                    while let d = pending.first, d.atSeq < r.seq { merged.append(.denied(d)); pending = pending.dropFirst() }
+                }
+                merged.append(entry)
+            }
+            merged += pending.map { .denied($0) }
+            return merged
+        }
+    }
+
+    // MARK: pieces
+
+    func repositoryState(_ ref: RepositoryRef, at seq: UInt64) throws -> RepositoryState? {
+        let hid = HistoryIndex.repoPrefix(ref)
+        let (checkpoint, records) = try env.read { txn -> (Checkpoint?, [EventRecord]) in
+            let dbs = try stores.current(txn)
+            var checkpoint: (seq: UInt64, rows: Checkpoint)?
+            try txn.withCursor(dbs.checkpoints) { c in
+                let after = try c.seek(atOrAfter: hid + KeyLayout.u64(seq + 1))
+                let at = after == nil ? try c.last() : try c.previous()
+                if let at, KeyLayout.hasPrefix(at.key, hid) {
+                    checkpoint = (KeyLayout.readU64(at.key, at: 16), try Checkpoint(at.value))
+                }
+            }
+            let from = (checkpoint?.seq ?? 0) + 1
+            let records = try seqs(txn, dbs.repoEvents, prefix: hid, from: from, through: seq).map { try record(txn, $0) }
+            return (checkpoint?.rows, records)
+        }
+        if checkpoint == nil && records.isEmpty { return nil }
+        return try scratch.replay { txn, dbs in
+            try checkpoint?.restore(into: txn, dbs)
+            let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
+            for r in records { try writer.apply(r) }
+            return try ProjectionReader(txn: txn, dbs: dbs).repositoryState(ref)
+        }
+    }
+
+    func organizationState(_ registry: RegistryId, _ org: String, at seq: UInt64) throws -> OrganizationState? {
+        let scope = PolicyScope.organization(registry, org)
+        let records = try env.read { txn in
+            let dbs = try stores.current(txn)
+            return try seqs(txn, dbs.scopeEvents, prefix: KeyLayout.scope(scope), keyPrefixLength: KeyLayout.scope(scope).count,
+                            through: seq).map { try record(txn, $0) }
+        }
+        guard !records.isEmpty else { return nil }
+        let policies = try scratch.replay { txn, dbs in
+            let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
+            for r in records {
+                switch r.event {
+                case .policyCreated, .policyUpdated, .policyDeleted: try writer.apply(r)
+                default: break  // the repository that made the organization known
+                }
+            }
+            return try ProjectionReader(txn: txn, dbs: dbs).policies(scope).map(\.policy)
+        }
+        return OrganizationState(registryId: registry, name: org, policies: policies)
+    }
+
+    /// Every repository that has ever had an event.
+    func knownRepositories() throws -> [RepositoryRef] {
+        try env.read { txn in
+            let dbs = try stores.current(txn)
+            var refs: [RepositoryRef] = []
+            try txn.withCursor(dbs.repoHistory) { c in
+                var entry = try c.first()
+                while let e = entry {
+                    let key = e.value[16...]
+                    refs.append(RepositoryRef(registryId: RegistryId(unchecked: String(decoding: key.prefix(12), as: UTF8.self)),
+                                              name: RepositoryName(unchecked: String(decoding: key.dropFirst(12), as: UTF8.self))))
+                    entry = try c.next()
+                }
+            }
+            return refs
+        }
+    }
+
+    /// Every organization that has ever been known.
+    func knownOrganizations() throws -> [(RegistryId, String)] {
+        try env.read { txn in
+            let dbs = try stores.current(txn)
+            var orgs: [(RegistryId, String)] = []
+            try txn.withCursor(dbs.scopeEvents) { c in
+                var entry = try c.first()
+                while let e = entry {
+                    let scopeKey = Array(e.key.dropLast(8))  // [0] registry(12) name [0]
+                    orgs.append((RegistryId(unchecked: String(decoding: scopeKey[1..<13], as: UTF8.self)),
+                                 String(decoding: scopeKey[13..<(scopeKey.count - 1)], as: UTF8.self)))
+                    entry = try c.seek(atOrAfter: scopeKey + [UInt8](repeating: 0xFF, count: 9))
+                }
+            }
+            return orgs
+        }
+    }
+
+    /// The seqs of an index whose keys are `prefix` + seq(8), within [from, through].
+    func seqs(_ txn: Transaction, _ db: Database, prefix: [UInt8], keyPrefixLength: Int? = nil,
+              from: UInt64 = 1, through: UInt64 = .max) throws -> [UInt64] {
+        var out: [UInt64] = []
+        try txn.withCursor(db) { c in
+            var entry = try c.seek(atOrAfter: prefix + KeyLayout.u64(from))
+            while let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == (keyPrefixLength ?? prefix.count) + 8 {
+                let seq = KeyLayout.readU64(e.key, at: e.key.count - 8)
+                guard seq <= through else { break }
+                out.append(seq)
+                entry = try c.next()
+            }
+        }
+        return out
+    }
+
+    func record(_ txn: Transaction, _ seq: UInt64) throws -> EventRecord {
+        try txn.withValue(stores.log, key: KeyLayout.u64(seq)) { v in
+            guard let v else { throw LogReplay.corrupt(seq, "the record is missing") }
+            do { return try EventRecord.decode(v) } catch { throw LogReplay.corrupt(seq, "\(error)") }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Crypto
+import LMDB
+
+/// Indexes that make history cheap to read, maintained by ``ProjectionWriter`` as events apply:
+///
+/// | database    | key                                         | value |
+/// |-------------|---------------------------------------------|-------|
+/// | repoEvents  | history id(16), seq(8)                      | –     |
+/// | tagEvents   | history id(16), tag, 0, seq(8)              | –     |
+/// | scopeEvents | organization scope key, seq(8)              | –     |
+/// | repoHistory | history id(16)                              | eventsSinceCheckpoint(8), interval(8), repository key |
+/// | checkpoints | history id(16), seq(8)                      | ``Checkpoint`` rows |
+///
+/// The *history id* of a repository is SHA-256(registry, 0, name) cut to 16 bytes: fixed-size
+/// (a 256-character name and a 300-character tag would pass LMDB's 511-byte key limit) and the
+/// same across a deletion and re-creation, so one tag's history spans both.
+///
+/// A repository is checkpointed (its projection rows copied) after the event that makes its
+/// count of events since the last checkpoint reach its interval; the interval is the larger of
+/// ``minimumInterval`` and the checkpoint's row count, so copying stays amortized O(1) per event
+/// and replaying from a checkpoint costs at most about as much as reading the state itself.
+/// The rule depends only on the log, so a rebuild reproduces every checkpoint exactly.
+enum HistoryIndex {
+    static let minimumInterval: UInt64 = 256
+
+    static func repoPrefix(_ ref: RepositoryRef) -> [UInt8] {
+        Array(SHA256.hash(data: Array(ref.registryId.value.utf8) + [0] + Array(ref.name.value.utf8)).prefix(16))
+    }
+
+    static func tagPrefix(_ ref: RepositoryRef, _ tag: String) -> [UInt8] { repoPrefix(ref) + Array(tag.utf8) + [0] }
+
+    /// Records `record` in the indexes; runs before the event is applied. A repository deletion
+    /// is indexed under every tag it removes, so each tag's history shows it.
+    static func index(_ record: EventRecord, _ writer: ProjectionWriter) throws {
+        let txn = writer.txn, dbs = writer.dbs
+        let seq = KeyLayout.u64(record.seq)
+        if let ref = record.event.repository {
+            try txn.put(dbs.repoEvents, key: repoPrefix(ref) + seq, value: [])
+            if let tag = record.event.tag {
+                try txn.put(dbs.tagEvents, key: tagPrefix(ref, tag) + seq, value: [])
+            }
+            if case .repositoryDeleted = record.event, let repo = try writer.reader.repository(ref) {
+                for (tag, _) in try writer.reader.tags(repo.repoId) {
+                    try txn.put(dbs.tagEvents, key: tagPrefix(ref, tag) + seq, value: [])
+                }
+            }
+        }
+        switch record.event {
+        case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
+            if case .organization = s { try txn.put(dbs.scopeEvents, key: KeyLayout.scope(s) + seq, value: []) }
+        case .repositoryCreated(let ref, _):
+            // The first repository of a namespace makes its organization known.
+            if let org = ref.name.namespace {
+                try txn.put(dbs.scopeEvents, key: KeyLayout.scope(.organization(ref.registryId, org)) + seq, value: [])
+            }
+        default: break
+        }
+    }
+
+    /// Counts the event towards its repository's next checkpoint and takes it when due; runs
+    /// after the event is applied, so the checkpoint is the state as of `record.seq`.
+    static func checkpointIfDue(_ record: EventRecord, _ writer: ProjectionWriter) throws {
+        guard let ref = record.event.repository else { return }
+        let seq = record.seq
+        let txn = writer.txn, dbs = writer.dbs
+        let key = repoPrefix(ref)
+        var (since, interval) = try txn.get(dbs.repoHistory, key: key).map { v in
+            v.withUnsafeBytes { (KeyLayout.readU64($0), KeyLayout.readU64($0, at: 8)) }
+        } ?? (0, minimumInterval)
+        since += 1
+        if since >= interval, try writer.reader.repository(ref) != nil {
+            let rows = try Checkpoint.capture(ref, writer.reader)
+            try txn.put(dbs.checkpoints, key: repoPrefix(ref) + KeyLayout.u64(seq), value: rows.encoded())
+            (since, interval) = (0, max(minimumInterval, UInt64(rows.rows.count)))
+        }
+        try txn.put(dbs.repoHistory, key: key, value: KeyLayout.u64(since) + KeyLayout.u64(interval) + KeyLayout.repository(ref))
+    }
+}
+
+extension Event {
+    /// The tag the event concerns, if it concerns one.
+    public var tag: String? {
+        switch self {
+        case .tagSet(_, let t, _, _), .tagRemoved(_, let t, _), .tagFlagChanged(_, let t, _, _): t.value
+        default: nil
+        }
+    }
+}
+
+/// The projection rows of one repository at one seq: everything ``ProjectionWriter`` needs to
+/// apply that repository's later events, and ``ProjectionReader`` to read its state.
+struct Checkpoint {
+    /// (database index in ``ProjectionDatabases/all``, key, value).
+    var rows: [(db: UInt8, key: [UInt8], value: [UInt8])] = []
+
+    static func capture(_ ref: RepositoryRef, _ reader: ProjectionReader) throws -> Checkpoint {
+        let dbs = reader.dbs
+        guard let repo = try reader.repository(ref) else { return Checkpoint() }
+        var out = Checkpoint()
+        func copy(_ db: Database, prefix: [UInt8]) throws {
+            let index = UInt8(dbs.all.firstIndex(of: db)!)
+            try reader.scan(db, prefix: prefix) { e in
+                out.rows.append((index, Array(e.key), Array(e.value)))
+                return true
+            }
+        }
+        out.rows.append((UInt8(dbs.all.firstIndex(of: dbs.repos)!), KeyLayout.repository(ref), repo.encoded()))
+        let id = KeyLayout.u64(repo.repoId)
+        for db in [dbs.images, dbs.tags, dbs.listing] { try copy(db, prefix: id) }
+        let scope = PolicyScope.repository(ref.registryId, ref.name)
+        try copy(dbs.policies, prefix: KeyLayout.scope(scope))
+        try copy(dbs.policyPatterns, prefix: KeyLayout.scope(scope))
+        for (_, policy) in try reader.policies(scope) { try copy(dbs.policyIndex, prefix: Array(policy.uuid.utf8)) }
+        return out
+    }
+
+    /// Writes the rows into `dbs` (an empty scratch generation).
+    func restore(into txn: Transaction, _ dbs: ProjectionDatabases) throws {
+        let all = dbs.all
+        for row in rows { try txn.put(all[Int(row.db)], key: row.key, value: row.value) }
+    }
+
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter(capacity: rows.count * 64)
+        w.varint(UInt64(rows.count))
+        for row in rows { w.u8(row.db); w.data(row.key); w.data(row.value) }
+        return w.bytes
+    }
+
+    init() {}
+
+    init(_ b: UnsafeRawBufferPointer) throws(DecodingError) {
+        var r = BinaryReader(b)
+        let count = try r.varint()
+        for _ in 0..<count { rows.append((try r.u8(), try r.data(), try r.data())) }
+    }
+}

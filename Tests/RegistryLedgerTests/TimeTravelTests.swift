@@ -1,0 +1,98 @@
+@testable import RegistryLedger
+import Testing
+
+@Suite struct TimeTravelTests {
+    /// A store with a random history long enough for several checkpoints per repository.
+    func history(seed: UInt64, count: Int = 7000) async throws -> (Ledger, [EventRecord]) {
+        let (ledger, _) = try makeLedger()
+        try await runRandomCommands(ledger, count: count, seed: seed)
+        return (ledger, try ledger.events())
+    }
+
+    /// A fresh store holding exactly the first `n` records of `events`.
+    func replayedPrefix(_ source: Ledger, _ events: [EventRecord], _ n: Int) async throws -> Ledger {
+        let (fresh, _) = try makeLedger()
+        let prefix = Array(events.prefix(n))
+        let manifests = try Set(prefix.compactMap { r -> Digest? in
+            if case .imagePushed(_, let d, _, _) = r.event { d } else { nil }
+        }).map { try source.manifest($0)! }
+        try await fresh.append(imported: prefix, manifests: manifests)
+        return fresh
+    }
+
+    @Test func stateAtAnyPointEqualsALiteralReplayOfThatPrefix() async throws {
+        let (ledger, events) = try await history(seed: 11)
+        #expect(events.count > 1500)
+        #expect(try ledger.env.read { txn in try txn.count(try ledger.stores.current(txn).checkpoints) } >= 4)
+        var rng = SeededGenerator(state: 5)
+        let points = [1, 2, events.count / 2, events.count] + (0..<8).map { _ in Int.random(in: 1...events.count, using: &rng) }
+        for n in points {
+            let replay = try await replayedPrefix(ledger, events, n)
+            let expected = try replay.currentState()
+            let travelled = try ledger.state(at: .seq(UInt64(n)))
+            #expect(travelled == expected, "state at seq \(n) differs from a replay of the first \(n) events")
+            // One repository alone is the same as its part of the whole.
+            for repo in expected.repositories.prefix(2) {
+                #expect(try ledger.state(at: .seq(UInt64(n)), repository: repo.ref).repositories == [repo])
+            }
+        }
+    }
+
+    @Test func checkpointsAreTakenAndRebuildReproducesThem() async throws {
+        let (ledger, _) = try await history(seed: 12)
+        let checkpoints = try ledger.env.read { txn in try txn.count(try ledger.stores.current(txn).checkpoints) }
+        #expect(checkpoints >= 4)
+        let digest = try ledger.stateDigest()
+        #expect(try await ledger.rebuild() == digest)
+    }
+
+    @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {
+        let (ledger, events) = try await history(seed: 13, count: 300)
+        let first = events[0].timestamp
+        await expectError(.invalidParameter) { try ledger.resolve(.time(first - 1)) }
+        await expectError(.invalidParameter) { try ledger.resolve(.seq(0)) }
+        #expect(try ledger.resolve(.time(UInt64.max)).seq == UInt64(events.count))
+        #expect(try ledger.resolve(.seq(UInt64.max)).seq == UInt64(events.count))
+        for record in events.filter({ $0.seq % 37 == 0 }) {
+            let resolved = try ledger.resolve(.time(record.timestamp))
+            // The last event with this timestamp (several events can share a microsecond).
+            #expect(resolved.seq == events.last { $0.timestamp <= record.timestamp }!.seq)
+            #expect(try ledger.state(at: .time(record.timestamp)) == ledger.state(at: .seq(resolved.seq)))
+        }
+        let (empty, _) = try makeLedger()
+        await expectError(.invalidParameter) { try empty.state(at: .seq(1)) }
+    }
+
+    @Test func tagHistoryListsEveryChangeOfTheTagAndItsRefusals() async throws {
+        let (ledger, _) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("v1"), context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(2), tag: tag("other"), context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(2), tag: tag("v1"), context: alice)
+        _ = try await ledger.setTagImmutable(r, tag: tag("v1"), immutable: true, context: alice)
+        await expectError(.imageTagAlreadyExists) { try await ledger.putImage(r, manifest: manifest(3), tag: tag("v1"), context: alice) }
+        _ = try await ledger.deleteRepository(r, force: true, context: alice)
+        _ = try await ledger.createRepository(r, context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(4), tag: tag("v1"), context: alice)
+        let kinds = try ledger.tagHistory(r, tag: "v1").map { entry -> String in
+            switch entry {
+            case .event(let record): record.event.typeName
+            case .denied(let denial): "denied:\(denial.operation)"
+            }
+        }
+        #expect(kinds == ["tag.set", "tag.set", "tag.flagged", "denied:PutImage", "repository.deleted", "tag.set"])
+        #expect(try ledger.tagHistory(r, tag: "never").isEmpty)
+    }
+
+    @Test func importRefusesRecordsThatDoNotContinueTheChain() async throws {
+        let (ledger, events) = try await history(seed: 14, count: 100)
+        let (fresh, _) = try makeLedger()
+        await expectError(.invalidParameter) { try await fresh.append(imported: Array(events.dropFirst())) }
+        let tampered = EventRecord(seq: 1, timestamp: events[0].timestamp, context: RequestContext(actor: "mallory"),
+                                   event: events[0].event, prevHash: events[0].prevHash)
+        await expectError(.invalidParameter) { try await fresh.append(imported: [tampered, events[1]]) }
+        #expect(try fresh.headSeq() == 0)
+        _ = ledger
+    }
+}
