@@ -1,12 +1,19 @@
 import LMDB
 
+/// The log failed verification at `seq`: a record is missing, malformed, out of order, or its
+/// hash or its link to the record before does not verify.
+public struct LogCorruption: Error, Sendable, CustomStringConvertible {
+    public let seq: UInt64
+    public let reason: String
+    public var description: String { "log verification failed at seq \(seq): \(reason)" }
+}
+
 /// Walks the log in seq order, checking each record's hash and its link to the one before.
 enum LogReplay {
-    /// Calls `body` with every record from `from` on.
+    /// Calls `body` with every record from `from` through `through`.
     ///
-    /// - Throws: `LedgerError` (`storage`) naming the first seq that is malformed, out of order, or
-    ///   whose hash or chain link does not verify.
-    static func forEach(_ txn: Transaction, _ log: Database, from: UInt64 = 1,
+    /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
+    static func forEach(_ txn: Transaction, _ log: Database, from: UInt64 = 1, through: UInt64 = .max,
                         _ body: (EventRecord) throws -> Void) throws {
         try txn.withCursor(log) { c in
             var previous: (seq: UInt64, hash: [UInt8])?
@@ -17,7 +24,7 @@ enum LogReplay {
             }
             var entry = try c.seek(atOrAfter: KeyLayout.u64(from))
             var expected = from
-            while let e = entry {
+            while let e = entry, expected <= through {
                 let record = try decode(e, expected: expected)
                 let link = previous?.hash ?? EventRecord.genesisHash
                 guard record.prevHash == link else { throw corrupt(expected, "its previous hash does not match the record before it") }
@@ -37,7 +44,7 @@ enum LogReplay {
         return record
     }
 
-    static func corrupt(_ seq: UInt64, _ why: String) -> LedgerError {
-        LedgerError(.storage, "log verification failed at seq \(seq): \(why)")
+    static func corrupt(_ seq: UInt64, _ why: String) -> LogCorruption {
+        LogCorruption(seq: seq, reason: why)
     }
 }

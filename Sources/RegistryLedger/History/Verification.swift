@@ -1,0 +1,108 @@
+import Crypto
+import LMDB
+
+/// What ``Ledger/verify(chunkSize:)`` found.
+public struct VerificationReport: Sendable {
+    /// The head when verification started; later appends are not covered.
+    public let headSeq: UInt64
+    public let eventsVerified: UInt64
+    public let manifestsVerified: Int
+    /// The digest of the store's projections at `headSeq`.
+    public let storedDigest: String
+    /// The digest of projections replayed from the log; nil when the chain broke first.
+    public let replayedDigest: String?
+    /// The first seq whose record, hash or chain link does not verify, or which names a manifest
+    /// whose bytes no longer match its digest.
+    public let firstBadSeq: UInt64?
+    /// Every problem found, for people.
+    public let problems: [String]
+
+    public var isValid: Bool { problems.isEmpty }
+}
+
+extension Ledger {
+    /// Proves the store untampered: walks the hash chain, replays the log into scratch
+    /// projections and compares their digest with the store's, and checks every stored manifest
+    /// against its digest. Reads in chunks of `chunkSize` records, so it never holds a read
+    /// transaction (and old pages) for long; works while another process writes.
+    public func verify(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerificationReport {
+        let (head, storedDigest) = try env.read { txn in
+            (try Self.readHead(txn, stores).seq, try StateDigest.compute(txn, try stores.current(txn)))
+        }
+        var problems: [String] = []
+        var firstBad: UInt64?
+        var verified: UInt64 = 0
+        let replayed: String? = try scratch.replay { stxn, sdbs in
+            let writer = ProjectionWriter(txn: stxn, dbs: sdbs)
+            var from: UInt64 = 1
+            do {
+                while from <= head {
+                    let through = min(head, from + chunkSize - 1)
+                    try env.read { txn in
+                        try LogReplay.forEach(txn, stores.log, from: from, through: through) { record in
+                            try writer.apply(record)
+                            verified = record.seq
+                        }
+                    }
+                    guard verified == through else { throw LogReplay.corrupt(verified + 1, "the record is missing") }
+                    progress?(through, head)
+                    from = through + 1
+                }
+            } catch let corruption as LogCorruption {
+                firstBad = corruption.seq
+                problems.append(corruption.description)
+                return nil
+            }
+            return try StateDigest.compute(stxn, sdbs)
+        }
+        if let replayed, replayed != storedDigest {
+            problems.append("the store's projections (digest \(storedDigest.prefix(16))…) differ from a replay of the log (\(replayed.prefix(16))…); run `regledger rebuild`")
+        }
+        let (manifests, badDigests) = try verifyManifests()
+        for digest in badDigests {
+            let seq = try firstSeq(naming: digest, through: head)
+            if let seq { firstBad = min(firstBad ?? seq, seq) }
+            problems.append("manifest \(digest) no longer hashes to its digest" + (seq.map { " (pushed at seq \($0))" } ?? ""))
+        }
+        return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests,
+                                  storedDigest: storedDigest, replayedDigest: replayed, firstBadSeq: firstBad, problems: problems)
+    }
+
+    /// Checks every stored manifest in chunks; returns how many and the digests that fail.
+    private func verifyManifests(chunk: Int = 10_000) throws -> (Int, [Digest]) {
+        var count = 0
+        var bad: [Digest] = []
+        var resume: [UInt8]? = nil
+        repeat {
+            resume = try env.read { txn -> [UInt8]? in
+                try txn.withCursor(stores.manifests) { c in
+                    var entry = try resume.map { try c.seek(atOrAfter: $0) } ?? c.first()
+                    var n = 0
+                    while let e = entry {
+                        if n == chunk { return Array(e.key) }
+                        if Array(SHA256.hash(data: e.value)) != Array(e.key) { bad.append(Digest(rawPointer: e.key)) }
+                        count += 1
+                        n += 1
+                        entry = try c.next()
+                    }
+                    return nil
+                }
+            }
+        } while resume != nil
+        return (count, bad)
+    }
+
+    /// The first `image.pushed` event naming `digest` (a scan: only run when something is wrong).
+    private func firstSeq(naming digest: Digest, through head: UInt64) throws -> UInt64? {
+        try env.read { txn in
+            var found: UInt64?
+            struct Found: Error {}
+            do {
+                try LogReplay.forEach(txn, stores.log, through: head) { record in
+                    if case .imagePushed(_, let d, _, _) = record.event, d == digest { found = record.seq; throw Found() }
+                }
+            } catch is Found {} catch is LogCorruption {}
+            return found
+        }
+    }
+}
