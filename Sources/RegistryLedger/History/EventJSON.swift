@@ -1,0 +1,194 @@
+import Foundation
+
+/// The JSON Lines form of log records (export, import, `audit log`):
+/// `{"seq","timestamp","actor","origin","requestId","type","schemaVersion","registryId",
+/// "repositoryName" (when the event has one),"payload":{…},"prevHash","hash"}`.
+/// Hashes are lowercase hex; `timestamp` is ISO 8601 UTC with microseconds. With manifests,
+/// `image.pushed` payloads carry the manifest bytes (base64) so that an import is self-contained.
+public enum EventJSON {
+    /// One record as a JSON object (one line, keys sorted).
+    public static func line(_ record: EventRecord, manifest: [UInt8]? = nil) -> String {
+        var object: [String: Any] = [
+            "seq": record.seq, "timestamp": ISO8601.format(record.timestamp), "actor": record.actor,
+            "origin": record.origin.rawValue, "requestId": record.requestId, "type": record.event.typeName,
+            "schemaVersion": Int(EventCodec.schemaVersion), "registryId": record.event.registryId.value,
+            "prevHash": hex(record.prevHash), "hash": hex(record.hash),
+        ]
+        if let repo = record.event.repository { object["repositoryName"] = repo.name.value }
+        var payload = payload(record.event)
+        if let manifest { payload["manifest"] = Data(manifest).base64EncodedString() }
+        object["payload"] = payload
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Parses one line back into a record (its hash recomputed and checked against `hash`) and
+    /// the manifest it carries, if any.
+    /// - Throws: `InvalidParameterException` saying what is wrong with the line.
+    public static func parse(_ line: String) throws -> (EventRecord, [UInt8]?) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+            throw LedgerError.invalid("not a JSON object")
+        }
+        let f = Fields(object)
+        let seq = try f.uint("seq")
+        guard let timestamp = ISO8601.parse(try f.string("timestamp")) else { throw LedgerError.invalid("seq \(seq): bad timestamp") }
+        guard let origin = Origin(rawValue: try f.string("origin")) else { throw LedgerError.invalid("seq \(seq): unknown origin") }
+        guard try f.uint("schemaVersion") == UInt64(EventCodec.schemaVersion) else {
+            throw LedgerError.invalid("seq \(seq): unknown schema version")
+        }
+        let payload = Fields(try f.object("payload"))
+        let registry = try RegistryId(try f.string("registryId"))
+        let event = try self.event(type: try f.string("type"), registry: registry, repositoryName: f.optionalString("repositoryName"), payload)
+        let context = RequestContext(actor: try f.string("actor"), origin: origin, requestId: try f.string("requestId"))
+        let record = EventRecord(seq: seq, timestamp: timestamp, context: context, event: event, prevHash: try unhex(try f.string("prevHash")))
+        guard hex(record.hash) == (try f.string("hash")) else { throw LedgerError.invalid("seq \(seq): the hash does not match the record") }
+        let manifest = try payload.optionalString("manifest").map { b64 -> [UInt8] in
+            guard let d = Data(base64Encoded: b64) else { throw LedgerError.invalid("seq \(seq): bad manifest encoding") }
+            return Array(d)
+        }
+        return (record, manifest)
+    }
+
+    static func payload(_ event: Event) -> [String: Any] {
+        func mutability(_ m: TagMutability) -> [String: Any] {
+            ["imageTagMutability": m.mode.rawValue,
+             "imageTagMutabilityExclusionFilters": m.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }]
+        }
+        func scope(_ s: PolicyScope) -> [String: Any] {
+            switch s {
+            case .organization(_, let org): ["scope": "organization", "organization": org]
+            case .repository: ["scope": "repository"]
+            }
+        }
+        switch event {
+        case .repositoryCreated(_, let m), .tagMutabilityChanged(_, let m): return mutability(m)
+        case .repositoryDeleted: return [:]
+        case .imagePushed(_, let digest, let mediaType, let size):
+            var p: [String: Any] = ["imageDigest": digest.description, "mediaType": mediaType]
+            if let size { p["imageSize"] = size }
+            return p
+        case .tagSet(_, let tag, let digest, let previous):
+            var p: [String: Any] = ["imageTag": tag.value, "imageDigest": digest.description]
+            if let previous { p["previousDigest"] = previous.description }
+            return p
+        case .tagRemoved(_, let tag, let digest): return ["imageTag": tag.value, "imageDigest": digest.description]
+        case .imageDeleted(_, let digest): return ["imageDigest": digest.description]
+        case .imageStatusChanged(_, let digest, let status): return ["imageDigest": digest.description, "imageStatus": status.rawValue]
+        case .policyCreated(let s, let p), .policyUpdated(let s, let p):
+            return scope(s).merging(["uuid": p.uuid, "tagPattern": p.tagPattern, "tagPatternMatches": p.tagPatternMatches]) { a, _ in a }
+        case .policyDeleted(let s, let uuid): return scope(s).merging(["uuid": uuid]) { a, _ in a }
+        case .tagFlagChanged(_, let tag, let immutable, let cause):
+            var p: [String: Any] = ["imageTag": tag.value, "immutable": immutable]
+            switch cause {
+            case .manual: p["cause"] = "manual"
+            case .policy(let uuid, let boundHit): p["cause"] = "policy"; p["policyUuid"] = uuid; p["boundHit"] = boundHit
+            }
+            return p
+        }
+    }
+
+    private static func event(type: String, registry: RegistryId, repositoryName: String?, _ p: Fields) throws -> Event {
+        func repo() throws -> RepositoryRef {
+            guard let repositoryName else { throw LedgerError.invalid("\(type) needs a repositoryName") }
+            return RepositoryRef(registryId: registry, name: try RepositoryName(repositoryName))
+        }
+        func mutability() throws -> TagMutability {
+            let filters = try p.array("imageTagMutabilityExclusionFilters").map { item -> WildcardFilter in
+                let f = Fields(item as? [String: Any] ?? [:])
+                return try WildcardFilter(try f.string("filter"), filterType: try f.string("filterType"))
+            }
+            return try TagMutability(modeName: try p.string("imageTagMutability"), filters: filters)
+        }
+        func scope() throws -> PolicyScope {
+            switch try p.string("scope") {
+            case "organization": return .organization(registry, try p.string("organization"))
+            case "repository": return .repository(registry, try repo().name)
+            case let other: throw LedgerError.invalid("unknown policy scope \(other)")
+            }
+        }
+        func policy() throws -> Policy {
+            Policy(uuid: try p.string("uuid"), tagPattern: try p.string("tagPattern"), tagPatternMatches: try p.bool("tagPatternMatches"))
+        }
+        func digest(_ key: String) throws -> Digest { try Digest(try p.string(key)) }
+        switch type {
+        case "repository.created": return .repositoryCreated(try repo(), try mutability())
+        case "repository.deleted": return .repositoryDeleted(try repo())
+        case "mutability.changed": return .tagMutabilityChanged(try repo(), try mutability())
+        case "image.pushed":
+            let size = try p.optionalUInt("imageSize").map { Int64($0) }
+            return .imagePushed(try repo(), digest: try digest("imageDigest"), mediaType: try p.string("mediaType"), size: size)
+        case "tag.set":
+            let previous = try p.optionalString("previousDigest").map { try Digest($0) }
+            return .tagSet(try repo(), tag: try Tag(try p.string("imageTag")), digest: try digest("imageDigest"), previous: previous)
+        case "tag.removed": return .tagRemoved(try repo(), tag: try Tag(try p.string("imageTag")), digest: try digest("imageDigest"))
+        case "image.deleted": return .imageDeleted(try repo(), digest: try digest("imageDigest"))
+        case "image.status":
+            guard let status = ImageStatus(rawValue: try p.string("imageStatus")) else { throw LedgerError.invalid("unknown imageStatus") }
+            return .imageStatusChanged(try repo(), digest: try digest("imageDigest"), status: status)
+        case "policy.created": return .policyCreated(try scope(), try policy())
+        case "policy.updated": return .policyUpdated(try scope(), try policy())
+        case "policy.deleted": return .policyDeleted(try scope(), uuid: try p.string("uuid"))
+        case "tag.flagged":
+            let cause: FlagCause = try p.string("cause") == "manual"
+                ? .manual : .policy(uuid: try p.string("policyUuid"), boundHit: try p.bool("boundHit"))
+            return .tagFlagChanged(try repo(), tag: try Tag(try p.string("imageTag")), immutable: try p.bool("immutable"), cause: cause)
+        default: throw LedgerError.invalid("unknown event type \(type)")
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func unhex(_ s: String) throws -> [UInt8] {
+        let u = Array(s.utf8)
+        guard u.count == 64 else { throw LedgerError.invalid("a hash must be 64 hex digits") }
+        return try stride(from: 0, to: 64, by: 2).map { i in
+            guard let b = UInt8(String(decoding: u[i...i + 1], as: UTF8.self), radix: 16) else { throw LedgerError.invalid("bad hex in hash") }
+            return b
+        }
+    }
+
+    /// Whether a JSONSerialization value is a JSON boolean (on Linux, numbers 0 and 1 also cast to Bool).
+    static func isBoolean(_ v: Any) -> Bool {
+        guard let n = v as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c"
+    }
+
+    /// Typed access to a JSON object's fields, with errors that name the field.
+    private struct Fields {
+        let object: [String: Any]
+        init(_ object: [String: Any]) { self.object = object }
+
+        func string(_ key: String) throws -> String {
+            guard let v = object[key] as? String else { throw LedgerError.invalid("'\(key)' must be a string") }
+            return v
+        }
+        func optionalString(_ key: String) throws -> String? {
+            guard let v = object[key] else { return nil }
+            guard let s = v as? String else { throw LedgerError.invalid("'\(key)' must be a string") }
+            return s
+        }
+        func uint(_ key: String) throws -> UInt64 {
+            guard let v = try optionalUInt(key) else { throw LedgerError.invalid("'\(key)' is missing") }
+            return v
+        }
+        func optionalUInt(_ key: String) throws -> UInt64? {
+            guard let v = object[key] else { return nil }
+            guard let n = v as? NSNumber, !isBoolean(v), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded() else {
+                throw LedgerError.invalid("'\(key)' must be a whole number")
+            }
+            return n.uint64Value
+        }
+        func bool(_ key: String) throws -> Bool {
+            guard let v = object[key], isBoolean(v), let b = v as? Bool else { throw LedgerError.invalid("'\(key)' must be true or false") }
+            return b
+        }
+        func object(_ key: String) throws -> [String: Any] {
+            guard let v = object[key] as? [String: Any] else { throw LedgerError.invalid("'\(key)' must be an object") }
+            return v
+        }
+        func array(_ key: String) throws -> [Any] {
+            guard let v = object[key] as? [Any] else { throw LedgerError.invalid("'\(key)' must be a list") }
+            return v
+        }
+    }
+}
