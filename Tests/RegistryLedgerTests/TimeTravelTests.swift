@@ -96,3 +96,27 @@ import Testing
         _ = ledger
     }
 }
+
+@Suite struct DiffTests {
+    @Test func diffNamesEveryKindOfChangeBetweenTwoPoints() async throws {
+        let (ledger, _) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("v1"), context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("gone"), context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(5), tag: tag("keep"), context: alice)
+        let start = try ledger.headSeq()
+        _ = try await ledger.putImage(r, manifest: manifest(2), tag: tag("v1"), context: alice)
+        _ = try await ledger.batchDeleteImage(r, imageIds: [ImageIdentifier(tag: "gone")], context: alice)
+        _ = try await ledger.putImage(r, manifest: manifest(3), tag: tag("v3"), context: alice)
+        _ = try await ledger.putImageTagMutability(r, try TagMutability(mode: .immutable), context: alice)
+        _ = try await ledger.createPolicy(.organization(.defaultId, "acme"), tagPattern: "v3", context: admin)
+        _ = try await ledger.updateImageStorageClass(r, imageId: ImageIdentifier(tag: "v1"), targetStorageClass: "ARCHIVE", context: alice)
+        _ = try await ledger.updateImageStorageClass(r, imageId: ImageIdentifier(tag: "keep"), targetStorageClass: "ARCHIVE", context: alice)
+        _ = try await ledger.createRepository(repo("acme/new"), context: alice)
+        let kinds = Set(try ledger.diff(from: .seq(start), to: .seq(try ledger.headSeq())).map(\.kind))
+        #expect(kinds == ["tag.moved", "tag.removed", "tag.added", "tag.flagged", "mutability.changed", "policy.created",
+                          "image.added", "image.removed", "image.status", "repository.created"])
+        #expect(try ledger.diff(from: .seq(start), to: .seq(start)).isEmpty)
+    }
+}
