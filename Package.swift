@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -23,8 +24,14 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "ledger-demo", dependencies: ["RegistryLedger"], path: "Tools/ledger-demo"),
+        .executableTarget(
+            name: "regledger",
+            dependencies: ["RegistryLedger", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/regledger"
+        ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
+        .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger"]),
     ]
 )
 

@@ -49,7 +49,8 @@ public enum EventJSON {
         return (record, manifest)
     }
 
-    static func payload(_ event: Event) -> [String: Any] {
+    /// The event's payload fields, as in the JSON form.
+    public static func payload(_ event: Event) -> [String: Any] {
         func mutability(_ m: TagMutability) -> [String: Any] {
             ["imageTagMutability": m.mode.rawValue,
              "imageTagMutabilityExclusionFilters": m.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }]

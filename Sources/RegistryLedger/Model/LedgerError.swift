@@ -40,7 +40,8 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" }
 
-    static func invalid(_ message: String) -> LedgerError { LedgerError(.invalidParameter, message) }
+    /// An `InvalidParameterException` with `message`.
+    public static func invalid(_ message: String) -> LedgerError { LedgerError(.invalidParameter, message) }
 
     /// Whether this error is a refusal by policy (immutability, authorization) rather than bad
     /// input or a missing object: refusals are recorded in the denial log.

@@ -68,6 +68,9 @@ public final class Ledger: Sendable {
             let secret = try Self.tokenSecret(env, stores, create: !options.readOnly)
             let head = try env.read { txn in try Self.readHead(txn, stores) }
             opened = (env, stores, secret, head)
+        } catch LMDBError.notFound where options.readOnly {
+            OpenStores.release(claimed)
+            throw LedgerError(.storage, "the store at \(path) lacks databases this version needs (written by an older version?); run `regledger rebuild --data \(path)` once")
         } catch {
             OpenStores.release(claimed)
             throw LedgerError(.storage, "cannot open the store at \(path): \(error)")

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import RegistryLedger
+
+/// `regledger`: the audit and maintenance tool over a RegistryLedger data directory.
+/// Exit status: 0 success, 1 verification failure, 2 bad usage or bad input.
+@main
+struct Regledger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regledger",
+        abstract: "Audit, replay and maintain a RegistryLedger store.",
+        subcommands: [Audit.self, Rebuild.self, Export.self, Import.self])
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as VerificationFailed {
+            FileHandle.standardError.write(Data("regledger: \(failure.message)\n".utf8))
+            Foundation.exit(1)
+        } catch let error as LedgerError {
+            FileHandle.standardError.write(Data("regledger: \(error.message)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as LogCorruption {
+            FileHandle.standardError.write(Data("regledger: \(error)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// Verification found a problem (exit status 1).
+struct VerificationFailed: Error {
+    let message: String
+}
+
+/// `--data DIR`, shared by every subcommand.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The store's data directory.")
+    var data: String
+
+    /// Opens the store read-only, refusing a directory that holds no store.
+    func openReadOnly() throws -> Ledger {
+        guard FileManager.default.fileExists(atPath: data + "/data.mdb") else {
+            throw LedgerError.invalid("\(data) is not a RegistryLedger data directory (no data.mdb)")
+        }
+        var options = Ledger.Options()
+        options.readOnly = true
+        return try Ledger(path: data, options: options)
+    }
+
+    func openWritable() throws -> Ledger {
+        guard FileManager.default.fileExists(atPath: data + "/data.mdb") else {
+            throw LedgerError.invalid("\(data) is not a RegistryLedger data directory (no data.mdb)")
+        }
+        return try Ledger(path: data)
+    }
+}
+
+/// Parses a point argument: an ISO 8601 time, or a seq number.
+func parsePoint(_ text: String, _ flag: String) throws -> LogPoint {
+    if let seq = UInt64(text) { return .seq(seq) }
+    if let time = ISO8601.parse(text) { return .time(time) }
+    throw LedgerError.invalid("\(flag) takes an ISO 8601 time (2026-11-22T10:00:00Z) or a seq number, not '\(text)'")
+}
+
+func parseTime(_ text: String, _ flag: String) throws -> UInt64 {
+    guard let time = ISO8601.parse(text) else {
+        throw LedgerError.invalid("\(flag) takes an ISO 8601 time such as 2026-11-22T10:00:00Z, not '\(text)'")
+    }
+    return time
+}
+
+/// Writes progress to stderr when it is a terminal.
+func progressReporter(_ label: String) -> ((UInt64, UInt64) -> Void)? {
+    guard isatty(STDERR_FILENO) != 0 else { return nil }
+    return { done, total in
+        FileHandle.standardError.write(Data("\r\(label): \(done)/\(total)".utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import RegistryLedger
+
+struct Rebuild: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay the log into fresh projections and switch to them (stop the server first).")
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        let ledger = try store.openWritable()
+        defer { ledger.close() }
+        let digest = try await ledger.rebuild()
+        print("rebuilt \(try ledger.headSeq()) events; state digest \(digest)")
+    }
+}
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write the log as JSON Lines, one event per line, manifests included.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Write to this file instead of standard output.") var output: String?
+
+    func run() async throws {
+        let ledger = try store.openReadOnly()
+        let sink: FileHandle
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: nil) else { throw LedgerError.invalid("cannot create \(output)") }
+            sink = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        } else {
+            sink = FileHandle.standardOutput
+        }
+        defer { if output != nil { try? sink.close() } }
+        var buffer = Data()
+        try ledger.forEachEvent { record in
+            var manifest: [UInt8]?
+            if case .imagePushed(_, let digest, _, _) = record.event { manifest = try ledger.manifest(digest) }
+            buffer.append(Data((EventJSON.line(record, manifest: manifest) + "\n").utf8))
+            if buffer.count > 1 << 20 { sink.write(buffer); buffer.removeAll(keepingCapacity: true) }
+        }
+        sink.write(buffer)
+    }
+}
+
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load a JSON Lines export into an empty directory; every hash is recomputed.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: "The export file.") var input: String
+
+    func run() async throws {
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: store.data), !existing.isEmpty {
+            throw LedgerError.invalid("\(store.data) is not empty: import needs an empty directory")
+        }
+        guard let text = FileManager.default.contents(atPath: input) else { throw LedgerError.invalid("cannot read \(input)") }
+        let ledger = try Ledger(path: store.data)
+        defer { ledger.close() }
+        var records: [EventRecord] = []
+        var manifests: [[UInt8]] = []
+        var lineNumber = 0
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            lineNumber += 1
+            do {
+                let (record, manifest) = try EventJSON.parse(String(line))
+                records.append(record)
+                if let manifest { manifests.append(manifest) }
+            } catch let error as LedgerError {
+                throw LedgerError.invalid("\(input) line \(lineNumber): \(error.message)")
+            }
+            if records.count == 10_000 {
+                try await ledger.append(imported: records, manifests: manifests)
+                (records, manifests) = ([], [])
+            }
+        }
+        try await ledger.append(imported: records, manifests: manifests)
+        print("imported \(try ledger.headSeq()) events; state digest \(try ledger.stateDigest())")
+    }
+}
