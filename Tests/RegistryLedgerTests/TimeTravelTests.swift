@@ -120,3 +120,30 @@ import Testing
         #expect(try ledger.diff(from: .seq(start), to: .seq(start)).isEmpty)
     }
 }
+
+@Suite struct PastListImagesTests {
+    @Test func pagingAtAPastPointSeesThatPointsEntriesOnly() async throws {
+        let (ledger, _) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        for i in 0..<300 { _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice) }
+        let then = try ledger.headSeq()
+        let expected = try ledger.allEntries(r, filter: ImageFilter())
+        for i in 300..<700 { _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice) }
+        _ = try await ledger.batchDeleteImage(r, imageIds: [ImageIdentifier(tag: "v1")], context: alice)
+        var seen: [ImageEntry] = []
+        var token: String?
+        repeat {
+            let page = try ledger.listImages(r, at: .seq(then), maxResults: 64, nextToken: token)
+            seen += page.items
+            token = page.nextToken
+        } while token != nil
+        #expect(seen == expected)
+        // A token of the past point does not open a page of the present, nor the reverse.
+        let pastToken = try #require(try ledger.listImages(r, at: .seq(then), maxResults: 10).nextToken)
+        await expectError(.invalidParameter) { try ledger.listImages(r, maxResults: 10, nextToken: pastToken) }
+        let presentToken = try #require(try ledger.listImages(r, maxResults: 10).nextToken)
+        await expectError(.invalidParameter) { try ledger.listImages(r, at: .seq(then), maxResults: 10, nextToken: presentToken) }
+        await expectError(.repositoryNotFound) { try ledger.listImages(repo("acme/later"), at: .seq(then)) }
+    }
+}

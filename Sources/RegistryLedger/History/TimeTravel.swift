@@ -108,6 +108,13 @@ extension Ledger {
     // MARK: pieces
 
     func repositoryState(_ ref: RepositoryRef, at seq: UInt64) throws -> RepositoryState? {
+        try withRepository(ref, at: seq) { reader in try reader.repositoryState(ref) }
+    }
+
+    /// Rebuilds `ref` as of `seq` in the scratch space (its nearest checkpoint plus its later
+    /// events, through the same `apply` the store uses) and lends a reader over it to `body`.
+    /// `body` gets nil when the repository never had an event by then.
+    func withRepository<R>(_ ref: RepositoryRef, at seq: UInt64, _ body: (ProjectionReader) throws -> R?) throws -> R? {
         let hid = HistoryIndex.repoPrefix(ref)
         let (checkpoint, records) = try env.read { txn -> (Checkpoint?, [EventRecord]) in
             let dbs = try stores.current(txn)
@@ -128,7 +135,7 @@ extension Ledger {
             try checkpoint?.restore(into: txn, dbs)
             let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
             for r in records { try writer.apply(r) }
-            return try ProjectionReader(txn: txn, dbs: dbs).repositoryState(ref)
+            return try body(ProjectionReader(txn: txn, dbs: dbs))
         }
     }
 

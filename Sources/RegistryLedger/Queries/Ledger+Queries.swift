@@ -21,22 +21,40 @@ extension Ledger {
                            nextToken: String? = nil) throws -> Page<ImageEntry> {
         let limit = try pageSize(maxResults)
         return try read { reader in
-            let repo = try requireRepository(reader, ref)
-            let repoPrefix = KeyLayout.u64(repo.repoId)
-            let prefix: [UInt8] = switch filter.tagStatus {
-            case .tagged: KeyLayout.listingPrefix(repo.repoId, .tagged)
-            case .untagged: KeyLayout.listingPrefix(repo.repoId, .untagged)
-            case .any: repoPrefix
-            }
-            let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes), base: repoPrefix,
-                                    prefix: prefix, secret: tokenSecret)
-            return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
-                guard filter.imageStatus.admits(code: e.value[0]) else { return nil }
-                let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
-                let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
-                    ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil
-                return ImageEntry(digest: digest, tag: tag)
-            }
+            try listImages(reader, ref, try requireRepository(reader, ref), filter, limit, nextToken, point: [])
+        }
+    }
+
+    /// ECR `ListImages` as the repository was at `point`: the same entries, order, filters and
+    /// paging as on current state; tokens are bound to that point too.
+    public func listImages(_ ref: RepositoryRef, at point: LogPoint, filter: ImageFilter = ImageFilter(),
+                           maxResults: Int? = nil, nextToken: String? = nil) throws -> Page<ImageEntry> {
+        let limit = try pageSize(maxResults)
+        let seq = try resolve(point).seq
+        let page = try withRepository(ref, at: seq) { reader -> Page<ImageEntry>? in
+            guard let repo = try reader.repository(ref) else { return nil }
+            return try listImages(reader, ref, repo, filter, limit, nextToken, point: KeyLayout.u64(seq))
+        }
+        guard let page else { throw LedgerError(.repositoryNotFound, "The repository with name '\(ref.name)' did not exist at seq \(seq)") }
+        return page
+    }
+
+    private func listImages(_ reader: ProjectionReader, _ ref: RepositoryRef, _ repo: RepoRecord, _ filter: ImageFilter,
+                            _ limit: Int, _ nextToken: String?, point: [UInt8]) throws -> Page<ImageEntry> {
+        let repoPrefix = KeyLayout.u64(repo.repoId)
+        let prefix: [UInt8] = switch filter.tagStatus {
+        case .tagged: KeyLayout.listingPrefix(repo.repoId, .tagged)
+        case .untagged: KeyLayout.listingPrefix(repo.repoId, .untagged)
+        case .any: repoPrefix
+        }
+        let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes + point), base: repoPrefix,
+                                prefix: prefix, secret: tokenSecret)
+        return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
+            guard filter.imageStatus.admits(code: e.value[0]) else { return nil }
+            let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
+            let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
+                ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil
+            return ImageEntry(digest: digest, tag: tag)
         }
     }
 
