@@ -140,3 +140,54 @@ func seededStore() async throws -> String {
         #expect(refused.err.contains("line 3"))
     }
 }
+
+@Suite struct RegledgerConcurrencyAndTamperTests {
+    @Test func auditCommandsReadWhileAnotherProcessWrites() async throws {
+        let data = try await seededStore()
+        let ledger = try Ledger(path: data)
+        defer { ledger.close() }
+        let r = try RepositoryRef("acme/web")
+        let writer = Task {
+            var i = 0
+            while !Task.isCancelled && i < 5_000 {
+                i += 1
+                let m = try Manifest(bytes: Array(#"{"mediaType":"a/b","config":{"size":\#(1000 + i)}}"#.utf8))
+                _ = try await ledger.putImage(r, manifest: m, tag: try Tag("w\(i)"), context: RequestContext(actor: "writer"))
+            }
+        }
+        defer { writer.cancel() }
+        // Audit only once the writer is demonstrably writing, so the two overlap.
+        let deadline = Date().addingTimeInterval(30)
+        while try ledger.headSeq() < 100, Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try ledger.headSeq() >= 100)
+        for _ in 0..<3 {
+            let verify = try regledger("audit", "verify", "--data", data)
+            #expect(verify.status == 0, "\(verify.err)")
+            let log = try regledger("audit", "log", "--data", data, "--json")
+            #expect(log.status == 0, "\(log.err)")
+            #expect(log.out.split(separator: "\n").count >= 7)
+        }
+        writer.cancel()
+        if case .failure(let error) = await writer.result { Issue.record("writer failed: \(error)") }
+        #expect(try ledger.headSeq() > 7)
+    }
+
+    @Test func aByteFlippedInTheDataFileIsCaughtNamingTheSeq() async throws {
+        let data = try await seededStore()
+        // Find record 5 (the flag event) in the raw file and flip one byte of its actor field.
+        let record = try {
+            let ledger = try Ledger(path: data)
+            defer { ledger.close() }
+            return try ledger.events(from: 5, limit: 1)[0]
+        }()
+        var file = try Data(contentsOf: URL(fileURLWithPath: data + "/data.mdb"))
+        let needle = Data(record.encoded)
+        let range = try #require(file.range(of: needle))
+        let offset = range.lowerBound + 30
+        file[offset] ^= 0x01
+        try file.write(to: URL(fileURLWithPath: data + "/data.mdb"))
+        let result = try regledger("audit", "verify", "--data", data)
+        #expect(result.status == 1)
+        #expect(result.err.contains("seq 5"), "\(result.err)")
+    }
+}
