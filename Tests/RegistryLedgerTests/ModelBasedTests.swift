@@ -100,5 +100,37 @@ import Testing
             #expect(state.repositories == expected.repositories, "repositories differ at seq \(seq)")
             #expect(state.organizations == expected.organizations, "organizations differ at seq \(seq)")
         }
+        // Tag history: replaying each tag's own history to any point gives the model's tag then.
+        for r in repos {
+            for t in tags {
+                let history = try ledger.tagHistory(r, tag: t).compactMap { entry -> EventRecord? in
+                    if case .event(let record) = entry { record } else { nil }
+                }
+                for seq in points {
+                    var digest: Digest?
+                    var flagged = false
+                    for record in history where record.seq <= seq {
+                        switch record.event {
+                        case .tagSet(_, _, let d, _): digest = d; flagged = false
+                        case .tagRemoved, .repositoryDeleted: digest = nil; flagged = false
+                        case .tagFlagChanged(_, _, let value, _): flagged = value
+                        default: Issue.record("unexpected \(record.event.typeName) in the history of \(r):\(t)")
+                        }
+                    }
+                    let modelTag = snapshots[seq]!.repositories.first { $0.ref == r }?.tags.first { $0.tag == t }
+                    #expect(digest == modelTag?.digest && (digest == nil || flagged == modelTag?.immutable),
+                            "history of \(r):\(t) disagrees with the model at seq \(seq)")
+                }
+            }
+        }
+        // Diff between two points equals the difference of the model's states there.
+        for (a, b) in zip(points, points.dropFirst()) {
+            let (from, to) = (min(a, b), max(a, b))
+            let expected = Ledger.diff(RegistryState(seq: from, timestamp: 0, repositories: snapshots[from]!.repositories,
+                                                     organizations: snapshots[from]!.organizations),
+                                       RegistryState(seq: to, timestamp: 0, repositories: snapshots[to]!.repositories,
+                                                     organizations: snapshots[to]!.organizations))
+            #expect(try ledger.diff(from: .seq(from), to: .seq(to)) == expected, "diff \(from)…\(to) disagrees with the model")
+        }
     }
 }

@@ -31,7 +31,10 @@ struct Export: AsyncParsableCommand {
         }
         defer { if output != nil { try? sink.close() } }
         var buffer = Data()
+        let head = try ledger.headSeq()
+        let progress = progressReporter("exported")
         try ledger.forEachEvent { record in
+            if record.seq % 10_000 == 0 || record.seq == head { progress?(record.seq, head) }
             var manifest: [UInt8]?
             if case .imagePushed(_, let digest, _, _) = record.event { manifest = try ledger.manifest(digest) }
             buffer.append(Data((EventJSON.line(record, manifest: manifest) + "\n").utf8))
@@ -56,7 +59,9 @@ struct Import: AsyncParsableCommand {
         var records: [EventRecord] = []
         var manifests: [[UInt8]] = []
         var lineNumber = 0
-        for line in String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+        let (lineCount, progress) = (lines.count, progressReporter("imported"))
+        for line in lines {
             lineNumber += 1
             do {
                 let (record, manifest) = try EventJSON.parse(String(line))
@@ -68,6 +73,7 @@ struct Import: AsyncParsableCommand {
             if records.count == 10_000 {
                 try await ledger.append(imported: records, manifests: manifests)
                 (records, manifests) = ([], [])
+                progress?(UInt64(lineNumber), UInt64(lineCount))
             }
         }
         try await ledger.append(imported: records, manifests: manifests)
