@@ -191,3 +191,23 @@ func seededStore() async throws -> String {
         #expect(result.err.contains("seq 5"), "\(result.err)")
     }
 }
+
+@Suite struct RegledgerLogRangeTests {
+    @Test func logSinceAndUntilSelectEventsByTimeInclusively() async throws {
+        let data = try await seededStore()
+        let all = try regledger("audit", "log", "--data", data, "--json")
+        let times = all.out.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["timestamp"] as? String
+        }
+        #expect(times.count == 7)
+        let middle = times[3]
+        let since = try regledger("audit", "log", "--data", data, "--since", middle, "--json")
+        #expect(since.out.split(separator: "\n").count == times.filter { $0 >= middle }.count)
+        let until = try regledger("audit", "log", "--data", data, "--until", middle, "--json")
+        #expect(until.out.split(separator: "\n").count == times.filter { $0 <= middle }.count)
+        let human = try regledger("audit", "log", "--data", data, "--until", middle)
+        #expect(human.out.hasPrefix("#1 "))
+        let bad = try regledger("audit", "log", "--data", data, "--since", "last tuesday")
+        #expect(bad.status == 2 && bad.err.contains("ISO 8601"))
+    }
+}
