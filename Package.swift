@@ -23,6 +23,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "RegistryServer",
+            dependencies: ["RegistryLedger", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(name: "ledger-demo", dependencies: ["RegistryLedger"], path: "Tools/ledger-demo"),
         .executableTarget(
             name: "regledger",
@@ -32,6 +36,7 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger"]),
+        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer"]),
     ]
 )
 

@@ -1,0 +1,208 @@
+import Crypto
+import Foundation
+import RegistryLedger
+
+/// A configured AWS credential and the principal it acts as (the events' actor).
+public struct AccessCredential: Sendable, Hashable {
+    public let accessKeyId: String
+    public let secretAccessKey: String
+    public let principal: String
+
+    public init(accessKeyId: String, secretAccessKey: String, principal: String) {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.principal = principal
+    }
+}
+
+/// An HTTP request as SigV4 sees it. Header names are matched case-insensitively.
+public struct SignedRequest: Sendable {
+    public var method: String
+    /// The path without the query, e.g. `/`.
+    public var path: String
+    /// The raw query string without `?` (empty when none).
+    public var query: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8]) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+
+    func header(_ name: String) -> String? {
+        let values = headers.filter { $0.name.lowercased() == name }.map(\.value)
+        return values.isEmpty ? nil : values.joined(separator: ",")
+    }
+}
+
+/// Why a request's signature was refused. `description` is safe to return to clients: it
+/// never contains a secret or the expected signature.
+public enum SigV4Failure: Error, Equatable, Sendable, CustomStringConvertible {
+    case missingAuthorization
+    case malformedAuthorization(String)
+    case unknownAccessKey
+    case wrongScope(String)
+    case requestTimeTooSkewed
+    case signatureMismatch
+
+    /// The AWS error code to answer with (HTTP 403).
+    public var code: String {
+        switch self {
+        case .missingAuthorization: "MissingAuthenticationTokenException"
+        case .malformedAuthorization: "IncompleteSignatureException"
+        case .unknownAccessKey: "UnrecognizedClientException"
+        case .wrongScope, .signatureMismatch: "InvalidSignatureException"
+        case .requestTimeTooSkewed: "InvalidSignatureException"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .missingAuthorization: "Missing Authentication Token"
+        case .malformedAuthorization(let why): "Authorization header is malformed: \(why)"
+        case .unknownAccessKey: "The security token included in the request is invalid."
+        case .wrongScope(let why): "Credential should be scoped correctly: \(why)"
+        case .requestTimeTooSkewed: "Signature expired: the request time is more than 15 minutes away from the server time."
+        case .signatureMismatch: "The request signature we calculated does not match the signature you provided."
+        }
+    }
+}
+
+/// Verifies AWS Signature Version 4 (`AWS4-HMAC-SHA256` in the Authorization header) against
+/// configured credentials, for one region and service.
+public struct SigV4Verifier: Sendable {
+    public let region: String
+    public let service: String
+    /// How far the request's `X-Amz-Date` may be from now.
+    public let maxSkew: TimeInterval
+    private let credentials: [String: AccessCredential]
+
+    public init(credentials: [AccessCredential], region: String, service: String = "ecr", maxSkew: TimeInterval = 15 * 60) {
+        self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
+        self.region = region
+        self.service = service
+        self.maxSkew = maxSkew
+    }
+
+    /// The credential that signed `request`.
+    /// - Throws: ``SigV4Failure`` saying why the signature is refused.
+    public func verify(_ request: SignedRequest, now: Date = Date()) throws(SigV4Failure) -> AccessCredential {
+        guard let authorization = request.header("authorization") else { throw .missingAuthorization }
+        let parsed = try Self.parse(authorization)
+        guard let credential = credentials[parsed.accessKeyId] else { throw .unknownAccessKey }
+        guard parsed.region == region else { throw .wrongScope("region '\(parsed.region)' is not '\(region)'") }
+        guard parsed.service == service else { throw .wrongScope("service '\(parsed.service)' is not '\(service)'") }
+        guard parsed.signedHeaders.contains("host") else { throw .malformedAuthorization("SignedHeaders must include host") }
+        guard let amzDate = request.header("x-amz-date"), parsed.signedHeaders.contains("x-amz-date"),
+              let time = Self.parseAmzDate(amzDate) else {
+            throw .malformedAuthorization("a signed X-Amz-Date header (YYYYMMDDTHHMMSSZ) is required")
+        }
+        guard amzDate.hasPrefix(parsed.date) else { throw .wrongScope("the credential date does not match X-Amz-Date") }
+        guard abs(time.timeIntervalSince(now)) <= maxSkew else { throw .requestTimeTooSkewed }
+        var canonicalHeaders = ""
+        for name in parsed.signedHeaders {
+            guard let value = request.header(name) else { throw .malformedAuthorization("signed header '\(name)' is missing") }
+            canonicalHeaders += name + ":" + Self.trimmed(value) + "\n"
+        }
+        let canonicalRequest = [
+            request.method.uppercased(), Self.canonicalPath(request.path), Self.canonicalQuery(request.query),
+            canonicalHeaders, parsed.signedHeaders.joined(separator: ";"), Self.hex(SHA256.hash(data: request.body)),
+        ].joined(separator: "\n")
+        let scope = "\(parsed.date)/\(parsed.region)/\(parsed.service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+        var key = SymmetricKey(data: Array("AWS4\(credential.secretAccessKey)".utf8))
+        for part in [parsed.date, parsed.region, parsed.service, "aws4_request"] {
+            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+        }
+        let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        guard Self.constantTimeEqual(expected, parsed.signature) else { throw .signatureMismatch }
+        return credential
+    }
+
+    struct ParsedAuthorization {
+        let accessKeyId, date, region, service: String
+        let signedHeaders: [String]
+        let signature: String
+    }
+
+    static func parse(_ header: String) throws(SigV4Failure) -> ParsedAuthorization {
+        let prefix = "AWS4-HMAC-SHA256 "
+        guard header.hasPrefix(prefix) else { throw .malformedAuthorization("only AWS4-HMAC-SHA256 is supported") }
+        var fields: [String: String] = [:]
+        for part in header.dropFirst(prefix.count).split(separator: ",") {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            guard let eq = item.firstIndex(of: "=") else { throw .malformedAuthorization("'\(item.prefix(40))' is not key=value") }
+            fields[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else {
+            throw .malformedAuthorization("Credential, SignedHeaders and Signature are required")
+        }
+        let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard scope.count == 5, scope[4] == "aws4_request", scope[1].count == 8, !scope[0].isEmpty else {
+            throw .malformedAuthorization("Credential must be KEY/YYYYMMDD/region/service/aws4_request")
+        }
+        guard signature.utf8.count == 64, signature.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw .malformedAuthorization("Signature must be 64 lowercase hex digits")
+        }
+        let headers = signed.split(separator: ";").map { $0.lowercased() }
+        guard !headers.isEmpty, headers == headers.sorted() else { throw .malformedAuthorization("SignedHeaders must be sorted and non-empty") }
+        return ParsedAuthorization(accessKeyId: scope[0], date: scope[1], region: scope[2], service: scope[3],
+                                   signedHeaders: headers, signature: signature)
+    }
+
+    static func parseAmzDate(_ s: String) -> Date? {
+        let u = Array(s.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        let iso = "\(s.prefix(4))-\(s.dropFirst(4).prefix(2))-\(s.dropFirst(6).prefix(2))T\(s.dropFirst(9).prefix(2)):\(s.dropFirst(11).prefix(2)):\(s.dropFirst(13).prefix(2))Z"
+        return ISO8601.parse(iso).map { Date(timeIntervalSince1970: Double($0) / 1e6) }
+    }
+
+    /// Header values trimmed, with runs of spaces collapsed.
+    static func trimmed(_ value: String) -> String {
+        value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+
+    static func encode(_ s: String, keepSlash: Bool) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            if unreserved.contains(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
+                out.append(Character(Unicode.Scalar(byte)))
+            } else {
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    static func canonicalPath(_ path: String) -> String {
+        let decoded = path.removingPercentEncoding ?? path
+        return decoded.isEmpty ? "/" : encode(decoded, keepSlash: true)
+    }
+
+    static func canonicalQuery(_ query: String) -> String {
+        guard !query.isEmpty else { return "" }
+        let pairs = query.split(separator: "&").map { item -> (String, String) in
+            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (encode(kv[0], keepSlash: false), encode(kv.count > 1 ? kv[1] : "", keepSlash: false))
+        }
+        return pairs.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import RegistryServer
+import Testing
+
+/// A request signed by botocore 1.43 (`SigV4Auth(creds, "ecr", "us-east-1")`), recorded verbatim.
+enum BotocoreVector {
+    static let body = Array(#"{"repositoryName": "acme/web", "maxResults": 100}"#.utf8)
+    static let authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-east-1/ecr/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=bd1bfc0471f4ac44168d049c7251550277fe1c38fd6a81d31cf971ec7e9943d5"
+    static let signedAt = Date(timeIntervalSince1970: 1_795_518_100)  // 2026-11-24T11:01:40Z
+    static let credential = AccessCredential(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", principal: "alice")
+
+    static func request(authorization: String? = BotocoreVector.authorization, body: [UInt8] = BotocoreVector.body,
+                        target: String = "AmazonEC2ContainerRegistry_V20150921.ListImages", date: String = "20261124T110140Z") -> SignedRequest {
+        var headers: [(name: String, value: String)] = [
+            ("Host", "127.0.0.1:5000"), ("X-Amz-Target", target), ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Date", date),
+        ]
+        if let authorization { headers.append(("Authorization", authorization)) }
+        return SignedRequest(method: "POST", path: "/", headers: headers, body: body)
+    }
+}
+
+@Suite struct SigV4VerifierTests {
+    let verifier = SigV4Verifier(credentials: [BotocoreVector.credential], region: "us-east-1")
+
+    @Test func aBotocoreSignedRequestVerifiesAndNamesItsPrincipal() throws {
+        #expect(try verifier.verify(BotocoreVector.request(), now: BotocoreVector.signedAt).principal == "alice")
+        // Within ±15 minutes of the signing time.
+        #expect(throws: Never.self) { try verifier.verify(BotocoreVector.request(), now: BotocoreVector.signedAt.addingTimeInterval(899)) }
+    }
+
+    @Test func tamperingWithBodyOrSignedHeadersBreaksTheSignature() {
+        var body = BotocoreVector.body
+        body[5] ^= 1
+        #expect(throws: SigV4Failure.signatureMismatch) { try verifier.verify(BotocoreVector.request(body: body), now: BotocoreVector.signedAt) }
+        #expect(throws: SigV4Failure.signatureMismatch) {
+            try verifier.verify(BotocoreVector.request(target: "AmazonEC2ContainerRegistry_V20150921.DeleteRepository"), now: BotocoreVector.signedAt)
+        }
+    }
+
+    @Test func aWrongSecretUnknownKeyWrongRegionOrServiceIsRefused() {
+        let wrongSecret = SigV4Verifier(credentials: [AccessCredential(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "other", principal: "x")], region: "us-east-1")
+        #expect(throws: SigV4Failure.signatureMismatch) { try wrongSecret.verify(BotocoreVector.request(), now: BotocoreVector.signedAt) }
+        let otherKey = SigV4Verifier(credentials: [AccessCredential(accessKeyId: "AKIDOTHER", secretAccessKey: "s", principal: "x")], region: "us-east-1")
+        #expect(throws: SigV4Failure.unknownAccessKey) { try otherKey.verify(BotocoreVector.request(), now: BotocoreVector.signedAt) }
+        let otherRegion = SigV4Verifier(credentials: [BotocoreVector.credential], region: "eu-west-1")
+        #expect { try otherRegion.verify(BotocoreVector.request(), now: BotocoreVector.signedAt) } throws: {
+            if case SigV4Failure.wrongScope = $0 { true } else { false }
+        }
+        let otherService = SigV4Verifier(credentials: [BotocoreVector.credential], region: "us-east-1", service: "s3")
+        #expect { try otherService.verify(BotocoreVector.request(), now: BotocoreVector.signedAt) } throws: {
+            if case SigV4Failure.wrongScope = $0 { true } else { false }
+        }
+    }
+
+    @Test func aRequestOutsideFifteenMinutesIsRefused() {
+        #expect(throws: SigV4Failure.requestTimeTooSkewed) { try verifier.verify(BotocoreVector.request(), now: BotocoreVector.signedAt.addingTimeInterval(901)) }
+        #expect(throws: SigV4Failure.requestTimeTooSkewed) { try verifier.verify(BotocoreVector.request(), now: BotocoreVector.signedAt.addingTimeInterval(-901)) }
+    }
+
+    @Test(arguments: [
+        "Basic abc", "AWS4-HMAC-SHA256 ", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-east-1/ecr/aws4_request",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2026/us-east-1/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + String(repeating: "a", count: 64),
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-east-1/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=XYZ",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-east-1/ecr/aws4_request, SignedHeaders=x-amz-date;host, Signature=" + String(repeating: "a", count: 64),
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261124/us-east-1/ecr/aws4_request, SignedHeaders=content-type;x-amz-date, Signature=" + String(repeating: "a", count: 64),
+    ])
+    func malformedAuthorizationHeadersAreRefusedWithoutCrashing(_ header: String) {
+        #expect(throws: SigV4Failure.self) { try verifier.verify(BotocoreVector.request(authorization: header), now: BotocoreVector.signedAt) }
+    }
+
+    @Test func missingAuthorizationOrDateIsRefused() {
+        #expect(throws: SigV4Failure.missingAuthorization) { try verifier.verify(BotocoreVector.request(authorization: nil), now: BotocoreVector.signedAt) }
+        #expect { try verifier.verify(BotocoreVector.request(date: "yesterday"), now: BotocoreVector.signedAt) } throws: {
+            if case SigV4Failure.malformedAuthorization = $0 { true } else { false }
+        }
+    }
+
+    @Test func failureMessagesNeverCarryTheSecret() {
+        let failures: [SigV4Failure] = [.missingAuthorization, .malformedAuthorization("x"), .unknownAccessKey, .wrongScope("x"),
+                                        .requestTimeTooSkewed, .signatureMismatch]
+        for failure in failures {
+            #expect(!failure.description.contains(BotocoreVector.credential.secretAccessKey))
+            #expect(!failure.code.isEmpty)
+        }
+    }
+}
