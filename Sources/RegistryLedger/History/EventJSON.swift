@@ -29,14 +29,14 @@ public enum EventJSON {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
             throw LedgerError.invalid("not a JSON object")
         }
-        let f = Fields(object)
+        let f = JSONObject(object)
         let seq = try f.uint("seq")
         guard let timestamp = ISO8601.parse(try f.string("timestamp")) else { throw LedgerError.invalid("seq \(seq): bad timestamp") }
         guard let origin = Origin(rawValue: try f.string("origin")) else { throw LedgerError.invalid("seq \(seq): unknown origin") }
         guard try f.uint("schemaVersion") == UInt64(EventCodec.schemaVersion) else {
             throw LedgerError.invalid("seq \(seq): unknown schema version")
         }
-        let payload = Fields(try f.object("payload"))
+        let payload = try f.object("payload")
         let registry = try RegistryId(try f.string("registryId"))
         let event = try self.event(type: try f.string("type"), registry: registry, repositoryName: f.optionalString("repositoryName"), payload)
         let context = RequestContext(actor: try f.string("actor"), origin: origin, requestId: try f.string("requestId"))
@@ -88,14 +88,14 @@ public enum EventJSON {
         }
     }
 
-    private static func event(type: String, registry: RegistryId, repositoryName: String?, _ p: Fields) throws -> Event {
+    private static func event(type: String, registry: RegistryId, repositoryName: String?, _ p: JSONObject) throws -> Event {
         func repo() throws -> RepositoryRef {
             guard let repositoryName else { throw LedgerError.invalid("\(type) needs a repositoryName") }
             return RepositoryRef(registryId: registry, name: try RepositoryName(repositoryName))
         }
         func mutability() throws -> TagMutability {
             let filters = try p.array("imageTagMutabilityExclusionFilters").map { item -> WildcardFilter in
-                let f = Fields(item as? [String: Any] ?? [:])
+                let f = JSONObject(item as? [String: Any] ?? [:])
                 return try WildcardFilter(try f.string("filter"), filterType: try f.string("filterType"))
             }
             return try TagMutability(modeName: try p.string("imageTagMutability"), filters: filters)
@@ -145,51 +145,6 @@ public enum EventJSON {
         return try stride(from: 0, to: 64, by: 2).map { i in
             guard let b = UInt8(String(decoding: u[i...i + 1], as: UTF8.self), radix: 16) else { throw LedgerError.invalid("bad hex in hash") }
             return b
-        }
-    }
-
-    /// Whether a JSONSerialization value is a JSON boolean (on Linux, numbers 0 and 1 also cast to Bool).
-    static func isBoolean(_ v: Any) -> Bool {
-        guard let n = v as? NSNumber else { return false }
-        return String(cString: n.objCType) == "c"
-    }
-
-    /// Typed access to a JSON object's fields, with errors that name the field.
-    private struct Fields {
-        let object: [String: Any]
-        init(_ object: [String: Any]) { self.object = object }
-
-        func string(_ key: String) throws -> String {
-            guard let v = object[key] as? String else { throw LedgerError.invalid("'\(key)' must be a string") }
-            return v
-        }
-        func optionalString(_ key: String) throws -> String? {
-            guard let v = object[key] else { return nil }
-            guard let s = v as? String else { throw LedgerError.invalid("'\(key)' must be a string") }
-            return s
-        }
-        func uint(_ key: String) throws -> UInt64 {
-            guard let v = try optionalUInt(key) else { throw LedgerError.invalid("'\(key)' is missing") }
-            return v
-        }
-        func optionalUInt(_ key: String) throws -> UInt64? {
-            guard let v = object[key] else { return nil }
-            guard let n = v as? NSNumber, !isBoolean(v), n.doubleValue >= 0, n.doubleValue == n.doubleValue.rounded() else {
-                throw LedgerError.invalid("'\(key)' must be a whole number")
-            }
-            return n.uint64Value
-        }
-        func bool(_ key: String) throws -> Bool {
-            guard let v = object[key], isBoolean(v), let b = v as? Bool else { throw LedgerError.invalid("'\(key)' must be true or false") }
-            return b
-        }
-        func object(_ key: String) throws -> [String: Any] {
-            guard let v = object[key] as? [String: Any] else { throw LedgerError.invalid("'\(key)' must be an object") }
-            return v
-        }
-        func array(_ key: String) throws -> [Any] {
-            guard let v = object[key] as? [Any] else { throw LedgerError.invalid("'\(key)' must be a list") }
-            return v
         }
     }
 }
