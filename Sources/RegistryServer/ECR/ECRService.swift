@@ -1,0 +1,155 @@
+import Foundation
+import RegistryLedger
+
+/// An HTTP answer of the ECR JSON 1.1 protocol: a status and a JSON body.
+public struct ECRResponse: Sendable {
+    public let status: Int
+    public let body: [UInt8]
+
+    static func ok(_ object: [String: Any]) -> ECRResponse { ECRResponse(status: 200, body: json(object)) }
+
+    /// `{"__type", "message"}` with 400, or 500 for server faults.
+    static func error(_ type: String, _ message: String, status: Int = 400) -> ECRResponse {
+        ECRResponse(status: status, body: json(["__type": type, "message": message]))
+    }
+
+    static func json(_ object: [String: Any]) -> [UInt8] {
+        Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+}
+
+/// ECR's JSON API over the ledger, independent of any HTTP server: `handle` takes the
+/// `X-Amz-Target` operation and the body and returns status and body. Every constraint of
+/// botocore's ECR model is checked here, because clients can switch their own validation off.
+public struct ECRService: Sendable {
+    public static let targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
+
+    let ledger: Ledger
+    let region: String
+
+    public init(ledger: Ledger, region: String) {
+        self.ledger = ledger
+        self.region = region
+    }
+
+    /// Runs one operation for `principal` (the events' actor).
+    public func handle(target: String?, body: [UInt8], principal: String, requestId: String) async -> ECRResponse {
+        guard let target, target.hasPrefix(Self.targetPrefix) else {
+            return .error("UnknownOperationException", "Missing or unknown X-Amz-Target")
+        }
+        let operation = String(target.dropFirst(Self.targetPrefix.count))
+        let context = RequestContext(actor: principal, origin: .ecr, requestId: requestId)
+        do {
+            let input = try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body)
+            switch operation {
+            case "CreateRepository": return try await createRepository(input, context)
+            case "DescribeRepositories": return try describeRepositories(input)
+            case "DeleteRepository": return try await deleteRepository(input, context)
+            case "PutImage": return try await putImage(input, context)
+            case "ListImages": return try listImages(input)
+            default: return .error("UnknownOperationException", "Unknown operation \(operation)")
+            }
+        } catch let error as LedgerError {
+            let status = error.code == .storage ? 500 : 400
+            return .error(error.code.rawValue, error.message, status: status)
+        } catch {
+            return .error("ServerException", "internal error", status: 500)
+        }
+    }
+
+    // MARK: operations
+
+    private func repository(_ input: JSONObject) throws -> RepositoryRef {
+        try RepositoryRef(try input.string("repositoryName"), registryId: try input.optionalString("registryId"),
+                          defaultRegistry: ledger.defaultRegistryId)
+    }
+
+    private func mutability(_ input: JSONObject) throws -> TagMutability? {
+        guard let mode = try input.optionalString("imageTagMutability") else {
+            if try input.optionalArray("imageTagMutabilityExclusionFilters") != nil {
+                throw LedgerError.invalid("imageTagMutabilityExclusionFilters needs imageTagMutability")
+            }
+            return nil
+        }
+        let filters = try (input.optionalObjects("imageTagMutabilityExclusionFilters") ?? []).map { f in
+            try WildcardFilter(try f.string("filter"), filterType: try f.string("filterType"))
+        }
+        return try TagMutability(modeName: mode, filters: filters)
+    }
+
+    func repositoryShape(_ r: Repository) -> [String: Any] {
+        var shape: [String: Any] = [
+            "registryId": r.registryId.value, "repositoryName": r.name.value,
+            "repositoryArn": "arn:aws:ecr:\(region):\(r.registryId):repository/\(r.name)",
+            "repositoryUri": "\(r.registryId).dkr.ecr.\(region).amazonaws.com/\(r.name)",
+            "createdAt": Double(r.createdAt) / 1e6, "imageTagMutability": r.mutability.mode.rawValue,
+        ]
+        if !r.mutability.filters.isEmpty {
+            shape["imageTagMutabilityExclusionFilters"] = r.mutability.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }
+        }
+        return shape
+    }
+
+    private func createRepository(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let created = try await ledger.createRepository(ref, mutability: try mutability(input) ?? .default, context: context)
+        return .ok(["repository": repositoryShape(created)])
+    }
+
+    private func describeRepositories(_ input: JSONObject) throws -> ECRResponse {
+        let registry = try input.optionalString("registryId").map { try RegistryId($0) }
+        let names = try input.optionalArray("repositoryNames").map { items -> [RepositoryName] in
+            guard (1...100).contains(items.count) else {
+                throw LedgerError.invalid("Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'Member must have length between 1 and 100'")
+            }
+            return try items.map { item in
+                guard let name = item as? String else { throw LedgerError.invalid("every repositoryName must be a string") }
+                return try RepositoryName(name)
+            }
+        }
+        let page = try ledger.describeRepositories(registryId: registry, names: names,
+                                                   maxResults: try input.optionalInt("maxResults", in: 1...1000),
+                                                   nextToken: try input.optionalString("nextToken"))
+        var out: [String: Any] = ["repositories": page.items.map(repositoryShape)]
+        if let token = page.nextToken { out["nextToken"] = token }
+        return .ok(out)
+    }
+
+    private func deleteRepository(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+        let deleted = try await ledger.deleteRepository(try repository(input), force: try input.optionalBool("force") ?? false, context: context)
+        return .ok(["repository": repositoryShape(deleted)])
+    }
+
+    private func putImage(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let manifest = try Manifest(bytes: Array(try input.string("imageManifest").utf8),
+                                    mediaType: try input.optionalString("imageManifestMediaType"))
+        let tag = try input.optionalString("imageTag").map { try Tag($0) }
+        let pushed = try await ledger.putImage(ref, manifest: manifest, tag: tag, expectedDigest: try input.optionalString("imageDigest"),
+                                               context: context)
+        var imageId: [String: Any] = ["imageDigest": pushed.digest.description]
+        if let tag = pushed.tag { imageId["imageTag"] = tag }
+        return .ok(["image": [
+            "registryId": ref.registryId.value, "repositoryName": ref.name.value, "imageId": imageId,
+            "imageManifest": String(decoding: pushed.manifest, as: UTF8.self), "imageManifestMediaType": pushed.mediaType,
+        ] as [String: Any]])
+    }
+
+    private func listImages(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(input)
+        var filter = ImageFilter()
+        if let f = try input.optionalObject("filter") {
+            if let s = try f.optionalString("tagStatus") { filter.tagStatus = try TagStatusFilter(parsing: s) }
+            if let s = try f.optionalString("imageStatus") { filter.imageStatus = try ImageStatusFilter(parsing: s) }
+        }
+        let page = try ledger.listImages(ref, filter: filter, maxResults: try input.optionalInt("maxResults", in: 1...1000),
+                                         nextToken: try input.optionalString("nextToken"))
+        var out: [String: Any] = ["imageIds": page.items.map { entry -> [String: Any] in
+            var id: [String: Any] = ["imageDigest": entry.digest.description]
+            if let tag = entry.tag { id["imageTag"] = tag }
+            return id
+        }]
+        if let token = page.nextToken { out["nextToken"] = token }
+        return .ok(out)
+    }
+}

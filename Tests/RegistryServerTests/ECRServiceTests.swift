@@ -1,0 +1,109 @@
+import Foundation
+import RegistryLedger
+import RegistryServer
+import Testing
+
+struct ECRHarness {
+    let ledger: Ledger
+    let service: ECRService
+
+    init() throws {
+        var options = Ledger.Options()
+        options.durable = false
+        ledger = try Ledger(path: NSTemporaryDirectory() + "ecr-\(UUID().uuidString)", options: options)
+        service = ECRService(ledger: ledger, region: "us-east-1")
+    }
+
+    /// Calls `operation` with a JSON body; returns status and the decoded answer.
+    func call(_ operation: String, _ body: String) async throws -> (Int, [String: Any]) {
+        let response = await service.handle(target: ECRService.targetPrefix + operation, body: Array(body.utf8),
+                                            principal: "alice", requestId: "req")
+        let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+        return (response.status, object)
+    }
+
+    func expectError(_ operation: String, _ body: String, _ type: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let (status, answer) = try await call(operation, body)
+        #expect(status == 400, sourceLocation: sourceLocation)
+        #expect(answer["__type"] as? String == type, "\(answer)", sourceLocation: sourceLocation)
+        #expect((answer["message"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+    }
+}
+
+let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"size\":10},\"layers\":[{\"size\":20}]}"#
+
+@Suite struct ECRServiceTests {
+    @Test func createDescribeAndDeleteRepositoryWithECRShapes() async throws {
+        let h = try ECRHarness()
+        let (status, created) = try await h.call("CreateRepository", #"{"repositoryName":"acme/web","imageTagMutability":"IMMUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filterType":"WILDCARD","filter":"dev-*"}]}"#)
+        #expect(status == 200)
+        let repo = try #require(created["repository"] as? [String: Any])
+        #expect(repo["repositoryArn"] as? String == "arn:aws:ecr:us-east-1:000000000000:repository/acme/web")
+        #expect(repo["repositoryUri"] as? String == "000000000000.dkr.ecr.us-east-1.amazonaws.com/acme/web")
+        #expect(repo["imageTagMutability"] as? String == "IMMUTABLE_WITH_EXCLUSION")
+        #expect((repo["createdAt"] as? Double ?? 0) > 1.7e9)
+        let (_, described) = try await h.call("DescribeRepositories", #"{"repositoryNames":["acme/web"]}"#)
+        #expect((described["repositories"] as? [[String: Any]])?.first?["repositoryName"] as? String == "acme/web")
+        let (deleteStatus, _) = try await h.call("DeleteRepository", #"{"repositoryName":"acme/web"}"#)
+        #expect(deleteStatus == 200)
+        try await h.expectError("DescribeRepositories", #"{"repositoryNames":["acme/web"]}"#, "RepositoryNotFoundException")
+    }
+
+    @Test func badInputGetsAnExceptionAndChangesNothing() async throws {
+        let h = try ECRHarness()
+        let digest = try h.ledger.stateDigest()
+        try await h.expectError("CreateRepository", #"{}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", #"{"repositoryName":"Bad"}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", #"{"repositoryName":7}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", #"{"repositoryName":"ok-name","registryId":"12"}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", #"{"repositoryName":"ok-name","imageTagMutability":"SOMETIMES"}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", #"{"repositoryName":"ok-name","imageTagMutability":"IMMUTABLE_WITH_EXCLUSION"}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", #"{"repositoryName":"ok-name","imageTagMutability":"MUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filterType":"REGEX","filter":"x"}]}"#, "InvalidParameterException")
+        try await h.expectError("CreateRepository", "not json", "InvalidParameterException")
+        try await h.expectError("CreateRepository", "[1]", "InvalidParameterException")
+        try await h.expectError("DescribeRepositories", #"{"maxResults":0}"#, "InvalidParameterException")
+        try await h.expectError("DescribeRepositories", #"{"maxResults":1001}"#, "InvalidParameterException")
+        try await h.expectError("DescribeRepositories", #"{"maxResults":true}"#, "InvalidParameterException")
+        try await h.expectError("DescribeRepositories", #"{"repositoryNames":[]}"#, "InvalidParameterException")
+        try await h.expectError("DeleteRepository", #"{"repositoryName":"ok-name","force":"yes"}"#, "InvalidParameterException")
+        #expect(try h.ledger.stateDigest() == digest)
+        let unknown = await h.service.handle(target: "AmazonEC2ContainerRegistry_V20150921.Frobnicate", body: [], principal: "a", requestId: "r")
+        #expect(unknown.status == 400 && String(decoding: unknown.body, as: UTF8.self).contains("UnknownOperationException"))
+        let missing = await h.service.handle(target: nil, body: [], principal: "a", requestId: "r")
+        #expect(missing.status == 400)
+    }
+
+    @Test func putImageAndListImagesPageWithTokens() async throws {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/web","imageTagMutability":"IMMUTABLE"}"#)
+        let (status, pushed) = try await h.call("PutImage", #"{"repositoryName":"acme/web","imageTag":"v1","imageManifest":"\#(manifestJSON)"}"#)
+        #expect(status == 200, "\(pushed)")
+        let image = try #require(pushed["image"] as? [String: Any])
+        let digest = try #require((image["imageId"] as? [String: Any])?["imageDigest"] as? String)
+        #expect(digest.hasPrefix("sha256:") && image["imageManifestMediaType"] as? String == "application/vnd.oci.image.manifest.v1+json")
+        try await h.expectError("PutImage", #"{"repositoryName":"acme/web","imageTag":"v1","imageManifest":"\#(manifestJSON.replacingOccurrences(of: "20", with: "21"))"}"#, "ImageTagAlreadyExistsException")
+        try await h.expectError("PutImage", #"{"repositoryName":"acme/web","imageManifest":"\#(manifestJSON)"}"#, "ImageAlreadyExistsException")
+        try await h.expectError("PutImage", #"{"repositoryName":"acme/web","imageTag":"v2","imageDigest":"sha256:\#(String(repeating: "0", count: 64))","imageManifest":"\#(manifestJSON)"}"#, "ImageDigestDoesNotMatchException")
+        try await h.expectError("PutImage", #"{"repositoryName":"acme/web","imageManifest":""}"#, "InvalidParameterException")
+        try await h.expectError("PutImage", #"{"repositoryName":"acme/web","imageTag":"-bad","imageManifest":"\#(manifestJSON)"}"#, "InvalidParameterException")
+        for i in 0..<25 {
+            let m = manifestJSON.replacingOccurrences(of: "20", with: "\(100 + i)")
+            _ = try await h.call("PutImage", #"{"repositoryName":"acme/web","imageTag":"t\#(i)","imageManifest":"\#(m)"}"#)
+        }
+        var seen = 0
+        var token: String?
+        repeat {
+            let body = token.map { #"{"repositoryName":"acme/web","maxResults":10,"nextToken":"\#($0)"}"# } ?? #"{"repositoryName":"acme/web","maxResults":10}"#
+            let (s, page) = try await h.call("ListImages", body)
+            #expect(s == 200)
+            seen += (page["imageIds"] as? [[String: Any]])?.count ?? 0
+            token = page["nextToken"] as? String
+        } while token != nil
+        #expect(seen == 26)
+        let (_, untagged) = try await h.call("ListImages", #"{"repositoryName":"acme/web","filter":{"tagStatus":"UNTAGGED"}}"#)
+        #expect((untagged["imageIds"] as? [Any])?.isEmpty == true)
+        try await h.expectError("ListImages", #"{"repositoryName":"acme/web","filter":{"tagStatus":"SOME"}}"#, "InvalidParameterException")
+        try await h.expectError("ListImages", #"{"repositoryName":"acme/web","nextToken":"forged"}"#, "InvalidParameterException")
+        try await h.expectError("ListImages", #"{"repositoryName":"acme/none"}"#, "RepositoryNotFoundException")
+    }
+}
