@@ -107,3 +107,50 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
         try await h.expectError("ListImages", #"{"repositoryName":"acme/none"}"#, "RepositoryNotFoundException")
     }
 }
+
+@Suite struct ECRImageOperationTests {
+    func seeded() async throws -> ECRHarness {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/web"}"#)
+        _ = try await h.call("PutImage", #"{"repositoryName":"acme/web","imageTag":"v1","imageManifest":"\#(manifestJSON)"}"#)
+        _ = try await h.call("PutImage", #"{"repositoryName":"acme/web","imageTag":"v2","imageManifest":"\#(manifestJSON)"}"#)
+        return h
+    }
+
+    @Test func describeAndBatchGetImages() async throws {
+        let h = try await seeded()
+        let (status, described) = try await h.call("DescribeImages", #"{"repositoryName":"acme/web"}"#)
+        #expect(status == 200)
+        let detail = try #require((described["imageDetails"] as? [[String: Any]])?.first)
+        #expect(detail["imageTags"] as? [String] == ["v1", "v2"] && detail["imageSizeInBytes"] as? Int == 30)
+        #expect(detail["imageStatus"] as? String == "ACTIVE")
+        try await h.expectError("DescribeImages", #"{"repositoryName":"acme/web","imageIds":[{"imageTag":"nope"}]}"#, "ImageNotFoundException")
+        let (_, got) = try await h.call("BatchGetImage", #"{"repositoryName":"acme/web","imageIds":[{"imageTag":"v1"},{"imageTag":"nope"}]}"#)
+        #expect((got["images"] as? [[String: Any]])?.first?["imageManifest"] as? String == manifestJSON.replacingOccurrences(of: "\\\"", with: "\""))
+        #expect((got["failures"] as? [[String: Any]])?.first?["failureCode"] as? String == "ImageNotFound")
+        try await h.expectError("BatchGetImage", #"{"repositoryName":"acme/web"}"#, "InvalidParameterException")
+        try await h.expectError("BatchGetImage", #"{"repositoryName":"acme/web","imageIds":[]}"#, "InvalidParameterException")
+    }
+
+    @Test func batchDeleteReportsDeletedIdsAndFailures() async throws {
+        let h = try await seeded()
+        let (status, result) = try await h.call("BatchDeleteImage", #"{"repositoryName":"acme/web","imageIds":[{"imageTag":"v1"},{"imageTag":"zz"},{"imageDigest":"bad"}]}"#)
+        #expect(status == 200)
+        #expect((result["imageIds"] as? [[String: Any]])?.first?["imageTag"] as? String == "v1")
+        #expect((result["failures"] as? [[String: Any]])?.compactMap { $0["failureCode"] as? String } == ["ImageNotFound", "InvalidImageDigest"])
+    }
+
+    @Test func mutabilityEchoesModeAndFiltersAndStorageClassMovesStatus() async throws {
+        let h = try await seeded()
+        let (status, echoed) = try await h.call("PutImageTagMutability", #"{"repositoryName":"acme/web","imageTagMutability":"MUTABLE_WITH_EXCLUSION","imageTagMutabilityExclusionFilters":[{"filterType":"WILDCARD","filter":"v*"}]}"#)
+        #expect(status == 200)
+        #expect((echoed["imageTagMutabilityExclusionFilters"] as? [[String: Any]])?.first?["filter"] as? String == "v*")
+        try await h.expectError("PutImageTagMutability", #"{"repositoryName":"acme/web"}"#, "InvalidParameterException")
+        try await h.expectError("PutImageTagMutability", #"{"repositoryName":"acme/web","imageTagMutability":"MUTABLE","imageTagMutabilityExclusionFilters":[{"filterType":"WILDCARD","filter":"v*"}]}"#, "InvalidParameterException")
+        let (_, archived) = try await h.call("UpdateImageStorageClass", #"{"repositoryName":"acme/web","imageId":{"imageTag":"v1"},"targetStorageClass":"ARCHIVE"}"#)
+        #expect(archived["imageStatus"] as? String == "ARCHIVED")
+        try await h.expectError("UpdateImageStorageClass", #"{"repositoryName":"acme/web","imageId":{"imageTag":"v1"},"targetStorageClass":"ARCHIVE"}"#, "ImageStorageClassUpdateNotSupportedException")
+        try await h.expectError("UpdateImageStorageClass", #"{"repositoryName":"acme/web","imageId":{"imageTag":"v1"},"targetStorageClass":"GLACIER"}"#, "InvalidParameterException")
+        try await h.expectError("UpdateImageStorageClass", #"{"repositoryName":"acme/web","targetStorageClass":"ARCHIVE"}"#, "InvalidParameterException")
+    }
+}

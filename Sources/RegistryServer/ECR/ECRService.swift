@@ -47,6 +47,11 @@ public struct ECRService: Sendable {
             case "DeleteRepository": return try await deleteRepository(input, context)
             case "PutImage": return try await putImage(input, context)
             case "ListImages": return try listImages(input)
+            case "DescribeImages": return try describeImages(input)
+            case "BatchGetImage": return try batchGetImage(input)
+            case "BatchDeleteImage": return try await batchDeleteImage(input, context)
+            case "PutImageTagMutability": return try await putImageTagMutability(input, context)
+            case "UpdateImageStorageClass": return try await updateImageStorageClass(input, context)
             default: return .error("UnknownOperationException", "Unknown operation \(operation)")
             }
         } catch let error as LedgerError {
@@ -127,29 +132,112 @@ public struct ECRService: Sendable {
         let tag = try input.optionalString("imageTag").map { try Tag($0) }
         let pushed = try await ledger.putImage(ref, manifest: manifest, tag: tag, expectedDigest: try input.optionalString("imageDigest"),
                                                context: context)
-        var imageId: [String: Any] = ["imageDigest": pushed.digest.description]
-        if let tag = pushed.tag { imageId["imageTag"] = tag }
         return .ok(["image": [
-            "registryId": ref.registryId.value, "repositoryName": ref.name.value, "imageId": imageId,
+            "registryId": ref.registryId.value, "repositoryName": ref.name.value,
+            "imageId": Self.idShape(ImageIdentifier(digest: pushed.digest.description, tag: pushed.tag)),
             "imageManifest": String(decoding: pushed.manifest, as: UTF8.self), "imageManifestMediaType": pushed.mediaType,
         ] as [String: Any]])
     }
 
     private func listImages(_ input: JSONObject) throws -> ECRResponse {
         let ref = try repository(input)
+        let page = try ledger.listImages(ref, filter: try imageFilter(input), maxResults: try input.optionalInt("maxResults", in: 1...1000),
+                                         nextToken: try input.optionalString("nextToken"))
+        var out: [String: Any] = ["imageIds": page.items.map { Self.idShape(ImageIdentifier(digest: $0.digest.description, tag: $0.tag)) }]
+        if let token = page.nextToken { out["nextToken"] = token }
+        return .ok(out)
+    }
+
+    // MARK: images
+
+    /// `imageIds` (1–100 `{imageDigest?, imageTag?}`), kept raw so each bad id fails alone.
+    private func imageIds(_ input: JSONObject, required: Bool) throws -> [ImageIdentifier]? {
+        guard let items = try input.optionalObjects("imageIds") else {
+            if required { throw LedgerError.invalid("'imageIds' is required") }
+            return nil
+        }
+        guard (1...100).contains(items.count) else {
+            throw LedgerError.invalid("Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'")
+        }
+        return try items.map { ImageIdentifier(digest: try $0.optionalString("imageDigest"), tag: try $0.optionalString("imageTag")) }
+    }
+
+    private func imageFilter(_ input: JSONObject) throws -> ImageFilter {
         var filter = ImageFilter()
         if let f = try input.optionalObject("filter") {
             if let s = try f.optionalString("tagStatus") { filter.tagStatus = try TagStatusFilter(parsing: s) }
             if let s = try f.optionalString("imageStatus") { filter.imageStatus = try ImageStatusFilter(parsing: s) }
         }
-        let page = try ledger.listImages(ref, filter: filter, maxResults: try input.optionalInt("maxResults", in: 1...1000),
-                                         nextToken: try input.optionalString("nextToken"))
-        var out: [String: Any] = ["imageIds": page.items.map { entry -> [String: Any] in
-            var id: [String: Any] = ["imageDigest": entry.digest.description]
-            if let tag = entry.tag { id["imageTag"] = tag }
-            return id
+        return filter
+    }
+
+    static func idShape(_ id: ImageIdentifier) -> [String: Any] {
+        var shape: [String: Any] = [:]
+        if let d = id.digest { shape["imageDigest"] = d }
+        if let t = id.tag { shape["imageTag"] = t }
+        return shape
+    }
+
+    static func failureShape(_ f: ImageFailure) -> [String: Any] {
+        ["imageId": idShape(f.imageId), "failureCode": f.code, "failureReason": f.reason]
+    }
+
+    private func describeImages(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(input)
+        let page = try ledger.describeImages(ref, imageIds: try imageIds(input, required: false), filter: try imageFilter(input),
+                                             maxResults: try input.optionalInt("maxResults", in: 1...1000),
+                                             nextToken: try input.optionalString("nextToken"))
+        var out: [String: Any] = ["imageDetails": page.items.map { d -> [String: Any] in
+            var shape: [String: Any] = [
+                "registryId": d.repository.registryId.value, "repositoryName": d.repository.name.value,
+                "imageDigest": d.digest.description, "imagePushedAt": Double(d.pushedAt) / 1e6,
+                "imageManifestMediaType": d.mediaType, "imageStatus": d.status.rawValue,
+            ]
+            if !d.tags.isEmpty { shape["imageTags"] = d.tags }
+            if let size = d.size { shape["imageSizeInBytes"] = size }
+            return shape
         }]
         if let token = page.nextToken { out["nextToken"] = token }
         return .ok(out)
+    }
+
+    private func batchGetImage(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(input)
+        let (images, failures) = try ledger.batchGetImage(ref, imageIds: try imageIds(input, required: true)!)
+        return .ok([
+            "images": images.map { image -> [String: Any] in
+                ["registryId": ref.registryId.value, "repositoryName": ref.name.value, "imageId": Self.idShape(image.imageId),
+                 "imageManifest": String(decoding: image.manifest, as: UTF8.self), "imageManifestMediaType": image.mediaType]
+            },
+            "failures": failures.map(Self.failureShape),
+        ])
+    }
+
+    private func batchDeleteImage(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let result = try await ledger.batchDeleteImage(ref, imageIds: try imageIds(input, required: true)!, context: context)
+        return .ok(["imageIds": result.deleted.map(Self.idShape), "failures": result.failures.map(Self.failureShape)])
+    }
+
+    private func putImageTagMutability(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        guard let setting = try mutability(input) else { throw LedgerError.invalid("'imageTagMutability' is required") }
+        let stored = try await ledger.putImageTagMutability(ref, setting, context: context)
+        var out: [String: Any] = ["registryId": ref.registryId.value, "repositoryName": ref.name.value,
+                                  "imageTagMutability": stored.mode.rawValue]
+        if !stored.filters.isEmpty {
+            out["imageTagMutabilityExclusionFilters"] = stored.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }
+        }
+        return .ok(out)
+    }
+
+    private func updateImageStorageClass(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let id = try input.object("imageId")
+        let imageId = ImageIdentifier(digest: try id.optionalString("imageDigest"), tag: try id.optionalString("imageTag"))
+        let result = try await ledger.updateImageStorageClass(ref, imageId: imageId, targetStorageClass: try input.string("targetStorageClass"),
+                                                              context: context)
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value,
+                    "imageId": ["imageDigest": result.digest.description], "imageStatus": result.status.rawValue])
     }
 }
