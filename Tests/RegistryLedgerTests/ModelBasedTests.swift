@@ -11,11 +11,7 @@ import Testing
         var model = ReferenceModel()
         var snapshots: [UInt64: (repositories: [RepositoryState], organizations: [OrganizationState])] = [:]
         var rng = SeededGenerator(state: seed)
-        let repos = ["acme/a", "acme/b", "other/c", "solo"].map(repo)
-        let tags = (0..<8).map { "t\($0)" }
-        let patterns = ["t[0-3]", "t.*", "t7", "x", "(a+)+(b|-)"]
-        let scopes: [PolicyScope] = [.organization(.defaultId, "acme"), .organization(.defaultId, "other"),
-                                     .repository(.defaultId, repos[0].name), .repository(.defaultId, repos[3].name)]
+        let (repos, tags, patterns, scopes) = (CommandUniverse.repos, CommandUniverse.tags, CommandUniverse.patterns, CommandUniverse.scopes)
         var uuids: [(PolicyScope, String)] = []
         for step in 0..<4000 {
             let r = repos.randomElement(using: &rng)!

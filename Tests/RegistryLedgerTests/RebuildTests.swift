@@ -13,14 +13,20 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
+/// The small world random commands draw from: few repositories, tags and patterns, so that
+/// commands collide (overwrites, refusals, retroactive flags) often.
+enum CommandUniverse {
+    static let repos = ["acme/a", "acme/b", "other/c", "solo"].map(repo)
+    static let tags = (0..<8).map { "t\($0)" }
+    static let patterns = ["t[0-3]", "t.*", "t7", "x", "(a+)+(b|-)"]
+    static let scopes: [PolicyScope] = [.organization(.defaultId, "acme"), .organization(.defaultId, "other"),
+                                        .repository(.defaultId, repos[0].name), .repository(.defaultId, repos[3].name)]
+}
+
 /// Runs `count` random commands of every kind (many of them refused) against `ledger`.
 func runRandomCommands(_ ledger: Ledger, count: Int, seed: UInt64) async throws {
     var rng = SeededGenerator(state: seed)
-    let repos = ["acme/a", "acme/b", "other/c", "solo"].map(repo)
-    let tags = (0..<8).map { "t\($0)" }
-    let patterns = ["t[0-3]", "t.*", "t7", "x", "(a+)+(b|-)"]
-    let scopes: [PolicyScope] = [.organization(.defaultId, "acme"), .organization(.defaultId, "other"),
-                                 .repository(.defaultId, repos[0].name), .repository(.defaultId, repos[3].name)]
+    let (repos, tags, patterns, scopes) = (CommandUniverse.repos, CommandUniverse.tags, CommandUniverse.patterns, CommandUniverse.scopes)
     var policies: [(PolicyScope, String)] = []
     for _ in 0..<count {
         let r = repos.randomElement(using: &rng)!

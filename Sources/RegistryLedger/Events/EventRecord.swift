@@ -19,6 +19,8 @@ public struct EventRecord: Sendable, Hashable {
     public let event: Event
     public let prevHash: [UInt8]
     public let hash: [UInt8]
+    /// The stored form: canonical bytes followed by the hash (encoded once, when built or read).
+    public let encoded: [UInt8]
 
     /// Builds the record that follows `prevHash`, computing its hash.
     public init(seq: UInt64, timestamp: UInt64, context: RequestContext, event: Event, prevHash: [UInt8]) {
@@ -29,15 +31,16 @@ public struct EventRecord: Sendable, Hashable {
         self.requestId = context.requestId
         self.event = event
         self.prevHash = prevHash
-        self.hash = Array(SHA256.hash(data: Self.canonicalBytes(seq: seq, timestamp: timestamp, actor: actor,
-                                                                 origin: origin, requestId: requestId,
-                                                                 event: event, prevHash: prevHash)))
+        let canonical = Self.canonicalBytes(seq: seq, timestamp: timestamp, actor: actor, origin: origin,
+                                            requestId: requestId, event: event, prevHash: prevHash)
+        self.hash = Array(SHA256.hash(data: canonical))
+        self.encoded = canonical + hash
     }
 
     private init(seq: UInt64, timestamp: UInt64, actor: String, origin: Origin, requestId: String,
-                 event: Event, prevHash: [UInt8], hash: [UInt8]) {
+                 event: Event, prevHash: [UInt8], hash: [UInt8], encoded: [UInt8]) {
         self.seq = seq; self.timestamp = timestamp; self.actor = actor; self.origin = origin
-        self.requestId = requestId; self.event = event; self.prevHash = prevHash; self.hash = hash
+        self.requestId = requestId; self.event = event; self.prevHash = prevHash; self.hash = hash; self.encoded = encoded
     }
 
     static func canonicalBytes(seq: UInt64, timestamp: UInt64, actor: String, origin: Origin,
@@ -56,14 +59,6 @@ public struct EventRecord: Sendable, Hashable {
         w.data(payload.bytes)
         w.raw(prevHash)
         return w.bytes
-    }
-
-    /// The stored form: canonical bytes followed by the hash.
-    public var encoded: [UInt8] {
-        var bytes = Self.canonicalBytes(seq: seq, timestamp: timestamp, actor: actor, origin: origin,
-                                        requestId: requestId, event: event, prevHash: prevHash)
-        bytes.append(contentsOf: hash)
-        return bytes
     }
 
     /// Decodes a stored record. With `verifyHash`, also recomputes the hash over the canonical
@@ -91,6 +86,6 @@ public struct EventRecord: Sendable, Hashable {
             throw DecodingError(reason: "hash mismatch")
         }
         return EventRecord(seq: seq, timestamp: timestamp, actor: actor, origin: origin,
-                           requestId: requestId, event: event, prevHash: prevHash, hash: hash)
+                           requestId: requestId, event: event, prevHash: prevHash, hash: hash, encoded: Array(buffer))
     }
 }
