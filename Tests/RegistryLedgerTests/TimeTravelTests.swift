@@ -147,3 +147,23 @@ import Testing
         await expectError(.repositoryNotFound) { try ledger.listImages(repo("acme/later"), at: .seq(then)) }
     }
 }
+
+@Suite struct EventWalkTests {
+    @Test func walkingOneRepositoryInSmallChunksYieldsExactlyItsEvents() async throws {
+        let (ledger, _) = try makeLedger()
+        try await runRandomCommands(ledger, count: 1500, seed: 51)
+        let all = try ledger.events()
+        for r in CommandUniverse.repos {
+            var walked: [UInt64] = []
+            try ledger.forEachEvent(repository: r, chunkSize: 7) { walked.append($0.seq) }
+            #expect(walked == all.filter { $0.event.repository == r }.map(\.seq), "\(r)")
+        }
+        let middle = all[all.count / 2].timestamp
+        var ranged: [UInt64] = []
+        try ledger.forEachEvent(repository: CommandUniverse.repos[0], since: middle, chunkSize: 5) { ranged.append($0.seq) }
+        #expect(ranged == all.filter { $0.event.repository == CommandUniverse.repos[0] && $0.timestamp >= middle }.map(\.seq))
+        var whole: [UInt64] = []
+        try ledger.forEachEvent(until: middle, chunkSize: 11) { whole.append($0.seq) }
+        #expect(whole == all.filter { $0.timestamp <= middle }.map(\.seq))
+    }
+}

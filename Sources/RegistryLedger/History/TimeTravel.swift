@@ -198,11 +198,11 @@ extension Ledger {
 
     /// The seqs of an index whose keys are `prefix` + seq(8), within [from, through].
     func seqs(_ txn: Transaction, _ db: Database, prefix: [UInt8], keyPrefixLength: Int? = nil,
-              from: UInt64 = 1, through: UInt64 = .max) throws -> [UInt64] {
+              from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [UInt64] {
         var out: [UInt64] = []
         try txn.withCursor(db) { c in
             var entry = try c.seek(atOrAfter: prefix + KeyLayout.u64(from))
-            while let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == (keyPrefixLength ?? prefix.count) + 8 {
+            while out.count < limit, let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == (keyPrefixLength ?? prefix.count) + 8 {
                 let seq = KeyLayout.readU64(e.key, at: e.key.count - 8)
                 guard seq <= through else { break }
                 out.append(seq)

@@ -27,21 +27,23 @@ enum HistoryIndex {
         Array(SHA256.hash(data: Array(ref.registryId.value.utf8) + [0] + Array(ref.name.value.utf8)).prefix(16))
     }
 
-    static func tagPrefix(_ ref: RepositoryRef, _ tag: String) -> [UInt8] { repoPrefix(ref) + Array(tag.utf8) + [0] }
+    static func tagPrefix(_ ref: RepositoryRef, _ tag: String) -> [UInt8] { tagPrefix(historyId: repoPrefix(ref), tag) }
+    static func tagPrefix(historyId: [UInt8], _ tag: String) -> [UInt8] { historyId + Array(tag.utf8) + [0] }
 
     /// Records `record` in the indexes; runs before the event is applied. A repository deletion
     /// is indexed under every tag it removes, so each tag's history shows it.
-    static func index(_ record: EventRecord, _ writer: ProjectionWriter) throws {
+    /// `historyId` is ``repoPrefix(_:)`` of the event's repository, computed once by the caller.
+    static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ writer: ProjectionWriter) throws {
         let txn = writer.txn, dbs = writer.dbs
         let seq = KeyLayout.u64(record.seq)
-        if let ref = record.event.repository {
-            try txn.put(dbs.repoEvents, key: repoPrefix(ref) + seq, value: [])
+        if let ref = record.event.repository, let hid {
+            try txn.put(dbs.repoEvents, key: hid + seq, value: [])
             if let tag = record.event.tag {
-                try txn.put(dbs.tagEvents, key: tagPrefix(ref, tag) + seq, value: [])
+                try txn.put(dbs.tagEvents, key: tagPrefix(historyId: hid, tag) + seq, value: [])
             }
             if case .repositoryDeleted = record.event, let repo = try writer.reader.repository(ref) {
                 for (tag, _) in try writer.reader.tags(repo.repoId) {
-                    try txn.put(dbs.tagEvents, key: tagPrefix(ref, tag) + seq, value: [])
+                    try txn.put(dbs.tagEvents, key: tagPrefix(historyId: hid, tag) + seq, value: [])
                 }
             }
         }
@@ -59,18 +61,17 @@ enum HistoryIndex {
 
     /// Counts the event towards its repository's next checkpoint and takes it when due; runs
     /// after the event is applied, so the checkpoint is the state as of `record.seq`.
-    static func checkpointIfDue(_ record: EventRecord, _ writer: ProjectionWriter) throws {
-        guard let ref = record.event.repository else { return }
+    static func checkpointIfDue(_ record: EventRecord, historyId: [UInt8]?, _ writer: ProjectionWriter) throws {
+        guard let ref = record.event.repository, let key = historyId else { return }
         let seq = record.seq
         let txn = writer.txn, dbs = writer.dbs
-        let key = repoPrefix(ref)
         var (since, interval) = try txn.get(dbs.repoHistory, key: key).map { v in
             v.withUnsafeBytes { (KeyLayout.readU64($0), KeyLayout.readU64($0, at: 8)) }
         } ?? (0, minimumInterval)
         since += 1
         if since >= interval, try writer.reader.repository(ref) != nil {
             let rows = try Checkpoint.capture(ref, writer.reader)
-            try txn.put(dbs.checkpoints, key: repoPrefix(ref) + KeyLayout.u64(seq), value: rows.encoded())
+            try txn.put(dbs.checkpoints, key: key + KeyLayout.u64(seq), value: rows.encoded())
             (since, interval) = (0, max(minimumInterval, UInt64(rows.rows.count)))
         }
         try txn.put(dbs.repoHistory, key: key, value: KeyLayout.u64(since) + KeyLayout.u64(interval) + KeyLayout.repository(ref))

@@ -14,9 +14,11 @@ struct ProjectionWriter {
     /// Applies one record's event. Throws only on storage errors or a log that contradicts the
     /// projections (a corrupt store).
     func apply(_ record: EventRecord) throws {
-        if indexesHistory { try HistoryIndex.index(record, self) }
+        guard indexesHistory else { return try applyState(record) }
+        let historyId = record.event.repository.map(HistoryIndex.repoPrefix)
+        try HistoryIndex.index(record, historyId: historyId, self)
         try applyState(record)
-        if indexesHistory { try HistoryIndex.checkpointIfDue(record, self) }
+        try HistoryIndex.checkpointIfDue(record, historyId: historyId, self)
     }
 
     private func applyState(_ record: EventRecord) throws {
