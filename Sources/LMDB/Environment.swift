@@ -80,15 +80,6 @@ public final class Environment: @unchecked Sendable {
         return info.me_mapsize
     }
 
-    /// Bytes of the map in use (pages up to the last one written).
-    public var usedSize: Int {
-        var info = MDB_envinfo()
-        var stat = MDB_stat()
-        mdb_env_info(env, &info)
-        mdb_env_stat(env, &stat)
-        return (info.me_last_pgno + 1) * Int(stat.ms_psize)
-    }
-
     /// Opens a named database, creating it when `create` is set and the environment is writable.
     public func openDatabase(named name: String, create: Bool = true) throws -> Database {
         if options.readOnly || !create {
@@ -154,11 +145,6 @@ public final class Environment: @unchecked Sendable {
                 try grow()
             }
         }
-    }
-
-    /// Flushes buffers to disk (needed only when opened with `durable: false`).
-    public func sync() throws {
-        try check(mdb_env_sync(env, 1))
     }
 
     /// Doubles the map size, up to ``Options/maxMapSize``.

@@ -42,10 +42,4 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// An `InvalidParameterException` with `message`.
     public static func invalid(_ message: String) -> LedgerError { LedgerError(.invalidParameter, message) }
-
-    /// Whether this error is a refusal by policy (immutability, authorization) rather than bad
-    /// input or a missing object: refusals are recorded in the denial log.
-    public var isDenial: Bool {
-        [.imageTagAlreadyExists, .tagImmutable, .forbidden].contains(code)
-    }
 }

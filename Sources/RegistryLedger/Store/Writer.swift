@@ -87,7 +87,7 @@ final class Writer: @unchecked Sendable {
                     for work in batch { try work.run(txn, self, head: &end) }
                 }
                 head = end
-                stats.recordCommit(batchSize: batch.count, headSeq: end.seq)
+                stats.recordCommit(batchSize: batch.count)
                 for work in batch { work.complete(commitError: nil) }
             } catch {
                 let failure = (error as? LedgerError) ?? LedgerError(.storage, "the store could not commit: \(error); nothing was changed")
@@ -133,23 +133,24 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
 
     func run(_ txn: Transaction, _ writer: Writer, head: inout LogHead) throws {
         let projections = try writer.stores.current(txn)
-        var changes = Changes(txn: txn, stores: writer.stores, projections: projections, context: context,
-                              timestamp: writer.timestamp(after: head), patterns: writer.patterns, head: head)
+        let timestamp = writer.timestamp(after: head)
+        // What comes back out of the command's nested transaction, whether it commits or not.
+        var (newHead, denials) = (head, [Denial]())
         do {
             let output = try txn.nested { child in
-                var inner = Changes(txn: child, stores: writer.stores, projections: projections, context: context,
-                                    timestamp: changes.timestamp, patterns: writer.patterns, head: head)
-                defer { changes = inner }
-                return try command.run(&inner)
+                var changes = Changes(txn: child, stores: writer.stores, projections: projections, context: context,
+                                      timestamp: timestamp, patterns: writer.patterns, head: head)
+                defer { (newHead, denials) = (changes.head, changes.denials) }
+                return try command.run(&changes)
             }
-            head = changes.head
+            head = newHead
             outcome = .success(output)
         } catch let error as LMDBError {
             throw error  // the transaction is unusable: abort (and grow, when the map is full)
         } catch {
             outcome = .failure(error)
         }
-        try writer.recordDenials(changes.denials, txn)
+        try writer.recordDenials(denials, txn)
     }
 
     func complete(commitError: (any Error)?) {
@@ -184,26 +185,20 @@ final class ExclusiveJob<R: Sendable>: WriterWork, @unchecked Sendable {
     }
 }
 
-/// Counters the writer keeps for metrics: commits, group sizes, head seq.
+/// Counters the writer keeps: commits and the largest group.
 public final class WriterStats: @unchecked Sendable {
     private let lock = NSLock()
     private var _commits = 0
-    private var _commands = 0
     private var _largestBatch = 0
-    private var _headSeq: UInt64 = 0
 
-    func recordCommit(batchSize: Int, headSeq: UInt64) {
+    func recordCommit(batchSize: Int) {
         lock.lock(); defer { lock.unlock() }
         _commits += 1
-        _commands += batchSize
         _largestBatch = max(_largestBatch, batchSize)
-        _headSeq = headSeq
     }
 
     /// Durable commits so far.
     public var commits: Int { lock.lock(); defer { lock.unlock() }; return _commits }
-    /// Commands (and jobs) committed so far.
-    public var commands: Int { lock.lock(); defer { lock.unlock() }; return _commands }
     /// The largest group committed at once.
     public var largestBatch: Int { lock.lock(); defer { lock.unlock() }; return _largestBatch }
 }
