@@ -83,6 +83,8 @@ import Testing
         }
         #expect(kinds == ["tag.set", "tag.set", "tag.flagged", "denied:PutImage", "repository.deleted", "tag.set"])
         #expect(try ledger.tagHistory(r, tag: "never").isEmpty)
+        await expectError(.invalidParameter) { try ledger.tagHistory(r, tag: String(repeating: "t", count: 600)) }
+        await expectError(.invalidParameter) { try ledger.listTags(r, specificTag: "bad tag") }
     }
 
     @Test func importRefusesRecordsThatDoNotContinueTheChain() async throws {

@@ -111,3 +111,16 @@ struct QuayHarness {
         #expect(try await h.call("GET", "/api/v1/repository/acme/web/tag/", query: ["limit": "x"]).0 == 400)
     }
 }
+
+@Suite struct QuayOversizedInputTests {
+    @Test func oversizedPathPartsAndQueriesAreClientErrorsNotStorageFaults() async throws {
+        let h = try await QuayHarness()
+        let long = String(repeating: "a", count: 600)
+        #expect(try await h.call("GET", "/api/v1/organization/\(long)/immutabilitypolicy/").0 == 404)
+        #expect(try await h.call("POST", "/api/v1/organization/\(long)/immutabilitypolicy/", #"{"tagPattern":"x"}"#).0 == 404)
+        #expect(try await h.call("GET", "/api/v1/organization/acme/immutabilitypolicy/\(long)").0 == 404)
+        #expect(try await h.call("DELETE", "/api/v1/organization/acme/immutabilitypolicy/\(long)").0 == 404)
+        #expect(try await h.call("GET", "/api/v1/repository/acme/web/tag/", query: ["specificTag": long]).0 == 400)
+        #expect(try await h.call("PUT", "/api/v1/repository/acme/web/tag/\(long)", #"{"immutable":true}"#).0 == 400)
+    }
+}

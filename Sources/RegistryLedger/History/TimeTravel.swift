@@ -81,6 +81,7 @@ extension Ledger {
     /// Every change of one tag — pushes, moves, removals, flags, deletion of its repository —
     /// and every refused attempt on it, oldest first. Cost proportional to the tag's history.
     public func tagHistory(_ ref: RepositoryRef, tag: String) throws -> [TagHistoryEntry] {
+        _ = try Tag(tag)
         let prefix = HistoryIndex.tagPrefix(ref, tag)
         return try env.read { txn in
             let dbs = try stores.current(txn)

@@ -145,6 +145,7 @@ extension Ledger {
                          specificTag: String? = nil) throws -> (tags: [TagInfo], hasAdditional: Bool) {
         guard page >= 1 else { throw LedgerError.invalid("page must be at least 1") }
         guard (1...100).contains(limit) else { throw LedgerError.invalid("limit must be between 1 and 100") }
+        if let specificTag { _ = try Tag(specificTag) }
         return try read { reader in
             let repo = try requireRepository(reader, ref)
             var tags: [TagInfo] = []
