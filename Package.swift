@@ -11,6 +11,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -25,12 +29,22 @@ let package = Package(
         ),
         .target(
             name: "RegistryServer",
-            dependencies: ["RegistryLedger", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "RegistryLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .executableTarget(name: "ledger-demo", dependencies: ["RegistryLedger"], path: "Tools/ledger-demo"),
         .executableTarget(
             name: "regledger",
-            dependencies: ["RegistryLedger", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "RegistryLedger", "RegistryServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tools/regledger"
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),

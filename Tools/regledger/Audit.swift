@@ -18,8 +18,9 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             let since = try self.since.map { try parseTime($0, "--since") }
             let until = try self.until.map { try parseTime($0, "--until") }
-            let repository = try self.repository.map { try RepositoryRef($0) }
+            let name = try self.repository.map { try RepositoryName($0) }
             let ledger = try store.openReadOnly()
+            let repository = name.map { RepositoryRef(registryId: ledger.defaultRegistryId, name: $0) }
             try ledger.forEachEvent(repository: repository, since: since, until: until) { record in
                 print(json ? EventJSON.line(record) : Output.eventLine(record))
             }
@@ -40,8 +41,9 @@ struct Audit: AsyncParsableCommand {
 
         func run() async throws {
             let point: LogPoint = try seq.map { .seq($0) } ?? .time(parseTime(at!, "--at"))
-            let repository = try self.repository.map { try RepositoryRef($0) }
+            let name = try self.repository.map { try RepositoryName($0) }
             let ledger = try store.openReadOnly()
+            let repository = name.map { RepositoryRef(registryId: ledger.defaultRegistryId, name: $0) }
             let state = try ledger.state(at: point, repository: repository)
             if let repository, state.repositories.isEmpty {
                 throw LedgerError.invalid("repository \(repository.name) did not exist at seq \(state.seq)")
@@ -58,9 +60,10 @@ struct Audit: AsyncParsableCommand {
         @Flag(help: "JSON Lines output.") var json = false
 
         func run() async throws {
-            let ref = try RepositoryRef(repository)
+            let name = try RepositoryName(repository)
             _ = try RegistryLedger.Tag(tag)
             let ledger = try store.openReadOnly()
+            let ref = RepositoryRef(registryId: ledger.defaultRegistryId, name: name)
             let entries = try ledger.tagHistory(ref, tag: tag)
             if entries.isEmpty { throw LedgerError.invalid("tag \(tag) of \(repository) has no history") }
             for entry in entries { print(json ? Output.historyJSON(entry) : Output.historyLine(entry)) }

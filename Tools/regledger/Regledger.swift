@@ -8,8 +8,8 @@ import RegistryLedger
 struct Regledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regledger",
-        abstract: "Audit, replay and maintain a RegistryLedger store.",
-        subcommands: [Audit.self, Rebuild.self, Export.self, Import.self])
+        abstract: "Serve, audit, replay and maintain a RegistryLedger store.",
+        subcommands: [Serve.self, Audit.self, Rebuild.self, Export.self, Import.self])
 
     static func main() async {
         do {

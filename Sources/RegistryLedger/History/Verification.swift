@@ -106,3 +106,17 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// Checks the newest `recent` log records: each one's hash and its link to the record
+    /// before. A start-up check that costs milliseconds; ``verify(chunkSize:progress:)`` checks all.
+    ///
+    /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
+    public func verifyHead(recent: UInt64 = 1024) throws {
+        try env.read { txn in
+            let head = try Self.readHead(txn, stores).seq
+            guard head > 0 else { return }
+            try LogReplay.forEach(txn, stores.log, from: head > recent ? head - recent + 1 : 1, through: head) { _ in }
+        }
+    }
+}

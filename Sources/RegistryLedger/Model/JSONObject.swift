@@ -90,6 +90,21 @@ public struct JSONObject {
         return a
     }
 
+    /// A required list of strings.
+    public func strings(_ key: String) throws -> [String] {
+        try array(key).map { item in
+            guard let s = item as? String else { throw LedgerError.invalid("every item of '\(key)' must be a string") }
+            return s
+        }
+    }
+
+    /// An optional number (not a boolean).
+    public func optionalDouble(_ key: String) throws -> Double? {
+        guard let v = fields[key], !(v is NSNull) else { return nil }
+        guard let n = v as? NSNumber, !Self.isBoolean(v), n.doubleValue.isFinite else { throw LedgerError.invalid("'\(key)' must be a number") }
+        return n.doubleValue
+    }
+
     /// A list of objects.
     public func optionalObjects(_ key: String) throws -> [JSONObject]? {
         try optionalArray(key).map { items in

@@ -166,6 +166,29 @@ extension Ledger {
         }
     }
 
+    /// OCI distribution tag listing: up to `limit` tag names in byte order, starting after
+    /// `after` (exclusive), and whether more follow.
+    /// - Throws: `RepositoryNotFoundException`; `InvalidParameterException` for a negative limit
+    ///   or an `after` that is not a valid tag.
+    public func tagNames(_ ref: RepositoryRef, after: String? = nil, limit: Int) throws -> (names: [String], more: Bool) {
+        guard limit >= 0 else { throw LedgerError.invalid("limit must not be negative") }
+        if let after { _ = try Tag(after) }
+        return try read { reader in
+            let repo = try requireRepository(reader, ref)
+            let prefix = KeyLayout.u64(repo.repoId)
+            // The smallest key after `after`: the same bytes followed by a zero byte.
+            let start = after.map { KeyLayout.tag(repo.repoId, $0) + [0] }
+            var names: [String] = []
+            var more = false
+            try reader.scan(reader.dbs.tags, prefix: prefix, from: start) { e in
+                if names.count == limit { more = true; return false }
+                names.append(String(decoding: e.key[8...], as: UTF8.self))
+                return true
+            }
+            return (names, more)
+        }
+    }
+
     /// Quay: the policies of a scope in creation order.
     /// - Throws: `OrganizationNotFound` / `RepositoryNotFoundException` for an unknown scope.
     public func listPolicies(_ scope: PolicyScope) throws -> [Policy] {

@@ -10,8 +10,10 @@ import LMDB
 public final class Ledger: Sendable {
     /// How to open a store.
     public struct Options: Sendable {
-        /// Registry used when a request names none.
-        public var defaultRegistryId: RegistryId = .defaultId
+        /// Registry used when a request names none. A writable open records it in the store, so
+        /// that later opens without one (the audit tool) use the same; `nil` uses the recorded one,
+        /// or `000000000000` in a store that has none.
+        public var defaultRegistryId: RegistryId?
         /// Fsync every commit (default). Off trades crash durability for speed (tests, seeding).
         public var durable = true
         /// Initial LMDB map size; the map doubles on demand up to ``maxMapSize``.
@@ -20,6 +22,9 @@ public final class Ledger: Sendable {
         public var maxMapSize = 1 << 40
         /// Open for reading only (the audit tool): commands fail.
         public var readOnly = false
+        /// Called on the writer thread after each durable commit with the number of commands
+        /// it answered. Keep it cheap: it delays the next group.
+        public var onCommit: (@Sendable (_ commands: Int) -> Void)?
 
         public init() {}
     }
@@ -49,9 +54,8 @@ public final class Ledger: Sendable {
         envOptions.durable = options.durable
         envOptions.readOnly = options.readOnly
         envOptions.maxDatabases = 64
-        defaultRegistryId = options.defaultRegistryId
         let claimed: String
-        let opened: (Environment, StoreDatabases, [UInt8], LogHead)
+        let opened: (Environment, StoreDatabases, [UInt8], LogHead, RegistryId)
         do {
             if !options.readOnly {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -67,7 +71,8 @@ public final class Ledger: Sendable {
             let stores = try StoreDatabases.open(env, create: !options.readOnly)
             let secret = try Self.tokenSecret(env, stores, create: !options.readOnly)
             let head = try env.read { txn in try Self.readHead(txn, stores) }
-            opened = (env, stores, secret, head)
+            let registry = try Self.defaultRegistry(env, stores, requested: options.defaultRegistryId, record: !options.readOnly)
+            opened = (env, stores, secret, head, registry)
         } catch LMDBError.notFound where options.readOnly {
             OpenStores.release(claimed)
             throw LedgerError(.storage, "the store at \(path) lacks databases this version needs (written by an older version?); run `regledger rebuild --data \(path)` once")
@@ -76,8 +81,8 @@ public final class Ledger: Sendable {
             throw LedgerError(.storage, "cannot open the store at \(path): \(error)")
         }
         canonicalPath = claimed
-        (env, stores, tokenSecret) = (opened.0, opened.1, opened.2)
-        writer = options.readOnly ? nil : Writer(env: opened.0, stores: opened.1, head: opened.3, stats: stats)
+        (env, stores, tokenSecret, defaultRegistryId) = (opened.0, opened.1, opened.2, opened.4)
+        writer = options.readOnly ? nil : Writer(env: opened.0, stores: opened.1, head: opened.3, stats: stats, onCommit: options.onCommit)
     }
 
     deinit { close() }
@@ -124,6 +129,18 @@ public final class Ledger: Sendable {
             let record = try EventRecord.decode(last.value, verifyHash: false)
             return LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
         }
+    }
+
+    private static let defaultRegistryKey = Array("defaultRegistryId".utf8)
+
+    private static func defaultRegistry(_ env: Environment, _ stores: StoreDatabases, requested: RegistryId?, record: Bool) throws -> RegistryId {
+        let recorded = try env.read { txn in try txn.get(stores.meta, key: defaultRegistryKey) }
+            .flatMap { try? RegistryId(String(decoding: $0, as: UTF8.self)) }
+        guard let requested else { return recorded ?? .defaultId }
+        if record && recorded != requested {
+            try env.write { txn in try txn.put(stores.meta, key: defaultRegistryKey, value: Array(requested.value.utf8)) }
+        }
+        return requested
     }
 
     private static let tokenSecretKey = Array("tokenSecret".utf8)

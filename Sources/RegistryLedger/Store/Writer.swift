@@ -31,12 +31,14 @@ final class Writer: @unchecked Sendable {
     /// Only touched on the writer thread after start.
     private var head: LogHead
     private let stats: WriterStats
+    private let onCommit: (@Sendable (Int) -> Void)?
 
-    init(env: Environment, stores: StoreDatabases, head: LogHead, stats: WriterStats) {
+    init(env: Environment, stores: StoreDatabases, head: LogHead, stats: WriterStats, onCommit: (@Sendable (Int) -> Void)?) {
         self.env = env
         self.stores = stores
         self.head = head
         self.stats = stats
+        self.onCommit = onCommit
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "regledger-writer"
         thread.start()
@@ -88,6 +90,7 @@ final class Writer: @unchecked Sendable {
                 }
                 head = end
                 stats.recordCommit(batchSize: batch.count)
+                onCommit?(batch.count)
                 for work in batch { work.complete(commitError: nil) }
             } catch {
                 let failure = (error as? LedgerError) ?? LedgerError(.storage, "the store could not commit: \(error); nothing was changed")

@@ -119,7 +119,7 @@ public struct SigV4Verifier: Sendable {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
         let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
-        guard Self.constantTimeEqual(expected, parsed.signature) else { throw .signatureMismatch }
+        guard constantTimeEquals(Array(expected.utf8), Array(parsed.signature.utf8)) else { throw .signatureMismatch }
         return credential
     }
 
@@ -197,12 +197,4 @@ public struct SigV4Verifier: Sendable {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<x.count { difference |= x[i] ^ y[i] }
-        return difference == 0
-    }
 }

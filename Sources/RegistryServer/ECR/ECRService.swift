@@ -23,13 +23,22 @@ public struct ECRResponse: Sendable {
 /// botocore's ECR model is checked here, because clients can switch their own validation off.
 public struct ECRService: Sendable {
     public static let targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
+    /// The operations served (SPEC §4.3).
+    public static let operations: Set<String> = [
+        "CreateRepository", "DescribeRepositories", "DeleteRepository", "PutImage", "BatchGetImage", "BatchDeleteImage",
+        "ListImages", "DescribeImages", "PutImageTagMutability", "UpdateImageStorageClass",
+    ]
 
     let ledger: Ledger
     let region: String
+    let activations: ActivationScheduler?
 
-    public init(ledger: Ledger, region: String) {
+    /// - Parameter activations: completes restores to STANDARD; without one, restored images
+    ///   stay ACTIVATING until the embedding code calls `completeActivation`.
+    public init(ledger: Ledger, region: String, activations: ActivationScheduler? = nil) {
         self.ledger = ledger
         self.region = region
+        self.activations = activations
     }
 
     /// Runs one operation for `principal` (the events' actor).
@@ -237,6 +246,7 @@ public struct ECRService: Sendable {
         let imageId = ImageIdentifier(digest: try id.optionalString("imageDigest"), tag: try id.optionalString("imageTag"))
         let result = try await ledger.updateImageStorageClass(ref, imageId: imageId, targetStorageClass: try input.string("targetStorageClass"),
                                                               context: context)
+        if result.status == .activating { activations?.schedule(ref, digest: result.digest, requestId: context.requestId) }
         return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value,
                     "imageId": ["imageDigest": result.digest.description], "imageStatus": result.status.rawValue])
     }

@@ -1,0 +1,162 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RegistryLedger
+
+/// `regledger serve`: the ECR JSON API, Quay's REST API, OCI tag listing, `/healthz` and
+/// `/metrics` over one ``Ledger``, on hummingbird.
+///
+/// The ledger stays the caller's: ``run(host:port:onListening:)`` returns after a graceful
+/// shutdown (SIGTERM or SIGINT: stop accepting, finish in-flight requests) and the caller
+/// closes the store.
+public struct RegistryHTTPServer: Sendable {
+    /// Largest ECR request body (a 4 MiB manifest, JSON-escaped).
+    public static let maxECRBody = 10 << 20
+    /// Largest Quay request body.
+    public static let maxQuayBody = 64 << 10
+
+    let ledger: Ledger
+    let config: ServerConfig
+    let metrics: ServerMetrics
+    let logger: Logger
+    let activations: ActivationScheduler
+    let ecr: ECRService
+    let quay: QuayService
+    let oci: OCIService
+    let sigv4: SigV4Verifier
+
+    /// - Parameter metrics: the server's metrics; pass the same object to the ledger's
+    ///   `onCommit` so `/metrics` shows commits and group sizes.
+    public init(ledger: Ledger, config: ServerConfig, metrics: ServerMetrics, logger: Logger) {
+        self.ledger = ledger
+        self.config = config
+        self.metrics = metrics
+        self.logger = logger
+        activations = ActivationScheduler(ledger: ledger, delaySeconds: config.activationDelaySeconds, logger: logger)
+        ecr = ECRService(ledger: ledger, region: config.region, activations: activations)
+        quay = QuayService(ledger: ledger, tokens: config.tokens)
+        oci = OCIService(ledger: ledger, credentials: config.credentials)
+        sigv4 = SigV4Verifier(credentials: config.credentials, region: config.region)
+    }
+
+    /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
+    public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try activations.resumePending()
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "regledger"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger)
+        defer { activations.cancelAll() }
+        try await app.runService()
+    }
+
+    /// The routes, behind the middleware that logs and measures every request.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestObserver(metrics: metrics))
+        router.post("/") { request, context in try await self.ecrResponse(request, context) }
+        for method in [HTTPRequest.Method.get, .post, .put, .delete] {
+            router.on("/api/v1/**", method: method) { request, context in try await self.quayResponse(request, context) }
+        }
+        router.get("/v2") { request, _ in self.ociResponse(request) }
+        router.get("/v2/**") { request, _ in self.ociResponse(request) }
+        router.get("/healthz") { _, _ in self.health() }
+        router.get("/metrics") { request, _ in self.metricsResponse(request) }
+        return router
+    }
+
+    // MARK: ECR
+
+    private func ecrResponse(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        func answer(_ r: ECRResponse) -> Response {
+            Self.response(r.status, r.body, contentType: "application/x-amz-json-1.1", [("x-amzn-RequestId", context.id)])
+        }
+        guard let body = await Self.collect(request, upTo: Self.maxECRBody) else {
+            return answer(.error("RequestEntityTooLargeException", "the request body exceeds \(Self.maxECRBody) bytes", status: 413))
+        }
+        var headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        if let authority = request.head.authority { headers.append((name: "host", value: authority)) }
+        let signed = SignedRequest(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                                   headers: headers, body: body)
+        let credential: AccessCredential
+        do {
+            credential = try sigv4.verify(signed)
+        } catch {
+            context.logger.notice("refused ECR request", metadata: ["reason": "\(error.code)"])
+            return answer(.error(error.code, error.description, status: 403))
+        }
+        let target = request.headers[HTTPField.Name("X-Amz-Target")!]
+        return answer(await ecr.handle(target: target, body: body, principal: credential.principal, requestId: context.id))
+    }
+
+    // MARK: Quay
+
+    private func quayResponse(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard let body = await Self.collect(request, upTo: Self.maxQuayBody) else {
+            let r = QuayResponse.error(413, "invalid_request", "Request too large", "the request body exceeds \(Self.maxQuayBody) bytes")
+            return Self.response(r.status, r.body, contentType: "application/json")
+        }
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where query[String(key)] == nil { query[String(key)] = String(value) }
+        let quayRequest = QuayRequest(method: request.method.rawValue, path: request.uri.path, query: query, body: body,
+                                      token: Self.bearerToken(request.headers[.authorization]))
+        let r = await quay.handle(quayRequest, requestId: context.id)
+        return Self.response(r.status, r.body, contentType: r.status == 204 ? nil : "application/json")
+    }
+
+    // MARK: OCI
+
+    private func ociResponse(_ request: Request) -> Response {
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where query[String(key)] == nil { query[String(key)] = String(value) }
+        let r = oci.handle(path: request.uri.path, query: query, authorization: request.headers[.authorization])
+        return Self.response(r.status, r.body, contentType: "application/json",
+                             [("Docker-Distribution-API-Version", "registry/2.0")] + r.headers.map { ($0.name, $0.value) })
+    }
+
+    // MARK: operations
+
+    private func health() -> Response {
+        do {
+            let seq = try ledger.headSeq()
+            return Self.response(200, Array(#"{"status":"ok","headSeq":\#(seq)}"#.utf8), contentType: "application/json")
+        } catch {
+            return Self.response(503, Array(#"{"status":"unavailable"}"#.utf8), contentType: "application/json")
+        }
+    }
+
+    /// `/metrics` takes the same credentials as the APIs: Basic (access key) or a Quay bearer token.
+    private func metricsResponse(_ request: Request) -> Response {
+        let authorization = request.headers[.authorization]
+        let bearer = Self.bearerToken(authorization)
+        guard oci.authenticates(authorization) || bearer.map({ token in config.tokens.contains { $0.token == token } }) == true else {
+            return Self.response(401, Array("credentials required\n".utf8), contentType: "text/plain",
+                                 [(OCIService.challenge.name, OCIService.challenge.value)])
+        }
+        return Self.response(200, metrics.exposition(headSeq: (try? ledger.headSeq()) ?? 0),
+                             contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    // MARK: helpers
+
+    static func bearerToken(_ authorization: String?) -> String? {
+        guard let authorization, authorization.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The whole body, or nil when it is larger than `limit` (or the client went away).
+    static func collect(_ request: Request, upTo limit: Int) async -> [UInt8]? {
+        guard let buffer = try? await request.body.collect(upTo: limit) else { return nil }
+        return Array(buffer.readableBytesView)
+    }
+
+    static func response(_ status: Int, _ body: [UInt8], contentType: String?, _ extra: [(String, String)] = []) -> Response {
+        var fields = HTTPFields()
+        if let contentType { fields[.contentType] = contentType }
+        for (name, value) in extra { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,53 @@
+import Prometheus
+
+/// The server's Prometheus metrics: requests and latencies per API and operation, the store's
+/// durable commits and group-commit sizes, and the log head, exposed at `GET /metrics`.
+public final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let commits: Counter
+    private let committedCommands: Counter
+    private let batchSizes: ValueHistogram
+    private let headSeq: Gauge
+
+    static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+    ]
+
+    public init() {
+        commits = registry.makeCounter(descriptor: .init(namespace: "regledger", metricName: "commits", unitName: "total",
+                                                         helpText: "Durable commits of the store's writer."))
+        committedCommands = registry.makeCounter(descriptor: .init(namespace: "regledger", metricName: "committed_commands", unitName: "total",
+                                                                   helpText: "Commands answered by durable commits."))
+        batchSizes = registry.makeValueHistogram(
+            descriptor: .init(namespace: "regledger", metricName: "commit_batch", unitName: "commands",
+                              helpText: "Commands per group commit."),
+            labels: [], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
+        headSeq = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "log_head", unitName: "seq",
+                                                       helpText: "The seq of the last event in the log."))
+    }
+
+    /// Counts one answered request and its latency.
+    func recordRequest(api: String, operation: String, status: Int, duration: Duration) {
+        registry.makeCounter(descriptor: .init(namespace: "regledger", metricName: "http_requests", unitName: "total",
+                                               helpText: "HTTP requests answered, by API, operation and status."),
+                             labels: [("api", api), ("operation", operation), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(descriptor: .init(namespace: "regledger", metricName: "http_request_duration", unitName: "seconds",
+                                                         helpText: "Time to answer HTTP requests, by API and operation."),
+                                       labels: [("api", api), ("operation", operation)], buckets: Self.latencyBuckets)
+            .record(duration)
+    }
+
+    /// Records one durable commit of `commands` commands (the store's commit observer).
+    public func recordCommit(commands: Int) {
+        commits.increment()
+        committedCommands.increment(by: Int64(commands))
+        batchSizes.record(Double(commands))
+    }
+
+    /// The exposition text, with the log head read now.
+    func exposition(headSeq seq: UInt64) -> [UInt8] {
+        headSeq.set(Int64(clamping: seq))
+        return registry.emitToBuffer()
+    }
+}

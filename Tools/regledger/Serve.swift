@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegistryLedger
+import RegistryServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the ECR JSON API, Quay's REST API and OCI tag listing over the store.",
+        discussion: """
+            Without --config, DIR/config.json is used, and created (mode 0600, one random credential \
+            and token) on first start. SIGTERM or SIGINT stops accepting, finishes in-flight requests \
+            and closes the store. LOG_LEVEL (trace…critical) sets the log level; logs go to stderr.
+            """)
+
+    @Option(name: .long, help: "The store's data directory (created when missing).") var data: String
+    @Option(name: .long, help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(name: .long, help: "Port to listen on (0: any free port, printed at start).") var port = 5000
+    @Option(name: .long, help: "Config file (SPEC §4.2).") var config: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        let (serverConfig, configPath, created) = try loadConfig()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "regledger")
+        let metrics = ServerMetrics()
+        var options = Ledger.Options()
+        options.defaultRegistryId = serverConfig.registryId
+        options.onCommit = { metrics.recordCommit(commands: $0) }
+        let ledger = try Ledger(path: data, options: options)
+        defer { ledger.close() }
+        do {
+            try ledger.verifyHead()
+        } catch let corruption as LogCorruption {
+            throw VerificationFailed(message: "refusing to serve \(data): \(corruption). "
+                + "Run `regledger audit verify --data \(data)` for a full report, and `regledger audit log --data \(data)` "
+                + "to read the events around seq \(corruption.seq); restore the directory from a backup or an export.")
+        }
+
+        let server = RegistryHTTPServer(ledger: ledger, config: serverConfig, metrics: metrics, logger: logger)
+        let host = self.host
+        try await server.run(host: host, port: port) { port in
+            var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
+            lines.append("regledger: credentials and tokens are in \(configPath)\(created ? " (created now, mode 0600)" : "")")
+            if let key = serverConfig.credentials.first?.accessKeyId {
+                lines.append("regledger: try  AWS_ACCESS_KEY_ID=\(key) AWS_SECRET_ACCESS_KEY=<secretAccessKey from that file> "
+                             + "aws ecr list-images --region \(serverConfig.region) --endpoint-url http://\(host):\(port) --repository-name NAME")
+            }
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
+        logger.info("stopped; closing the store")
+    }
+
+    private func loadConfig() throws -> (ServerConfig, String, Bool) {
+        do {
+            if let config { return (try ServerConfig.load(path: config), config, false) }
+            let (loaded, created) = try ServerConfig.loadOrCreate(inDirectory: data)
+            return (loaded, data + "/config.json", created)
+        } catch {
+            throw LedgerError.invalid(error.message)
+        }
+    }
+}
