@@ -1,9 +1,13 @@
 # RegistryLedger — `make run` and `make test` are the whole quick start.
 SWIFT ?= swift
 DATA ?= data/demo
+HOST ?= 127.0.0.1
+PORT ?= 5000
 APT_PACKAGES = liblmdb-dev libpcre2-dev pkg-config
+PYTHON ?= python3
+PIP_PACKAGES = boto3 requests pytest awscli
 
-.PHONY: deps build run test clean
+.PHONY: deps pydeps build run demo test conformance clean
 
 # Installs the Debian packages the build needs, only when one is missing.
 deps:
@@ -15,15 +19,31 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
+# Installs the Python packages the conformance suite uses, only when one is missing.
+pydeps:
+	@missing=""; for p in $(PIP_PACKAGES); do \
+	  $(PYTHON) -m pip show -q $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(PYTHON) -m pip install -q $$missing; fi
+
 build: deps
 	$(SWIFT) build
 
+# Serves the ECR, Quay and OCI APIs on $(DATA); credentials are generated into $(DATA)/config.json.
 run: build
-	$(SWIFT) run ledger-demo $(DATA)
+	$(SWIFT) run regledger serve --data $(DATA) --host $(HOST) --port $(PORT)
 
-test: deps
+# The library tour: runs ledger-demo on data/demo-library.
+demo: build
+	$(SWIFT) run ledger-demo data/demo-library
+
+test: deps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) conformance
+
+# The boto3 / AWS CLI / HTTP suite against a real `regledger serve` (Tests/conformance).
+conformance:
+	REGLEDGER_BIN=$$($(SWIFT) build --show-bin-path)/regledger $(PYTHON) -m pytest -q Tests/conformance
 
 clean:
 	rm -rf .build data

@@ -68,16 +68,25 @@ import Testing
                 == "application/vnd.docker.distribution.manifest.v2+json")
     }
 
-    @Test(arguments: ["", "not json", "[1,2]", "\"str\"", #"{"mediaType":"x"}"#,
-                      #"{"mediaType":"a/b","layers":[{"size":-1}]}"#, #"{"mediaType":"a/b","layers":{"size":1}}"#,
-                      #"{"mediaType":"a/b","config":{"size":"12"}}"#, #"{"mediaType":"a/b","config":{"size":true}}"#,
-                      #"{"mediaType":"a/b","config":{"size":1.5}}"#])
+    @Test func requestMediaTypeMustBeAManifestTypeAndAgreeWithTheManifest() throws {
+        let oci = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":1},"layers":[]}"#
+        #expect(try Manifest(bytes: Array(oci.utf8), mediaType: "application/vnd.oci.image.manifest.v1+json").imageSize == 1)
+        #expect(throws: LedgerError.self) { try Manifest(bytes: Array(oci.utf8), mediaType: "application/vnd.docker.distribution.manifest.v2+json") }
+        #expect(throws: LedgerError.self) { try Manifest(bytes: Array(oci.utf8), mediaType: "text/plain") }
+        let plain = #"{"schemaVersion":2,"config":{"size":1},"layers":[]}"#
+        #expect(throws: LedgerError.self) { try Manifest(bytes: Array(plain.utf8), mediaType: "application/json") }
+    }
+
+    @Test(arguments: ["", "not json", "[1,2]", "\"str\"", #"{"mediaType":"x"}"#, #"{"mediaType":"a/b","layers":[]}"#,
+                      #"{"mediaType":"M","layers":[{"size":-1}]}"#, #"{"mediaType":"M","layers":{"size":1}}"#,
+                      #"{"mediaType":"M","config":{"size":"12"}}"#, #"{"mediaType":"M","config":{"size":true}}"#,
+                      #"{"mediaType":"M","config":{"size":1.5}}"#].map { $0.replacingOccurrences(of: "\"M\"", with: "\"application/vnd.oci.image.manifest.v1+json\"") })
     func malformedManifestsGiveInvalidParameter(_ body: String) {
         #expect(throws: LedgerError.self) { try Manifest(bytes: Array(body.utf8)) }
     }
 
     @Test func manifestOverFourMebibytesIsRejected() {
-        var bytes = Array(#"{"mediaType":"a/b","pad":""#.utf8)
+        var bytes = Array(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","pad":""#.utf8)
         bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 4 << 20)
         bytes += Array(#""}"#.utf8)
         #expect(throws: LedgerError.self) { try Manifest(bytes: bytes) }

@@ -151,7 +151,7 @@ func seededStore() async throws -> String {
             var i = 0
             while !Task.isCancelled && i < 5_000 {
                 i += 1
-                let m = try Manifest(bytes: Array(#"{"mediaType":"a/b","config":{"size":\#(1000 + i)}}"#.utf8))
+                let m = try Manifest(bytes: Array(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":\#(1000 + i)}}"#.utf8))
                 _ = try await ledger.putImage(r, manifest: m, tag: try Tag("w\(i)"), context: RequestContext(actor: "writer"))
             }
         }

@@ -16,6 +16,14 @@ public struct Manifest: Sendable, Equatable {
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 
+    /// The manifest media types ECR stores: OCI and Docker image manifests and indexes.
+    public static let mediaTypes: Set<String> = indexMediaTypes.union([
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    ])
+
     /// Parses and checks a manifest.
     ///
     /// - Parameter mediaType: the request's media type; when nil, the manifest's own `mediaType`.
@@ -31,8 +39,14 @@ public struct Manifest: Sendable, Equatable {
         } catch {
             throw .invalid("The image manifest is not a valid JSON manifest object: \(Self.describe(error))")
         }
-        guard let type = (mediaType ?? shape.mediaType), Self.isMediaType(type) else {
-            throw .invalid("Invalid parameter: the image manifest media type is missing or malformed; pass imageManifestMediaType or set mediaType in the manifest")
+        guard let type = (mediaType ?? shape.mediaType) else {
+            throw .invalid("Invalid parameter: the image manifest media type is missing; pass imageManifestMediaType or set mediaType in the manifest")
+        }
+        guard Self.mediaTypes.contains(type) else {
+            throw .invalid("Invalid parameter at 'imageManifestMediaType': '\(type.prefix(100))' is not a manifest media type (\(Self.mediaTypes.sorted().joined(separator: ", ")))")
+        }
+        if let own = shape.mediaType, own != type {
+            throw .invalid("Invalid parameter at 'imageManifestMediaType': '\(type)' does not match the manifest's mediaType '\(own.prefix(100))'")
         }
         self.bytes = bytes
         self.digest = Digest(of: bytes)
@@ -77,13 +91,5 @@ public struct Manifest: Sendable, Equatable {
             return path.isEmpty ? "malformed JSON" : "bad value at '\(path)'"
         default: return "malformed JSON"
         }
-    }
-
-    /// `type/subtype`, printable ASCII, at most 255 characters.
-    static func isMediaType(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard (3...255).contains(u.count), let slash = u.firstIndex(of: UInt8(ascii: "/")),
-              slash > 0, slash < u.count - 1 else { return false }
-        return u.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 }
