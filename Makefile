@@ -4,14 +4,22 @@ DATA ?= data/demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 APT_PACKAGES = liblmdb-dev libpcre2-dev pkg-config
+# skopeo: a real registry client for the OCI tag-listing tests.
+TEST_APT_PACKAGES = skopeo
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 
-.PHONY: deps pydeps build run demo test conformance clean
+.PHONY: deps testdeps apt pydeps build run demo test conformance clean
 
 # Installs the Debian packages the build needs, only when one is missing.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
+
+testdeps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -36,7 +44,7 @@ run: build
 demo: build
 	$(SWIFT) run ledger-demo data/demo-library
 
-test: deps pydeps
+test: deps testdeps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) conformance

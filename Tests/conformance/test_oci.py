@@ -1,5 +1,9 @@
 """OCI distribution tag listing: GET /v2/ and /v2/<name>/tags/list with n, last and Link."""
+import json
+import shutil
+import subprocess
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -74,3 +78,18 @@ def test_tags_list_errors(server, tagged):
     assert bad_last.status_code == 400
     other = requests.get(f"{server.url}/v2/{name}/manifests/latest", auth=AUTH)
     assert other.status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (make test installs it)")
+def test_skopeo_lists_tags_following_link_headers(server, ecr):
+    name = f"oci/{uuid.uuid4().hex[:8]}/many"
+    ecr.create_repository(repositoryName=name)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: ecr.put_image(repositoryName=name, imageManifest=manifest(70_000 + i), imageTag=f"t{i:04d}"), range(1200)))
+    listed = subprocess.run(["skopeo", "list-tags", "--tls-verify=false", "--creds", ":".join(AUTH),
+                             f"docker://127.0.0.1:{server.port}/{name}"], capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["Tags"] == [f"t{i:04d}" for i in range(1200)]
+    refused = subprocess.run(["skopeo", "list-tags", "--tls-verify=false", f"docker://127.0.0.1:{server.port}/{name}"],
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "unauthorized" in refused.stderr
