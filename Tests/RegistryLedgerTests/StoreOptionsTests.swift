@@ -1,0 +1,70 @@
+import Foundation
+@testable import RegistryLedger
+import Testing
+
+struct StoreOptionsTests {
+    @Test func aWritableOpenRecordsItsRegistryForLaterOpensWithoutOne() throws {
+        let path = NSTemporaryDirectory() + "registry-\(UUID().uuidString)"
+        let registry = try RegistryId("123456789012")
+        do {
+            var options = Ledger.Options()
+            options.defaultRegistryId = registry
+            options.durable = false
+            let ledger = try Ledger(path: path, options: options)
+            #expect(ledger.defaultRegistryId == registry)
+            ledger.close()
+        }
+        var readOnly = Ledger.Options()
+        readOnly.readOnly = true
+        let reader = try Ledger(path: path, options: readOnly)
+        #expect(reader.defaultRegistryId == registry)
+        reader.close()
+        let fresh = try makeLedger().0
+        #expect(fresh.defaultRegistryId == .defaultId)
+    }
+
+    @Test func theCommitObserverSeesEveryCommandOnce() async throws {
+        let path = NSTemporaryDirectory() + "observer-\(UUID().uuidString)"
+        let seen = Counter()
+        var options = Ledger.Options()
+        options.durable = false
+        options.onCommit = { seen.add($0) }
+        let ledger = try Ledger(path: path, options: options)
+        defer { ledger.close() }
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 { group.addTask { _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("t\(i)"), context: alice) } }
+            try await group.waitForAll()
+        }
+        #expect(seen.total == 201)
+        #expect(seen.calls == ledger.stats.commits)
+    }
+
+    @Test func tagNamesPageInByteOrderAfterAGivenTag() async throws {
+        let (ledger, _) = try makeLedger()
+        defer { ledger.close() }
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        for name in ["b", "a", "a-1", "a.", "B", "c"] { _ = try await ledger.putImage(r, manifest: manifest(name.count), tag: tag(name), context: alice) }
+        #expect(try ledger.tagNames(r, limit: 100).names == ["B", "a", "a-1", "a.", "b", "c"])
+        let first = try ledger.tagNames(r, limit: 2)
+        #expect(first.names == ["B", "a"] && first.more)
+        let rest = try ledger.tagNames(r, after: "a", limit: 10)
+        #expect(rest.names == ["a-1", "a.", "b", "c"] && !rest.more)
+        #expect(try ledger.tagNames(r, after: "zzz", limit: 10).names.isEmpty)
+        #expect(try ledger.tagNames(r, limit: 0) == ([], true))
+        await expectError(.invalidParameter) { try ledger.tagNames(r, after: String(repeating: "x", count: 400), limit: 1) }
+        await expectError(.invalidParameter) { try ledger.tagNames(r, limit: -1) }
+        await expectError(.repositoryNotFound) { try ledger.tagNames(repo("acme/none"), limit: 1) }
+    }
+}
+
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _total = 0
+    private var _calls = 0
+    func add(_ n: Int) { lock.lock(); _total += n; _calls += 1; lock.unlock() }
+    var total: Int { lock.lock(); defer { lock.unlock() }; return _total }
+    var calls: Int { lock.lock(); defer { lock.unlock() }; return _calls }
+}
