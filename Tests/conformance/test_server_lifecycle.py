@@ -30,10 +30,19 @@ def test_first_start_generates_a_private_config_and_reuses_it(tmp_path):
         config = json.loads(config_path.read_text())
         output = "\n".join(server.stdout_lines)
         assert str(config_path) in output
-        assert f"aws ecr list-images --region us-east-1 --endpoint-url {server.url}" in output
         assert config["credentials"][0]["secretAccessKey"] not in output
+        # The printed AWS CLI lines work when pasted into a shell.
+        pasted = [line.strip() for line in server.stdout_lines if line.startswith("  ")]
+        assert len(pasted) == 3 and "list-images" in pasted[2]
+        ran = subprocess.run(["bash", "-c", " && ".join(pasted)], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})
+        assert ran.returncode == 0, ran.stderr
+        created, end = json.JSONDecoder().raw_decode(ran.stdout)
+        assert created["repository"]["repositoryName"] == "acme/web"
+        assert json.loads(ran.stdout[end:])["imageIds"] == []
         client = ecr_client(server, credential=config["credentials"][0])
         client.create_repository(repositoryName="gen/one")
+        assert client.list_images(repositoryName="acme/web")["imageIds"] == []
         token = config["tokens"][0]["token"]
         assert Quay(server, token).get("/repository/gen/one/tag/").status_code == 200
     finally:
@@ -42,7 +51,8 @@ def test_first_start_generates_a_private_config_and_reuses_it(tmp_path):
     try:
         assert json.loads((data / "config.json").read_text()) == config
         assert "created now" not in "\n".join(again.stdout_lines)
-        assert ecr_client(again, credential=config["credentials"][0]).describe_repositories()["repositories"][0]["repositoryName"] == "gen/one"
+        names = [r["repositoryName"] for r in ecr_client(again, credential=config["credentials"][0]).describe_repositories()["repositories"]]
+        assert names == ["acme/web", "gen/one"]
     finally:
         assert again.stop() == 0
 

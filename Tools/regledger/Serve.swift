@@ -50,8 +50,13 @@ struct Serve: AsyncParsableCommand {
             var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
             lines.append("regledger: credentials and tokens are in \(configPath)\(created ? " (created now, mode 0600)" : "")")
             if let key = serverConfig.credentials.first?.accessKeyId {
-                lines.append("regledger: try  AWS_ACCESS_KEY_ID=\(key) AWS_SECRET_ACCESS_KEY=<secretAccessKey from that file> "
-                             + "aws ecr list-images --region \(serverConfig.region) --endpoint-url http://\(host):\(port) --repository-name NAME")
+                let secret = #"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"][0]["secretAccessKey"])' "#
+                    + "\(configPath))"
+                let aws = "aws ecr --region \(serverConfig.region) --endpoint-url http://\(host):\(port)"
+                lines.append("regledger: try it (AWS CLI):")
+                lines.append("  export AWS_ACCESS_KEY_ID=\(key) AWS_SECRET_ACCESS_KEY=\"\(secret)\"")
+                lines.append("  \(aws) create-repository --repository-name acme/web")
+                lines.append("  \(aws) list-images --repository-name acme/web")
             }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
