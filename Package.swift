@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "RegistryLedger", targets: ["RegistryLedger"]),
         .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "RegistryServer", targets: ["RegistryServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),

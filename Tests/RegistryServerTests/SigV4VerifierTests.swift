@@ -84,3 +84,27 @@ enum BotocoreVector {
         }
     }
 }
+
+@Suite struct SigV4SignerTests {
+    @Test func signsExactlyAsBotocoreDid() {
+        let signer = SigV4Signer(credential: BotocoreVector.credential, region: "us-east-1")
+        let added = signer.sign(method: "POST", path: "/", host: "127.0.0.1:5000",
+                                headers: [("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.ListImages"),
+                                          ("Content-Type", "application/x-amz-json-1.1")],
+                                body: BotocoreVector.body, now: BotocoreVector.signedAt)
+        #expect(added.first { $0.name == "X-Amz-Date" }?.value == "20261124T110140Z")
+        #expect(added.first { $0.name == "Authorization" }?.value == BotocoreVector.authorization)
+    }
+
+    @Test func whatItSignsVerifiesAndAnotherBodyDoesNot() throws {
+        let signer = SigV4Signer(credential: BotocoreVector.credential, region: "us-east-1")
+        let verifier = SigV4Verifier(credentials: [BotocoreVector.credential], region: "us-east-1")
+        let headers: [(name: String, value: String)] = [("X-Amz-Target", "T"), ("Content-Type", "application/x-amz-json-1.1")]
+        let body = Array(#"{"a": 1}"#.utf8)
+        let signed = headers + [("Host", "localhost:1")] + signer.sign(method: "POST", path: "/", host: "localhost:1", headers: headers, body: body)
+        #expect(try verifier.verify(SignedRequest(method: "POST", path: "/", headers: signed, body: body)).principal == "alice")
+        #expect(throws: SigV4Failure.signatureMismatch) {
+            try verifier.verify(SignedRequest(method: "POST", path: "/", headers: signed, body: Array(#"{"a": 2}"#.utf8)))
+        }
+    }
+}

@@ -112,15 +112,22 @@ public struct SigV4Verifier: Sendable {
             request.method.uppercased(), Self.canonicalPath(request.path), Self.canonicalQuery(request.query),
             canonicalHeaders, parsed.signedHeaders.joined(separator: ";"), Self.hex(SHA256.hash(data: request.body)),
         ].joined(separator: "\n")
-        let scope = "\(parsed.date)/\(parsed.region)/\(parsed.service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
-        var key = SymmetricKey(data: Array("AWS4\(credential.secretAccessKey)".utf8))
-        for part in [parsed.date, parsed.region, parsed.service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
-        }
-        let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        let expected = Self.signature(secret: credential.secretAccessKey, date: parsed.date, region: parsed.region,
+                                      service: parsed.service, amzDate: amzDate, canonicalRequest: canonicalRequest)
         guard constantTimeEquals(Array(expected.utf8), Array(parsed.signature.utf8)) else { throw .signatureMismatch }
         return credential
+    }
+
+    /// The hex signature of `canonicalRequest` (SigV4 steps 2–4), shared by ``SigV4Signer``.
+    static func signature(secret: String, date: String, region: String, service: String, amzDate: String,
+                          canonicalRequest: String) -> String {
+        let scope = "\(date)/\(region)/\(service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+        var key = SymmetricKey(data: Array("AWS4\(secret)".utf8))
+        for part in [date, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+        }
+        return hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
     struct ParsedAuthorization {
@@ -174,7 +181,7 @@ public struct SigV4Verifier: Sendable {
             if unreserved.contains(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
                 out.append(Character(Unicode.Scalar(byte)))
             } else {
-                out += String(format: "%%%02X", byte)
+                out += "%" + hex([byte]).uppercased()
             }
         }
         return out
@@ -196,5 +203,15 @@ public struct SigV4Verifier: Sendable {
         return pairs.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

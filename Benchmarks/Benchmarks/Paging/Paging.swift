@@ -1,0 +1,88 @@
+import Benchmark
+import BenchSupport
+import Foundation
+import GRDB
+@_spi(Benchmarks) import RegistryLedger
+
+// In-process ListImages paging over repositories of 10k, 100k and 1M entries, beside a raw LMDB
+// cursor scan over the same keys and SQLite keyset paging over the same entries, in one run.
+// One iteration walks the whole repository; `entries/s` and `pages/s` are per walk.
+
+let sizes = Fixtures.quick ? [10_000] : [10_000, 100_000, 1_000_000]
+
+let entriesPerSecond = BenchmarkMetric.custom("entries/s", polarity: .prefersLarger, useScalingFactor: false)
+let pagesPerSecond = BenchmarkMetric.custom("pages/s", polarity: .prefersLarger, useScalingFactor: false)
+
+/// One ledger per fixture for the whole process (a store opens once per process).
+final class Stores: @unchecked Sendable {
+    static let shared = Stores()
+    private let lock = NSLock()
+    private var ledgers: [Int: Ledger] = [:]
+
+    func ledger(entries: Int) async throws -> Ledger {
+        if let open = lock.withLock({ ledgers[entries] }) { return open }
+        let path = try await Fixtures.pagingStore(entries: entries)
+        var options = Ledger.Options()
+        options.readOnly = true
+        let ledger = try Ledger(path: path, options: options)
+        lock.withLock { ledgers[entries] = ledger }
+        return ledger
+    }
+}
+
+/// Times `body` (which returns entries and pages seen) and records the rates.
+func measureWalk(_ benchmark: Benchmark, _ body: () throws -> (entries: Int, pages: Int)) throws {
+    let start = ContinuousClock.now
+    benchmark.startMeasurement()
+    let (entries, pages) = try body()
+    benchmark.stopMeasurement()
+    let seconds = (ContinuousClock.now - start) / .seconds(1)
+    benchmark.measurement(entriesPerSecond, Int(Double(entries) / seconds))
+    benchmark.measurement(pagesPerSecond, Int(Double(pages) / seconds))
+    blackHole(entries)
+}
+
+func walkListImages(_ ledger: Ledger, pageSize: Int, filter: ImageFilter) throws -> (entries: Int, pages: Int) {
+    var token: String?
+    var entries = 0
+    var pages = 0
+    repeat {
+        let page = try ledger.listImages(Fixtures.pagingRepository, filter: filter, maxResults: pageSize, nextToken: token)
+        entries += page.items.count
+        pages += 1
+        token = page.nextToken
+    } while token != nil
+    return (entries, pages)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let walkConfiguration = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, entriesPerSecond, pagesPerSecond],
+        timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(Fixtures.quick ? 2 : 10), maxIterations: 30)
+    for size in sizes {
+        for pageSize in [100, 1000] {
+            Benchmark("ListImages \(size) entries, maxResults \(pageSize)", configuration: walkConfiguration) { benchmark in
+                let ledger = try await Stores.shared.ledger(entries: size)
+                try measureWalk(benchmark) { try walkListImages(ledger, pageSize: pageSize, filter: ImageFilter()) }
+            }
+        }
+        Benchmark("ListImages \(size) entries, maxResults 1000, tagStatus TAGGED + imageStatus ANY", configuration: walkConfiguration) { benchmark in
+            let ledger = try await Stores.shared.ledger(entries: size)
+            try measureWalk(benchmark) {
+                try walkListImages(ledger, pageSize: 1000, filter: ImageFilter(tagStatus: .tagged, imageStatus: .any))
+            }
+        }
+        Benchmark("Raw LMDB cursor scan \(size) entries", configuration: walkConfiguration) { benchmark in
+            let ledger = try await Stores.shared.ledger(entries: size)
+            try measureWalk(benchmark) {
+                let scan = try ledger.rawListingScan(Fixtures.pagingRepository)
+                blackHole(scan.checksum)
+                return (scan.keys, 1)
+            }
+        }
+        Benchmark("SQLite keyset paging \(size) entries, maxResults 1000", configuration: walkConfiguration) { benchmark in
+            let sqlite = try await SQLitePeer.database(entries: size)
+            try measureWalk(benchmark) { try SQLitePeer.walk(sqlite, pageSize: 1000) }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+// The benchmark harness: a package of its own, so that a plain `swift build` of RegistryLedger
+// does not compile it. Run from this directory: `swift package benchmark` (see BENCHMARKS.md).
+import PackageDescription
+
+let package = Package(
+    name: "RegistryLedgerBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "RegistryLedger", path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "BenchSupport",
+            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
+        ),
+        .executableTarget(
+            name: "http-paging",
+            dependencies: ["BenchSupport", .product(name: "RegistryServer", package: "RegistryLedger")]
+        ),
+    ]
+)
+
+// One executable per suite under Benchmarks/<Name>, discovered by the benchmark plugin.
+for suite in ["Paging", "Append", "Replay", "TimeTravel"] {
+    package.targets.append(.executableTarget(
+        name: suite,
+        dependencies: [
+            "BenchSupport",
+            .product(name: "RegistryLedger", package: "RegistryLedger"),
+            .product(name: "Benchmark", package: "benchmark"),
+        ] + (suite == "Paging" ? [.product(name: "GRDB", package: "GRDB.swift")] : []),
+        path: "Benchmarks/\(suite)",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ))
+}
