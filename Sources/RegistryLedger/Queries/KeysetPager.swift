@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 
 /// Keyset paging over one key range, shared by every paged query: the one place that holds the
@@ -26,8 +27,13 @@ struct KeysetPager {
         items.reserveCapacity(min(limit, 1024))
         var lastPosition: [UInt8] = []
         var more = false
+        var first = true
         try reader.scan(db, prefix: prefix, from: resume) { e in
-            if let resume, e.key.elementsEqual(resume) { return true }
+            // The walk starts at the resume key itself when it still exists: skip it.
+            if first {
+                first = false
+                if let resume, e.key.count == resume.count, memcmp(e.key.baseAddress!, resume, resume.count) == 0 { return true }
+            }
             guard let item = try admit(e) else { return true }
             if items.count == limit { more = true; return false }
             items.append(item)

@@ -49,8 +49,9 @@ extension Ledger {
         }
         let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes + point), base: repoPrefix,
                                 prefix: prefix, secret: tokenSecret)
+        let wanted = filter.imageStatus.wantedCode
         return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
-            guard filter.imageStatus.admits(code: e.value[0]) else { return nil }
+            guard ImageStatusFilter.admits(code: e.value[0], wanted: wanted) else { return nil }
             let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
             let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
                 ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil

@@ -32,7 +32,13 @@ public enum ImageStatusFilter: String, CaseIterable, Sendable {
     }
 
     func admits(_ status: ImageStatus) -> Bool { self == .any || rawValue == status.rawValue }
-    func admits(code: UInt8) -> Bool { self == .any || Int(code) == ImageStatus.allCases.firstIndex { $0.rawValue == rawValue } }
+
+    /// The stored status code this filter admits (nil: any); compare it per entry with `admits(code:wanted:)`.
+    var wantedCode: UInt8? {
+        self == .any ? nil : UInt8(ImageStatus.allCases.firstIndex { $0.rawValue == rawValue }!)
+    }
+
+    static func admits(code: UInt8, wanted: UInt8?) -> Bool { wanted == nil || code == wanted }
 }
 
 /// The filter of ListImages and DescribeImages.
