@@ -9,7 +9,7 @@ TEST_APT_PACKAGES = skopeo
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 
-.PHONY: deps testdeps apt pydeps build run demo test conformance clean
+.PHONY: deps testdeps apt pydeps build run demo test conformance bench bench-quick bench-http clean
 
 # Installs the Debian packages the build needs, only when one is missing.
 deps:
@@ -52,6 +52,17 @@ test: deps testdeps pydeps
 # The boto3 / AWS CLI / HTTP suite against a real `regledger serve` (Tests/conformance).
 conformance:
 	REGLEDGER_BIN=$$($(SWIFT) build --show-bin-path)/regledger $(PYTHON) -m pytest -q Tests/conformance
+
+# The benchmark harness (a nested package; see BENCHMARKS.md). Fixtures are cached in Benchmarks/.fixtures.
+bench: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+
+bench-quick: deps
+	cd Benchmarks && REGLEDGER_BENCH_QUICK=1 $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
+
+bench-http: deps pydeps
+	@$(PYTHON) -m pip show -q moto flask flask-cors >/dev/null 2>&1 || $(PYTHON) -m pip install -q 'moto[server]'
+	$(PYTHON) Benchmarks/http_paging.py
 
 clean:
 	rm -rf .build data

@@ -71,6 +71,15 @@ public enum Event: Hashable, Sendable {
     }
 
     /// The registry the event belongs to.
+    /// The organization a policy event of organization scope names.
+    public var organization: (RegistryId, String)? {
+        switch self {
+        case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
+            if case .organization(let registry, let name) = s { (registry, name) } else { nil }
+        default: nil
+        }
+    }
+
     public var registryId: RegistryId {
         switch self {
         case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _): s.registryId

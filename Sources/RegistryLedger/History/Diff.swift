@@ -13,8 +13,26 @@ public struct StateChange: Sendable, Hashable {
 
 extension Ledger {
     /// What changed between two points: repositories, settings, policies, tags, flags, images.
+    ///
+    /// Only the repositories and organizations that events between the two points name can
+    /// differ, so only those are reconstructed: the cost follows the activity in the range and
+    /// the size of what it touched, not the size of the registry.
     public func diff(from: LogPoint, to: LogPoint) throws -> [StateChange] {
-        Self.diff(try state(at: from), try state(at: to))
+        let (a, b) = (try resolve(from), try resolve(to))
+        var repositories = Set<RepositoryRef>()
+        var organizations = Set<String>()
+        var orgList: [(RegistryId, String)] = []
+        if a.seq != b.seq {
+            try forEachEvent(seqs: min(a.seq, b.seq) + 1...max(a.seq, b.seq)) { record in
+                if let ref = record.event.repository { repositories.insert(ref) }
+                if let (registry, org) = record.event.organization, organizations.insert("\(registry)/\(org)").inserted {
+                    orgList.append((registry, org))
+                }
+            }
+        }
+        let refs = Array(repositories)
+        return Self.diff(try state(seq: a.seq, timestamp: a.timestamp, repositories: refs, organizations: orgList),
+                         try state(seq: b.seq, timestamp: b.timestamp, repositories: refs, organizations: orgList))
     }
 
     static func diff(_ a: RegistryState, _ b: RegistryState) -> [StateChange] {

@@ -28,9 +28,15 @@ extension Ledger {
             }
             return
         }
-        var next = from
-        while next <= through {
-            let end = min(through, next + chunkSize - 1)
+        try forEachEvent(seqs: from...through, chunkSize: chunkSize, body)
+    }
+
+    /// Calls `body` with the records of `seqs`, read in chunks of `chunkSize` (each in its own
+    /// read transaction), verified against the chain.
+    func forEachEvent(seqs: ClosedRange<UInt64>, chunkSize: UInt64 = 10_000, _ body: (EventRecord) throws -> Void) throws {
+        var next = seqs.lowerBound
+        while next <= seqs.upperBound {
+            let end = min(seqs.upperBound, next + chunkSize - 1)
             let batch = try env.read { txn in
                 var out: [EventRecord] = []
                 try LogReplay.forEach(txn, stores.log, from: next, through: end) { out.append($0) }

@@ -62,15 +62,22 @@ extension Ledger {
     public func state(at point: LogPoint, repository: RepositoryRef? = nil) throws -> RegistryState {
         let (seq, timestamp) = try resolve(point)
         let refs = try repository.map { [$0] } ?? knownRepositories()
-        var state = RegistryState(seq: seq, timestamp: timestamp, repositories: [], organizations: [])
-        for ref in refs.sorted() {
-            if let repo = try repositoryState(ref, at: seq) { state.repositories.append(repo) }
-        }
         let orgs: [(RegistryId, String)]
         if let repository {
             orgs = repository.name.namespace.map { [(repository.registryId, $0)] } ?? []
         } else {
             orgs = try knownOrganizations()
+        }
+        return try state(seq: seq, timestamp: timestamp, repositories: refs, organizations: orgs)
+    }
+
+    /// The given repositories and organizations as they were after event `seq` (those that
+    /// did not exist then are left out).
+    func state(seq: UInt64, timestamp: UInt64, repositories refs: [RepositoryRef],
+               organizations orgs: [(RegistryId, String)]) throws -> RegistryState {
+        var state = RegistryState(seq: seq, timestamp: timestamp, repositories: [], organizations: [])
+        for ref in refs.sorted() {
+            if let repo = try repositoryState(ref, at: seq) { state.repositories.append(repo) }
         }
         for (registry, org) in orgs.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             if let o = try organizationState(registry, org, at: seq) { state.organizations.append(o) }

@@ -14,7 +14,7 @@ public struct ECRResponse: Sendable {
     }
 
     static func json(_ object: [String: Any]) -> [UInt8] {
-        Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        JSONBody.encode(object)
     }
 }
 

@@ -9,7 +9,7 @@ public struct OCIResponse: Sendable {
 
     static func json(_ status: Int, _ object: Any, headers: [(name: String, value: String)] = []) -> OCIResponse {
         OCIResponse(status: status, headers: headers,
-                    body: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])))
+                    body: JSONBody.encode(object))
     }
 
     /// OCI's error body `{"errors": [{"code", "message", "detail"}]}`.

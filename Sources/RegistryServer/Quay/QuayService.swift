@@ -48,7 +48,7 @@ public struct QuayResponse: Sendable {
     public let body: [UInt8]
 
     static func json(_ status: Int, _ object: Any) -> QuayResponse {
-        QuayResponse(status: status, body: Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])))
+        QuayResponse(status: status, body: JSONBody.encode(object))
     }
 
     /// `{"status", "error_type", "title", "detail"}`.
