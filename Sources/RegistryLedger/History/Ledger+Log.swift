@@ -11,7 +11,7 @@ extension Ledger {
         guard head > 0 else { return }
         var from: UInt64 = 1
         if let since, since > 0, let before = try? resolve(.time(since - 1)) { from = before.seq + 1 }
-        let through = try until.map { u in (try? resolve(.time(u)))?.seq ?? 0 } ?? head
+        let through = until.map { u in (try? resolve(.time(u)))?.seq ?? 0 } ?? head
         guard from <= through else { return }
         if let repository {
             let hid = HistoryIndex.repoPrefix(repository)
