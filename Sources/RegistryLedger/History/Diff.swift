@@ -30,9 +30,20 @@ extension Ledger {
                 }
             }
         }
-        let refs = Array(repositories)
-        return Self.diff(try state(seq: a.seq, timestamp: a.timestamp, repositories: refs, organizations: orgList),
-                         try state(seq: b.seq, timestamp: b.timestamp, repositories: refs, organizations: orgList))
+        // Each touched repository is replayed once, read at the earlier point, then at the later.
+        let (low, high) = a.seq <= b.seq ? (a, b) : (b, a)
+        var early = RegistryState(seq: low.seq, timestamp: low.timestamp, repositories: [], organizations: [])
+        var late = RegistryState(seq: high.seq, timestamp: high.timestamp, repositories: [], organizations: [])
+        for ref in repositories.sorted() {
+            let states = try withRepository(ref, at: [low.seq, high.seq]) { _, reader in try reader.repositoryState(ref) }
+            if let state = states[0] ?? nil { early.repositories.append(state) }
+            if let state = states[1] ?? nil { late.repositories.append(state) }
+        }
+        for (registry, org) in orgList.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+            if let o = try organizationState(registry, org, at: low.seq) { early.organizations.append(o) }
+            if let o = try organizationState(registry, org, at: high.seq) { late.organizations.append(o) }
+        }
+        return a.seq <= b.seq ? Self.diff(early, late) : Self.diff(late, early)
     }
 
     static func diff(_ a: RegistryState, _ b: RegistryState) -> [StateChange] {

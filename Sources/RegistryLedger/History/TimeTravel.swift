@@ -123,27 +123,45 @@ extension Ledger {
     /// events, through the same `apply` the store uses) and lends a reader over it to `body`.
     /// `body` gets nil when the repository never had an event by then.
     func withRepository<R>(_ ref: RepositoryRef, at seq: UInt64, _ body: (ProjectionReader) throws -> R?) throws -> R? {
+        try withRepository(ref, at: [seq]) { _, reader in try body(reader) }.first ?? nil
+    }
+
+    /// Like ``withRepository(_:at:_:)`` for several points in ascending order, in one replay:
+    /// `body` gets the index of each point and a reader of the repository as of that point
+    /// (nil where it had no event yet). Cost: one checkpoint load plus the events up to the last point.
+    func withRepository<R>(_ ref: RepositoryRef, at points: [UInt64], _ body: (Int, ProjectionReader) throws -> R?) throws -> [R?] {
+        guard let first = points.first, let last = points.last else { return [] }
+        precondition(points == points.sorted(), "points must ascend")
         let hid = HistoryIndex.repoPrefix(ref)
-        let (checkpoint, records) = try env.read { txn -> (Checkpoint?, [EventRecord]) in
+        let (checkpoint, records) = try env.read { txn -> ((seq: UInt64, rows: Checkpoint)?, [EventRecord]) in
             let dbs = try stores.current(txn)
             var checkpoint: (seq: UInt64, rows: Checkpoint)?
             try txn.withCursor(dbs.checkpoints) { c in
-                let after = try c.seek(atOrAfter: hid + KeyLayout.u64(seq + 1))
+                let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
                 let at = after == nil ? try c.last() : try c.previous()
                 if let at, KeyLayout.hasPrefix(at.key, hid) {
                     checkpoint = (KeyLayout.readU64(at.key, at: 16), try Checkpoint(at.value))
                 }
             }
             let from = (checkpoint?.seq ?? 0) + 1
-            let records = try seqs(txn, dbs.repoEvents, prefix: hid, from: from, through: seq).map { try record(txn, $0) }
-            return (checkpoint?.rows, records)
+            let records = try seqs(txn, dbs.repoEvents, prefix: hid, from: from, through: last).map { try record(txn, $0) }
+            return (checkpoint, records)
         }
-        if checkpoint == nil && records.isEmpty { return nil }
         return try scratch.replay { txn, dbs in
-            try checkpoint?.restore(into: txn, dbs)
+            try checkpoint?.rows.restore(into: txn, dbs)
             let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
-            for r in records { try writer.apply(r) }
-            return try body(ProjectionReader(txn: txn, dbs: dbs))
+            var seen = checkpoint != nil
+            var next = records.startIndex
+            var out: [R?] = []
+            for (index, point) in points.enumerated() {
+                while next < records.endIndex, records[next].seq <= point {
+                    try writer.apply(records[next])
+                    seen = true
+                    next += 1
+                }
+                out.append(seen ? try body(index, ProjectionReader(txn: txn, dbs: dbs)) : nil)
+            }
+            return out
         }
     }
 
