@@ -1,5 +1,6 @@
 # RegistryLedger — `make run` and `make test` are the whole quick start.
 SWIFT ?= swift
+SHELL := /bin/bash
 DATA ?= data/demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -9,7 +10,7 @@ TEST_APT_PACKAGES = skopeo
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 
-.PHONY: deps testdeps apt pydeps build run demo test conformance bench bench-quick bench-http clean
+.PHONY: deps testdeps apt pydeps build run demo test conformance fuzz bench bench-quick bench-http clean
 
 # Installs the Debian packages the build needs, only when one is missing.
 deps:
@@ -48,10 +49,26 @@ test: deps testdeps pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) conformance
+	$(MAKE) fuzz FUZZ_SECONDS=10
 
 # The boto3 / AWS CLI / HTTP suite against a real `regledger serve` (Tests/conformance).
 conformance:
 	REGLEDGER_BIN=$$($(SWIFT) build --show-bin-path)/regledger $(PYTHON) -m pytest -q Tests/conformance
+
+# libFuzzer targets (Fuzz/), each run for FUZZ_SECONDS over its seed corpus; a crash stops with
+# the input saved under Fuzz/crashes/ (make it a regression test). New corpus entries go to a
+# temporary directory, so the committed seeds stay as they are.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS = event-record page-token manifest tag-pattern ecr-request quay-request
+fuzz: deps
+	cd Fuzz && $(SWIFT) build -c release --toolset toolset.json
+	@bin=$$(cd Fuzz && $(SWIFT) build -c release --toolset toolset.json --show-bin-path); mkdir -p Fuzz/crashes; \
+	for t in $(FUZZ_TARGETS); do \
+	  work=$$(mktemp -d); echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  $$bin/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=Fuzz/crashes/$$t- $$work Fuzz/Corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Test unit written' ; \
+	  status=$${PIPESTATUS[0]}; rm -rf $$work; [ $$status -eq 0 ] || exit $$status; \
+	done
 
 # The benchmark harness (a nested package; see BENCHMARKS.md). Fixtures are cached in Benchmarks/.fixtures.
 bench: deps

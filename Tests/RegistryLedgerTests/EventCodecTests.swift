@@ -41,6 +41,15 @@ import Testing
         }
     }
 
+    /// Found by `make fuzz` (fuzz-event-record): a payload length past Int.max trapped in `Int(_:)`.
+    @Test func aHugePayloadLengthIsAMalformedRecordNotACrash() {
+        var bytes: [UInt8] = [EventRecord.format] + Array(repeating: 0, count: 16)  // format, seq, timestamp
+        bytes += [0, 0, 0, 0, 1, 1]  // empty actor, origin, empty request id, type 1, schema 1
+        bytes += [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]  // payload length 2^64 - 1
+        bytes += Array(repeating: 0, count: 64)  // previous hash, hash
+        #expect(throws: DecodingError.self) { try bytes.withUnsafeBytes { try EventRecord.decode($0, verifyHash: false) } }
+    }
+
     @Test func anyFlippedByteIsDetected() {
         let bytes = record(Self.events[3]).encoded
         for i in 0..<bytes.count {

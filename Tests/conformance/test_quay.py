@@ -182,3 +182,14 @@ def test_bad_paths_and_oversized_bodies(server, quay, web):
     expect_error(quay["admin"].get("/nothing/here"), 404)
     expect_error(quay["admin"].post(web["policies"], data=b"{" + b" " * (70 << 10) + b"}"), 413)
     assert head_seq(server) == before
+
+
+def test_catastrophic_patterns_are_bounded_and_decided(ecr, quay, web):
+    # Nested quantifiers backtrack exponentially on a long run of 'a'; PCRE2's match limit stops
+    # them, the match counts as "no match", and the push is answered.
+    hostile = quay["admin"].post(web["policies"], json={"tagPattern": "(a+)+(b|-)", "tagPatternMatches": False})
+    assert hostile.status_code == 201
+    long_tag = "a" * 60
+    ecr.put_image(repositoryName=web["name"], imageManifest=manifest(6), imageTag=long_tag)
+    assert tags(quay, web)[long_tag]["immutable"] is True   # inverted policy, no match: flagged
+    expect_error(quay["admin"].post(web["policies"], json={"tagPattern": "(?<=a+)b"}), 400)  # not a valid PCRE2 pattern

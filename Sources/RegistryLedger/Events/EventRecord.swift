@@ -75,8 +75,7 @@ public struct EventRecord: Sendable, Hashable {
         let requestId = try r.string()
         let type = try r.u16()
         let version = try r.u8()
-        let payloadLength = Int(try r.varint())
-        var payload = BinaryReader(try r.rawBuffer(payloadLength))
+        var payload = BinaryReader(try r.dataBuffer())
         let event = try EventCodec.decodePayload(type: type, version: version, from: &payload)
         let prevHash = try r.raw(32)
         guard r.isAtEnd else { throw DecodingError(reason: "trailing bytes in record") }
