@@ -102,6 +102,7 @@ def test_mixed_load_of_writers_and_pagers(tmp_path):
         for i in range(300):
             client.put_image(repositoryName="load/mixed", imageManifest=manifest(i), imageTag=f"seed{i}")
         errors, written, pages = [], [], [0]
+        write_latency, page_latency = [], []
         lock = threading.Lock()
         stop = threading.Event()
         counter = iter(range(1_000, 10_000_000))
@@ -111,9 +112,11 @@ def test_mixed_load_of_writers_and_pagers(tmp_path):
                 with lock:
                     n = next(counter)
                 try:
+                    started = time.perf_counter()
                     client.put_image(repositoryName="load/mixed", imageManifest=manifest(n), imageTag=f"w{n}")
                     with lock:
                         written.append(f"w{n}")
+                        write_latency.append(time.perf_counter() - started)
                 except Exception as e:  # noqa: BLE001 - any failure is a finding
                     errors.append(repr(e))
 
@@ -123,9 +126,11 @@ def test_mixed_load_of_writers_and_pagers(tmp_path):
                     token = None
                     while not stop.is_set():
                         args = {"repositoryName": "load/mixed", "maxResults": 100} | ({"nextToken": token} if token else {})
+                        started = time.perf_counter()
                         page = client.list_images(**args)
                         with lock:
                             pages[0] += 1
+                            page_latency.append(time.perf_counter() - started)
                         token = page.get("nextToken")
                         if not token:
                             break
@@ -151,7 +156,10 @@ def test_mixed_load_of_writers_and_pagers(tmp_path):
         metrics = requests.get(server.url + "/metrics", auth=(make_config()["credentials"][0]["accessKeyId"],
                                                               make_config()["credentials"][0]["secretAccessKey"])).text
         assert 'status="500"' not in metrics
-        print(json.dumps({"writes": len(written), "pages": pages[0], "rss_anon_kib": [memory_start, memory_end]}))
+        def p99(values):
+            return round(sorted(values)[int(len(values) * 0.99)] * 1000, 2)
+        print(json.dumps({"seconds": 6, "writes": len(written), "pages": pages[0], "write_p99_ms": p99(write_latency),
+                          "page_p99_ms": p99(page_latency), "rss_anon_kib": [memory_start, memory_end]}))
     finally:
         assert server.stop() == 0
     assert "MDB_READERS_FULL" not in server.stderr() and "readers" not in server.stderr().lower()
