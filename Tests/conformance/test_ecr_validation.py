@@ -82,12 +82,13 @@ RAW_BODIES = [
     b"[1, 2, 3]",
     b'"a string"',
     b"\xff\xfe\x00garbage",
+    b'{"repositoryName": "valid/\xff\xfeexisting", "imageIds": [{"imageTag": "v1"}]}',
     b'{"repositoryName": {"nested": ' * 200 + b"1" + b"}" * 200,
     json.dumps({"repositoryName": "valid/existing", "imageIds": [{"imageTag": "v1"}] * 100000}).encode(),
 ]
 
 
-@pytest.mark.parametrize("body", RAW_BODIES, ids=["truncated", "array", "string", "binary", "deep", "huge-list"])
+@pytest.mark.parametrize("body", RAW_BODIES, ids=["truncated", "array", "string", "binary", "invalid-utf8-string", "deep", "huge-list"])
 def test_malformed_raw_bodies_are_refused(server, existing, body):
     before = head_seq(server)
     response = signed_post(server.url, "BatchDeleteImage", body)

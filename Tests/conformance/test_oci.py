@@ -93,3 +93,14 @@ def test_skopeo_lists_tags_following_link_headers(server, ecr):
     refused = subprocess.run(["skopeo", "list-tags", "--tls-verify=false", f"docker://127.0.0.1:{server.port}/{name}"],
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "unauthorized" in refused.stderr
+
+
+def test_path_traversal_in_names_is_refused(server):
+    import http.client
+    for path in ["/v2/../../etc/passwd/tags/list", "/v2/%2e%2e/%2e%2e/tags/list", "/v2/acme/..%2fweb/tags/list"]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", path, headers={"Authorization": requests.auth._basic_auth_str(*AUTH)})
+        response = connection.getresponse()
+        assert response.status in (400, 404), path
+        assert json.loads(response.read())["errors"][0]["code"] in ("NAME_INVALID", "NAME_UNKNOWN", "NOT_FOUND")
+        connection.close()
