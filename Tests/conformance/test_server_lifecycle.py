@@ -195,3 +195,32 @@ def test_server_refuses_to_start_on_a_tampered_log(tmp_path):
     assert "refusing to serve" in result.stderr and "regledger audit verify" in result.stderr
     verify = regledger("audit", "verify", "--data", str(data))
     assert verify.returncode == 1
+
+
+def test_activations_pending_at_shutdown_complete_after_restart(tmp_path):
+    data = tmp_path / "data"
+    server = Server(data, config=make_config(activationDelaySeconds=3600)).start()
+    client = ecr_client(server)
+    client.create_repository(repositoryName="restore/web")
+    client.put_image(repositoryName="restore/web", imageManifest=manifest(1), imageTag="v1")
+    client.update_image_storage_class(repositoryName="restore/web", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE")
+    status = client.update_image_storage_class(repositoryName="restore/web", imageId={"imageTag": "v1"},
+                                               targetStorageClass="STANDARD")["imageStatus"]
+    assert status == "ACTIVATING"
+    assert server.stop() == 0  # an hour early: the activation is still pending
+
+    again = Server(data, config=make_config(activationDelaySeconds=0.2)).start()
+    try:
+        client = ecr_client(again)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            [detail] = client.describe_images(repositoryName="restore/web", filter={"imageStatus": "ANY"})["imageDetails"]
+            if detail["imageStatus"] == "ACTIVE":
+                break
+            time.sleep(0.1)
+        assert detail["imageStatus"] == "ACTIVE"
+    finally:
+        assert again.stop() == 0
+    log = regledger("audit", "log", "--data", str(data), "--repository", "restore/web", "--json")
+    activated = [json.loads(line) for line in log.stdout.splitlines() if '"image.status"' in line]
+    assert activated[-1]["actor"] == "regledger" and activated[-1]["payload"]["imageStatus"] == "ACTIVE"
