@@ -164,3 +164,20 @@ def test_unknown_registry_id_is_refused_or_separate(ecr, repo):
     with pytest.raises(ClientError) as e:
         ecr.describe_repositories(registryId="999999999999", repositoryNames=[repo])
     assert error_code(e) == "RepositoryNotFoundException"
+
+
+def test_a_manifest_near_the_four_mebibyte_limit_is_accepted(ecr, repo):
+    import json
+    ecr.create_repository(repositoryName=repo)
+    layers = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + format(i, "064x"), "size": 1}
+              for i in range(26_000)]
+    body = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "e" * 64, "size": 1},
+                       "layers": layers}, separators=(",", ":"))
+    assert 3 << 20 < len(body) <= 4 << 20
+    image = ecr.put_image(repositoryName=repo, imageManifest=body, imageTag="big")["image"]
+    assert image["imageId"]["imageTag"] == "big"
+    [got] = ecr.batch_get_image(repositoryName=repo, imageIds=[{"imageTag": "big"}])["images"]
+    assert got["imageManifest"] == body
+    [detail] = ecr.describe_images(repositoryName=repo)["imageDetails"]
+    assert detail["imageSizeInBytes"] == 26_001
