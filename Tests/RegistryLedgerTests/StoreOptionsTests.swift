@@ -68,3 +68,40 @@ private final class Counter: @unchecked Sendable {
     var total: Int { lock.lock(); defer { lock.unlock() }; return _total }
     var calls: Int { lock.lock(); defer { lock.unlock() }; return _calls }
 }
+
+struct ProjectionFormatTests {
+    @Test func projectionsBuiltByOtherRulesAreRefusedUntilRebuilt() async throws {
+        let path = NSTemporaryDirectory() + "format-\(UUID().uuidString)"
+        var options = Ledger.Options()
+        options.durable = false
+        do {
+            let ledger = try Ledger(path: path, options: options)
+            _ = try await ledger.createRepository(repo("acme/web"), context: alice)
+            // What a store written by format 1 looks like: the key is absent.
+            try ledger.env.write { txn in _ = try txn.delete(ledger.stores.meta, key: Ledger.projectionFormatKey) }
+            ledger.close()
+        }
+        await expectError(.storage) { try Ledger(path: path, options: options) }
+        var readOnly = options
+        readOnly.readOnly = true
+        let refusal = await expectError(.storage) { try Ledger(path: path, options: readOnly) }
+        #expect(refusal?.message.contains("regledger rebuild") == true)
+
+        var rebuilding = options
+        rebuilding.acceptOutdatedProjections = true
+        let ledger = try Ledger(path: path, options: rebuilding)
+        _ = try await ledger.rebuild()
+        ledger.close()
+        let reopened = try Ledger(path: path, options: options)
+        #expect(try reopened.describeRepositories().items.map(\.name.value) == ["acme/web"])
+        reopened.close()
+    }
+
+    @Test func aNewStoreRecordsTheCurrentFormat() throws {
+        let (ledger, path) = try makeLedger()
+        ledger.close()
+        var options = Ledger.Options()
+        options.readOnly = true
+        #expect(throws: Never.self) { try Ledger(path: path, options: options).close() }
+    }
+}

@@ -60,11 +60,14 @@ struct StoreOptions: ParsableArguments {
         return try Ledger(path: data, options: options)
     }
 
-    func openWritable() throws -> Ledger {
+    /// Opens the store for `rebuild`: writable, and accepting projections an older version built.
+    func openForRebuild() throws -> Ledger {
         guard FileManager.default.fileExists(atPath: data + "/data.mdb") else {
             throw LedgerError.invalid("\(data) is not a RegistryLedger data directory (no data.mdb)")
         }
-        return try Ledger(path: data)
+        var options = Ledger.Options()
+        options.acceptOutdatedProjections = true
+        return try Ledger(path: data, options: options)
     }
 }
 

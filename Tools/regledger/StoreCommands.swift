@@ -8,7 +8,7 @@ struct Rebuild: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let ledger = try store.openWritable()
+        let ledger = try store.openForRebuild()
         defer { ledger.close() }
         let digest = try await ledger.rebuild()
         print("rebuilt \(try ledger.headSeq()) events; state digest \(digest)")

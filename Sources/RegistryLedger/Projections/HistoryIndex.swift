@@ -17,11 +17,14 @@ import LMDB
 ///
 /// A repository is checkpointed (its projection rows copied) after the event that makes its
 /// count of events since the last checkpoint reach its interval; the interval is the larger of
-/// ``minimumInterval`` and the checkpoint's row count, so copying stays amortized O(1) per event
-/// and replaying from a checkpoint costs at most about as much as reading the state itself.
-/// The rule depends only on the log, so a rebuild reproduces every checkpoint exactly.
+/// ``minimumInterval`` and a quarter of the checkpoint's row count (``rowsPerEvent``), so copying
+/// stays amortized O(1) per event (about four rows) and replaying from a checkpoint costs at most
+/// about a quarter of reading the state itself. The rule depends only on the log, so a rebuild
+/// reproduces every checkpoint exactly; changing it changes ``Ledger/projectionFormat``.
 enum HistoryIndex {
     static let minimumInterval: UInt64 = 256
+    /// Rows of a checkpoint per event of the interval that follows it.
+    static let rowsPerEvent: UInt64 = 4
 
     static func repoPrefix(_ ref: RepositoryRef) -> [UInt8] {
         Array(SHA256.hash(data: Array(ref.registryId.value.utf8) + [0] + Array(ref.name.value.utf8)).prefix(16))
@@ -72,7 +75,7 @@ enum HistoryIndex {
         if since >= interval, try writer.reader.repository(ref) != nil {
             let rows = try Checkpoint.capture(ref, writer.reader)
             try txn.put(dbs.checkpoints, key: key + KeyLayout.u64(seq), value: rows.encoded())
-            (since, interval) = (0, max(minimumInterval, UInt64(rows.rows.count)))
+            (since, interval) = (0, max(minimumInterval, UInt64(rows.rows.count) / rowsPerEvent))
         }
         try txn.put(dbs.repoHistory, key: key, value: KeyLayout.u64(since) + KeyLayout.u64(interval) + KeyLayout.repository(ref))
     }

@@ -22,6 +22,9 @@ public final class Ledger: Sendable {
         public var maxMapSize = 1 << 40
         /// Open for reading only (the audit tool): commands fail.
         public var readOnly = false
+        /// Open a store whose projections an older version built (see ``Ledger/projectionFormat``),
+        /// so that ``Ledger/rebuild()`` can bring them up to date; queries may be wrong until then.
+        public var acceptOutdatedProjections = false
         /// Called on the writer thread after each durable commit with the number of commands
         /// it answered. Keep it cheap: it delays the next group.
         public var onCommit: (@Sendable (_ commands: Int) -> Void)?
@@ -71,8 +74,12 @@ public final class Ledger: Sendable {
             let stores = try StoreDatabases.open(env, create: !options.readOnly)
             let secret = try Self.tokenSecret(env, stores, create: !options.readOnly)
             let head = try env.read { txn in try Self.readHead(txn, stores) }
+            try Self.checkProjectionFormat(env, stores, head: head, path: path, options: options)
             let registry = try Self.defaultRegistry(env, stores, requested: options.defaultRegistryId, record: !options.readOnly)
             opened = (env, stores, secret, head, registry)
+        } catch let error as LedgerError {
+            OpenStores.release(claimed)
+            throw error
         } catch LMDBError.notFound where options.readOnly {
             OpenStores.release(claimed)
             throw LedgerError(.storage, "the store at \(path) lacks databases this version needs (written by an older version?); run `regledger rebuild --data \(path)` once")
@@ -131,6 +138,29 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The version of the rules that derive projections and history indexes from the log (key
+    /// layouts, checkpoint placement). Stores record it; one built by other rules must be rebuilt.
+    /// 1: checkpoint interval max(256, rows); 2: max(256, rows / 4).
+    public static let projectionFormat: UInt8 = 2
+    static let projectionFormatKey = Array("projectionFormat".utf8)
+
+    private static func checkProjectionFormat(_ env: Environment, _ stores: StoreDatabases, head: LogHead, path: String,
+                                              options: Options) throws {
+        // Stores from before this key existed have format 1.
+        let recorded = try env.read { txn in try txn.get(stores.meta, key: projectionFormatKey)?.first } ?? 1
+        if head.seq == 0 && !options.readOnly {
+            if recorded != projectionFormat {
+                try env.write { txn in try txn.put(stores.meta, key: projectionFormatKey, value: [projectionFormat]) }
+            }
+            return
+        }
+        guard recorded == projectionFormat || options.acceptOutdatedProjections else {
+            throw LedgerError(.storage, "the projections of the store at \(path) were built by another version of RegistryLedger "
+                + "(format \(recorded), this version uses \(projectionFormat)); the log is unaffected: run "
+                + "`regledger rebuild --data \(path)` once")
+        }
+    }
+
     private static let defaultRegistryKey = Array("defaultRegistryId".utf8)
 
     private static func defaultRegistry(_ env: Environment, _ stores: StoreDatabases, requested: RegistryId?, record: Bool) throws -> RegistryId {
@@ -181,6 +211,7 @@ public final class Ledger: Sendable {
             let writer = ProjectionWriter(txn: txn, dbs: target)
             try LogReplay.forEach(txn, stores.log) { record in try writer.apply(record) }
             try txn.put(stores.meta, key: StoreDatabases.generationKey, value: [UInt8(targetIndex)])
+            try txn.put(stores.meta, key: Self.projectionFormatKey, value: [Self.projectionFormat])
             return try StateDigest.compute(txn, target)
         }
     }
