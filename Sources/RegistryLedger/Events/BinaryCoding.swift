@@ -102,6 +102,7 @@ struct BinaryReader {
 
     mutating func data() throws(DecodingError) -> [UInt8] { Array(try take(try length())) }
     mutating func raw(_ n: Int) throws(DecodingError) -> [UInt8] { Array(try take(n)) }
+    mutating func rawBuffer(_ n: Int) throws(DecodingError) -> UnsafeRawBufferPointer { try take(n) }
     /// A length-prefixed run of bytes, borrowed from the buffer.
     mutating func dataBuffer() throws(DecodingError) -> UnsafeRawBufferPointer { try take(try length()) }
     mutating func digest() throws(DecodingError) -> Digest { Digest(rawPointer: try take(32)) }

@@ -144,7 +144,7 @@ extension Ledger {
                 }
             }
             let from = (checkpoint?.seq ?? 0) + 1
-            let records = try seqs(txn, dbs.repoEvents, prefix: hid, from: from, through: last).map { try record(txn, $0) }
+            let records = try seqs(txn, dbs.repoEvents, prefix: hid, from: from, through: last).map { try record(txn, $0, forReplay: true) }
             return (checkpoint, records)
         }
         return try scratch.replay { txn, dbs in
@@ -167,20 +167,22 @@ extension Ledger {
 
     func organizationState(_ registry: RegistryId, _ org: String, at seq: UInt64) throws -> OrganizationState? {
         let scope = PolicyScope.organization(registry, org)
-        let records = try env.read { txn in
+        // The scope index holds the organization's policy events and the creation of every
+        // repository in it (which makes the organization known); only the policy events are
+        // decoded, so the cost does not grow with the number of repositories.
+        let found = try env.read { txn -> (known: Bool, policyEvents: [EventRecord]) in
             let dbs = try stores.current(txn)
-            return try seqs(txn, dbs.scopeEvents, prefix: KeyLayout.scope(scope), keyPrefixLength: KeyLayout.scope(scope).count,
-                            through: seq).map { try record(txn, $0) }
+            let all = try seqs(txn, dbs.scopeEvents, prefix: KeyLayout.scope(scope), keyPrefixLength: KeyLayout.scope(scope).count,
+                               through: seq)
+            let policySeqs = try all.filter { s in
+                try txn.withValue(stores.log, key: KeyLayout.u64(s)) { v in v.flatMap(EventRecord.typeCode(of:)).map(EventCodec.policyTypeCodes.contains) ?? true }
+            }
+            return (!all.isEmpty, try policySeqs.map { try record(txn, $0) })
         }
-        guard !records.isEmpty else { return nil }
+        guard found.known else { return nil }
         let policies = try scratch.replay { txn, dbs in
             let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
-            for r in records {
-                switch r.event {
-                case .policyCreated, .policyUpdated, .policyDeleted: try writer.apply(r)
-                default: break  // the repository that made the organization known
-                }
-            }
+            for r in found.policyEvents { try writer.apply(r) }
             return try ProjectionReader(txn: txn, dbs: dbs).policies(scope).map(\.policy)
         }
         return OrganizationState(registryId: registry, name: org, policies: policies)
@@ -238,10 +240,16 @@ extension Ledger {
         return out
     }
 
-    func record(_ txn: Transaction, _ seq: UInt64) throws -> EventRecord {
+    /// The record at `seq`, its hash verified; `forReplay` leaves out what applying it does not
+    /// need (see ``EventRecord/decodeForReplay(_:)``).
+    func record(_ txn: Transaction, _ seq: UInt64, forReplay: Bool = false) throws -> EventRecord {
         try txn.withValue(stores.log, key: KeyLayout.u64(seq)) { v in
             guard let v else { throw LogReplay.corrupt(seq, "the record is missing") }
-            do { return try EventRecord.decode(v) } catch { throw LogReplay.corrupt(seq, "\(error)") }
+            do {
+                return try forReplay ? EventRecord.decodeForReplay(v) : EventRecord.decode(v)
+            } catch {
+                throw LogReplay.corrupt(seq, "\(error)")
+            }
         }
     }
 }
