@@ -51,7 +51,7 @@ extension Ledger {
                                 prefix: prefix, secret: tokenSecret)
         let wanted = filter.imageStatus.wantedCode
         return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
-            guard ImageStatusFilter.admits(code: e.value[0], wanted: wanted) else { return nil }
+            if let wanted, e.value[0] != wanted { return nil }
             let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
             let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
                 ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil
@@ -80,11 +80,13 @@ extension Ledger {
                 return Page(items: items, nextToken: nil)
             }
             let prefix = KeyLayout.u64(repo.repoId)
+            let wanted = filter.imageStatus.status
             let pager = KeysetPager(kind: .describeImages, binding: binding(ref, repo, filter.bindingBytes), base: prefix,
                                     prefix: prefix, secret: tokenSecret)
             return try pager.page(reader, reader.dbs.images, limit: limit, nextToken: nextToken) { e in
                 let image = try ImageRecord(e.value)
-                guard filter.imageStatus.admits(image.status), filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return nil }
+                if let wanted, image.status != wanted { return nil }
+                guard filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return nil }
                 return detail(Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), image)
             }
         }

@@ -31,14 +31,11 @@ public enum ImageStatusFilter: String, CaseIterable, Sendable {
         self = v
     }
 
-    func admits(_ status: ImageStatus) -> Bool { self == .any || rawValue == status.rawValue }
+    /// The one status this filter admits; nil for ANY. Compute it once per page, not per entry.
+    var status: ImageStatus? { ImageStatus(rawValue: rawValue) }
 
-    /// The stored status code this filter admits (nil: any); compare it per entry with `admits(code:wanted:)`.
-    var wantedCode: UInt8? {
-        self == .any ? nil : UInt8(ImageStatus.allCases.firstIndex { $0.rawValue == rawValue }!)
-    }
-
-    static func admits(code: UInt8, wanted: UInt8?) -> Bool { wanted == nil || code == wanted }
+    /// ``status`` as stored in listing values.
+    var wantedCode: UInt8? { status.map(EventCodec.statusCode) }
 }
 
 /// The filter of ListImages and DescribeImages.
