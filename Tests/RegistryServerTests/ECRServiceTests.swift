@@ -71,6 +71,13 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
         #expect(unknown.status == 400 && String(decoding: unknown.body, as: UTF8.self).contains("UnknownOperationException"))
         let missing = await h.service.handle(target: nil, body: [], principal: "a", requestId: "r")
         #expect(missing.status == 400)
+        // The operation is looked up before the body is read: an unknown one is named as such.
+        let unknownBadBody = await h.service.handle(target: "AmazonEC2ContainerRegistry_V20150921.Frobnicate", body: Array("{oops".utf8),
+                                                    principal: "a", requestId: "r")
+        #expect(String(decoding: unknownBadBody.body, as: UTF8.self).contains("UnknownOperationException"))
+        #expect(ECRService.operations == ["CreateRepository", "DescribeRepositories", "DeleteRepository", "PutImage", "BatchGetImage",
+                                          "BatchDeleteImage", "ListImages", "DescribeImages", "PutImageTagMutability",
+                                          "UpdateImageStorageClass"])
     }
 
     @Test func putImageAndListImagesPageWithTokens() async throws {

@@ -24,9 +24,20 @@ public struct ECRResponse: Sendable {
 public struct ECRService: Sendable {
     public static let targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
     /// The operations served (SPEC §4.3).
-    public static let operations: Set<String> = [
-        "CreateRepository", "DescribeRepositories", "DeleteRepository", "PutImage", "BatchGetImage", "BatchDeleteImage",
-        "ListImages", "DescribeImages", "PutImageTagMutability", "UpdateImageStorageClass",
+    public static let operations: Set<String> = Set(handlers.keys)
+
+    private typealias Handler = @Sendable (ECRService, JSONObject, RequestContext) async throws -> ECRResponse
+    private static let handlers: [String: Handler] = [
+        "CreateRepository": { s, input, context in try await s.createRepository(input, context) },
+        "DescribeRepositories": { s, input, _ in try s.describeRepositories(input) },
+        "DeleteRepository": { s, input, context in try await s.deleteRepository(input, context) },
+        "PutImage": { s, input, context in try await s.putImage(input, context) },
+        "ListImages": { s, input, _ in try s.listImages(input) },
+        "DescribeImages": { s, input, _ in try s.describeImages(input) },
+        "BatchGetImage": { s, input, _ in try s.batchGetImage(input) },
+        "BatchDeleteImage": { s, input, context in try await s.batchDeleteImage(input, context) },
+        "PutImageTagMutability": { s, input, context in try await s.putImageTagMutability(input, context) },
+        "UpdateImageStorageClass": { s, input, context in try await s.updateImageStorageClass(input, context) },
     ]
 
     let ledger: Ledger
@@ -47,22 +58,12 @@ public struct ECRService: Sendable {
             return .error("UnknownOperationException", "Missing or unknown X-Amz-Target")
         }
         let operation = String(target.dropFirst(Self.targetPrefix.count))
+        guard let handler = Self.handlers[operation] else {
+            return .error("UnknownOperationException", "Unknown operation \(operation.prefix(100))")
+        }
         let context = RequestContext(actor: principal, origin: .ecr, requestId: requestId)
         do {
-            let input = try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body)
-            switch operation {
-            case "CreateRepository": return try await createRepository(input, context)
-            case "DescribeRepositories": return try describeRepositories(input)
-            case "DeleteRepository": return try await deleteRepository(input, context)
-            case "PutImage": return try await putImage(input, context)
-            case "ListImages": return try listImages(input)
-            case "DescribeImages": return try describeImages(input)
-            case "BatchGetImage": return try batchGetImage(input)
-            case "BatchDeleteImage": return try await batchDeleteImage(input, context)
-            case "PutImageTagMutability": return try await putImageTagMutability(input, context)
-            case "UpdateImageStorageClass": return try await updateImageStorageClass(input, context)
-            default: return .error("UnknownOperationException", "Unknown operation \(operation)")
-            }
+            return try await handler(self, try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body), context)
         } catch let error as LedgerError {
             let status = error.code == .storage ? 500 : 400
             return .error(error.code.rawValue, error.message, status: status)
