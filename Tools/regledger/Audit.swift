@@ -20,7 +20,7 @@ struct Audit: AsyncParsableCommand {
             let until = try self.until.map { try parseTime($0, "--until") }
             let name = try self.repository.map { try RepositoryName($0) }
             let ledger = try store.openReadOnly()
-            let repository = name.map { RepositoryRef(registryId: ledger.defaultRegistryId, name: $0) }
+            let repository = name.map { store.repository($0, in: ledger) }
             try ledger.forEachEvent(repository: repository, since: since, until: until) { record in
                 print(json ? EventJSON.line(record) : Output.eventLine(record))
             }
@@ -43,7 +43,7 @@ struct Audit: AsyncParsableCommand {
             let point: LogPoint = try seq.map { .seq($0) } ?? .time(parseTime(at!, "--at"))
             let name = try self.repository.map { try RepositoryName($0) }
             let ledger = try store.openReadOnly()
-            let repository = name.map { RepositoryRef(registryId: ledger.defaultRegistryId, name: $0) }
+            let repository = name.map { store.repository($0, in: ledger) }
             let state = try ledger.state(at: point, repository: repository)
             if let repository, state.repositories.isEmpty {
                 throw LedgerError.invalid("repository \(repository.name) did not exist at seq \(state.seq)")
@@ -63,7 +63,7 @@ struct Audit: AsyncParsableCommand {
             let name = try RepositoryName(repository)
             _ = try RegistryLedger.Tag(tag)
             let ledger = try store.openReadOnly()
-            let ref = RepositoryRef(registryId: ledger.defaultRegistryId, name: name)
+            let ref = store.repository(name, in: ledger)
             let entries = try ledger.tagHistory(ref, tag: tag)
             if entries.isEmpty { throw LedgerError.invalid("tag \(tag) of \(repository) has no history") }
             for entry in entries { print(json ? Output.historyJSON(entry) : Output.historyLine(entry)) }

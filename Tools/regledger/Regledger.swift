@@ -52,22 +52,26 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store read-only, refusing a directory that holds no store.
     func openReadOnly() throws -> Ledger {
-        guard FileManager.default.fileExists(atPath: data + "/data.mdb") else {
-            throw LedgerError.invalid("\(data) is not a RegistryLedger data directory (no data.mdb)")
-        }
-        var options = Ledger.Options()
-        options.readOnly = true
-        return try Ledger(path: data, options: options)
+        try open { $0.readOnly = true }
     }
 
     /// Opens the store for `rebuild`: writable, and accepting projections an older version built.
     func openForRebuild() throws -> Ledger {
+        try open { $0.acceptOutdatedProjections = true }
+    }
+
+    private func open(_ configure: (inout Ledger.Options) -> Void) throws -> Ledger {
         guard FileManager.default.fileExists(atPath: data + "/data.mdb") else {
             throw LedgerError.invalid("\(data) is not a RegistryLedger data directory (no data.mdb)")
         }
         var options = Ledger.Options()
-        options.acceptOutdatedProjections = true
+        configure(&options)
         return try Ledger(path: data, options: options)
+    }
+
+    /// `name` in the store's default registry (the one its server was configured with).
+    func repository(_ name: RepositoryName, in ledger: Ledger) -> RepositoryRef {
+        RepositoryRef(registryId: ledger.defaultRegistryId, name: name)
     }
 }
 
