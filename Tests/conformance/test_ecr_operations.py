@@ -159,7 +159,7 @@ def test_archive_and_restore_with_activation_delay(ecr, repo):
     assert error_code(e) == "InvalidParameterException"
 
 
-def test_unknown_registry_id_is_refused_or_separate(ecr, repo):
+def test_a_repository_belongs_to_its_registry(ecr, repo):
     ecr.create_repository(repositoryName=repo)
     with pytest.raises(ClientError) as e:
         ecr.describe_repositories(registryId="999999999999", repositoryNames=[repo])

@@ -105,6 +105,8 @@ def test_tag_routes_retarget_create_delete(quay, web):
     expect_error(writer.put(web["tags"] + "bad", json={"manifest_digest": "sha256:" + "9" * 64}), 404)
     expect_error(writer.put(web["tags"] + "bad", json={"manifest_digest": "nonsense"}), 400)
     expect_error(writer.put(web["tags"] + "bad tag!", json={"manifest_digest": web["d1"]}), 400)
+    expect_error(writer.put(web["tags"] + "latest", json={"manifest_digest": web["d2"], "immutable": True}), 400)  # ambiguous
+    expect_error(writer.put(web["tags"] + "latest", json={}), 400)
     assert writer.delete(web["tags"] + "new").status_code == 204
     expect_error(writer.delete(web["tags"] + "new"), 404)
     expect_error(quay["reader"].put(web["tags"] + "latest", json={"manifest_digest": web["d2"]}), 403)

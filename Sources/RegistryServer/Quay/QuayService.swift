@@ -180,6 +180,9 @@ public struct QuayService: Sendable {
     private func putTag(_ ref: RepositoryRef, _ name: String, _ body: [UInt8], _ context: RequestContext, _ token: QuayToken) async throws -> QuayResponse {
         let input = try JSONObject(parsing: body)
         let tag = try Tag(name)
+        if input.fields["immutable"] != nil && input.fields["manifest_digest"] != nil {
+            throw LedgerError.invalid("give either manifest_digest (retarget) or immutable (flag), not both")
+        }
         if let immutable = try input.optionalBool("immutable") {
             let info = try await ledger.setTagImmutable(ref, tag: tag, immutable: immutable, context: context)
             return .json(200, ["name": info.name, "immutable": info.immutable])
