@@ -14,6 +14,8 @@ import RegistryLedger
 public struct RegistryHTTPServer: Sendable {
     /// Largest ECR request body (a 4 MiB manifest, JSON-escaped).
     public static let maxECRBody = 10 << 20
+    /// The header naming the ECR operation.
+    static let amzTarget = HTTPField.Name("X-Amz-Target")!
     /// Largest Quay request body.
     public static let maxQuayBody = 64 << 10
 
@@ -88,7 +90,7 @@ public struct RegistryHTTPServer: Sendable {
             context.logger.notice("refused ECR request", metadata: ["reason": "\(error.code)"])
             return answer(.error(error.code, error.description, status: 403))
         }
-        let target = request.headers[HTTPField.Name("X-Amz-Target")!]
+        let target = request.headers[Self.amzTarget]
         return answer(await ecr.handle(target: target, body: body, principal: credential.principal, requestId: context.id))
     }
 
@@ -99,9 +101,7 @@ public struct RegistryHTTPServer: Sendable {
             let r = QuayResponse.error(413, "invalid_request", "Request too large", "the request body exceeds \(Self.maxQuayBody) bytes")
             return Self.response(r.status, r.body, contentType: "application/json")
         }
-        var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where query[String(key)] == nil { query[String(key)] = String(value) }
-        let quayRequest = QuayRequest(method: request.method.rawValue, path: request.uri.path, query: query, body: body,
+        let quayRequest = QuayRequest(method: request.method.rawValue, path: request.uri.path, query: Self.query(request), body: body,
                                       token: Self.bearerToken(request.headers[.authorization]))
         let r = await quay.handle(quayRequest, requestId: context.id)
         return Self.response(r.status, r.body, contentType: r.status == 204 ? nil : "application/json")
@@ -110,9 +110,7 @@ public struct RegistryHTTPServer: Sendable {
     // MARK: OCI
 
     private func ociResponse(_ request: Request) -> Response {
-        var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where query[String(key)] == nil { query[String(key)] = String(value) }
-        let r = oci.handle(path: request.uri.path, query: query, authorization: request.headers[.authorization])
+        let r = oci.handle(path: request.uri.path, query: Self.query(request), authorization: request.headers[.authorization])
         return Self.response(r.status, r.body, contentType: "application/json",
                              [("Docker-Distribution-API-Version", "registry/2.0")] + r.headers.map { ($0.name, $0.value) })
     }
@@ -141,6 +139,13 @@ public struct RegistryHTTPServer: Sendable {
     }
 
     // MARK: helpers
+
+    /// The query parameters, decoded; the first of repeated names wins.
+    static func query(_ request: Request) -> [String: String] {
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where query[String(key)] == nil { query[String(key)] = String(value) }
+        return query
+    }
 
     static func bearerToken(_ authorization: String?) -> String? {
         guard let authorization, authorization.lowercased().hasPrefix("bearer ") else { return nil }

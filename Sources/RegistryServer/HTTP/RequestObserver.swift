@@ -34,7 +34,7 @@ struct RequestObserver<Context: RequestContext>: RouterMiddleware {
     static func classify(_ request: Request) -> (api: String, operation: String) {
         let path = request.uri.path
         if path == "/" && request.method == .post {
-            let target = request.headers[HTTPField.Name("X-Amz-Target")!] ?? ""
+            let target = request.headers[RegistryHTTPServer.amzTarget] ?? ""
             let operation = target.hasPrefix(ECRService.targetPrefix) ? String(target.dropFirst(ECRService.targetPrefix.count)) : ""
             return ("ecr", ECRService.operations.contains(operation) ? operation : "unknown")
         }
