@@ -224,3 +224,20 @@ def test_activations_pending_at_shutdown_complete_after_restart(tmp_path):
     log = regledger("audit", "log", "--data", str(data), "--repository", "restore/web", "--json")
     activated = [json.loads(line) for line in log.stdout.splitlines() if '"image.status"' in line]
     assert activated[-1]["actor"] == "regledger" and activated[-1]["payload"]["imageStatus"] == "ACTIVE"
+
+
+def test_a_second_writer_process_is_refused_and_readers_are_not(tmp_path):
+    data = tmp_path / "data"
+    server = Server(data, config=make_config()).start()
+    try:
+        ecr_client(server).create_repository(repositoryName="lock/web")
+        second = regledger("serve", "--data", str(data), "--port", "0", "--config", str(data) + "-config.json")
+        assert second.returncode == 2
+        assert f"open for writing by another process (pid {server.proc.pid})" in second.stderr
+        rebuild = regledger("rebuild", "--data", str(data))
+        assert rebuild.returncode == 2 and "open for writing by another process" in rebuild.stderr
+        assert regledger("audit", "verify", "--data", str(data)).returncode == 0   # readers take no lock
+        ecr_client(server).put_image(repositoryName="lock/web", imageManifest=manifest(1), imageTag="v1")  # still the one writer
+    finally:
+        assert server.stop() == 0
+    assert regledger("rebuild", "--data", str(data)).returncode == 0   # free once the server is gone

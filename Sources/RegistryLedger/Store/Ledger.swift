@@ -38,6 +38,8 @@ public final class Ledger: Sendable {
     let tokenSecret: [UInt8]
     /// The resolved directory, claimed in ``OpenStores`` while open.
     let canonicalPath: String
+    /// Held while open for writing, so that no other process writes the same store.
+    let writerLock: WriterLock?
     private let closed = OnceFlag()
     /// The registry used when a request names none.
     public let defaultRegistryId: RegistryId
@@ -58,6 +60,7 @@ public final class Ledger: Sendable {
         envOptions.readOnly = options.readOnly
         envOptions.maxDatabases = 64
         let claimed: String
+        let lock: WriterLock?
         let opened: (Environment, StoreDatabases, [UInt8], LogHead, RegistryId)
         do {
             if !options.readOnly {
@@ -70,6 +73,12 @@ public final class Ledger: Sendable {
             throw LedgerError(.storage, "cannot open the store at \(path): \(error.localizedDescription)")
         }
         do {
+            lock = options.readOnly ? nil : try WriterLock(directory: path)
+        } catch {
+            OpenStores.release(claimed)
+            throw error
+        }
+        do {
             let env = try Environment(path: path, options: envOptions)
             let stores = try StoreDatabases.open(env, create: !options.readOnly)
             let secret = try Self.tokenSecret(env, stores, create: !options.readOnly)
@@ -78,16 +87,19 @@ public final class Ledger: Sendable {
             let registry = try Self.defaultRegistry(env, stores, requested: options.defaultRegistryId, record: !options.readOnly)
             opened = (env, stores, secret, head, registry)
         } catch let error as LedgerError {
+            lock?.release()
             OpenStores.release(claimed)
             throw error
         } catch LMDBError.notFound where options.readOnly {
             OpenStores.release(claimed)
             throw LedgerError(.storage, "the store at \(path) lacks databases this version needs (written by an older version?); run `regledger rebuild --data \(path)` once")
         } catch {
+            lock?.release()
             OpenStores.release(claimed)
             throw LedgerError(.storage, "cannot open the store at \(path): \(error)")
         }
         canonicalPath = claimed
+        writerLock = lock
         (env, stores, tokenSecret, defaultRegistryId) = (opened.0, opened.1, opened.2, opened.4)
         writer = options.readOnly ? nil : Writer(env: opened.0, stores: opened.1, head: opened.3, stats: stats, onCommit: options.onCommit)
     }
@@ -100,6 +112,7 @@ public final class Ledger: Sendable {
         guard closed.setOnce() else { return }
         writer?.stop()
         env.close()
+        writerLock?.release()
         OpenStores.release(canonicalPath)
     }
 
