@@ -47,12 +47,17 @@ public final class ActivationScheduler: Sendable {
             let repositories = try ledger.describeRepositories(maxResults: 1000, nextToken: repositoryToken)
             for repository in repositories.items {
                 let ref = RepositoryRef(registryId: repository.registryId, name: repository.name)
+                // The listing index carries each entry's status, so this reads no image records;
+                // an image with several tags is listed once per tag.
+                var scheduled = Set<Digest>()
                 var imageToken: String?
                 repeat {
-                    let images = try ledger.describeImages(ref, filter: ImageFilter(imageStatus: .activating),
-                                                           maxResults: 1000, nextToken: imageToken)
-                    for image in images.items { schedule(ref, digest: image.digest, requestId: "resumed") }
-                    imageToken = images.nextToken
+                    let entries = try ledger.listImages(ref, filter: ImageFilter(imageStatus: .activating),
+                                                        maxResults: 1000, nextToken: imageToken)
+                    for entry in entries.items where scheduled.insert(entry.digest).inserted {
+                        schedule(ref, digest: entry.digest, requestId: "resumed")
+                    }
+                    imageToken = entries.nextToken
                 } while imageToken != nil
             }
             repositoryToken = repositories.nextToken
