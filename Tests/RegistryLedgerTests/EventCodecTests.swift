@@ -60,6 +60,20 @@ import Testing
         #expect(throws: DecodingError.self) { try bytes.withUnsafeBytes { try EventRecord.decode($0, verifyHash: false) } }
     }
 
+    @Test func stringsDecodeAsciiAndUTF8AndRefuseInvalidUTF8() throws {
+        func decode(_ bytes: [UInt8]) throws -> String {
+            try bytes.withUnsafeBytes { b in
+                var r = BinaryReader(b)
+                return try r.string()
+            }
+        }
+        #expect(try decode([3] + Array("v1.".utf8)) == "v1.")
+        #expect(try decode([0]) == "")
+        #expect(try decode([3, 0x61, 0xC3, 0xBC]) == "aü")
+        #expect(throws: DecodingError.self) { try decode([2, 0xC3, 0x28]) }
+        #expect(throws: DecodingError.self) { try decode([1, 0xFF]) }
+    }
+
     @Test func anyFlippedByteIsDetected() {
         let bytes = record(Self.events[3]).encoded
         for i in 0..<bytes.count {

@@ -46,6 +46,26 @@ import Testing
         #expect(try await ledger.rebuild() == digest)
     }
 
+    @Test func aMalformedCheckpointIsAStorageErrorNotACrash() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        _ = try await ledger.createRepository(ref, context: alice)
+        for i in 0..<300 { _ = try await ledger.putImage(ref, manifest: manifest(i), tag: tag("t\(i)"), context: alice) }
+        let head = try ledger.headSeq()
+        let good = try ledger.state(at: .seq(head), repository: ref)
+        #expect(good.repositories.first?.tags.count == 300)
+        // One row naming database 200 (there are 14), then a row cut short.
+        for bad: [UInt8] in [[1, 200, 1, 0, 1, 0], [2, 0, 3, 1], []] {
+            try ledger.env.write { txn in
+                let checkpoints = try ledger.stores.current(txn).checkpoints
+                let key = try txn.withCursor(checkpoints) { c in try c.last().map { Array($0.key) } }!
+                try txn.put(checkpoints, key: key, value: bad)
+            }
+            let error = await expectError(.storage) { try ledger.state(at: .seq(head), repository: ref) }
+            #expect(error?.message.contains("checkpoint") == true)
+        }
+    }
+
     @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {
         let (ledger, events) = try await history(seed: 13, count: 300)
         let first = events[0].timestamp

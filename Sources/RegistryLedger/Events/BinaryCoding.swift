@@ -96,6 +96,9 @@ struct BinaryReader {
 
     mutating func string() throws(DecodingError) -> String {
         let raw = try take(try length())
+        // Names, tags and digests are ASCII: check that in one pass and skip the generic
+        // validating initializer (a quarter of a record's decoding time).
+        if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let s = String(validating: raw, as: UTF8.self) else { throw DecodingError(reason: "invalid UTF-8") }
         return s
     }

@@ -100,7 +100,7 @@ public struct EventRecord: Sendable, Hashable {
         guard r.isAtEnd else { throw DecodingError(reason: "trailing bytes in record") }
         let canonical = UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count - 32])
         let hash = UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - 32)...])
-        if verifyHash, !SHA256.hash(data: canonical).elementsEqual(hash) {
+        if verifyHash, !SHA256.hash(data: canonical).withUnsafeBytes({ $0.elementsEqual(hash) }) {
             throw DecodingError(reason: "hash mismatch")
         }
         return EventRecord(seq: seq, timestamp: timestamp, actor: actor, origin: origin, requestId: requestId, event: event,

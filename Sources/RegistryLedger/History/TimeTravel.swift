@@ -133,35 +133,37 @@ extension Ledger {
         guard let first = points.first, let last = points.last else { return [] }
         precondition(points == points.sorted(), "points must ascend")
         let hid = HistoryIndex.repoPrefix(ref)
-        let (checkpoint, records) = try env.read { txn -> ((seq: UInt64, rows: Checkpoint)?, [EventRecord]) in
+        // The checkpoint's rows go from the store's map straight into the scratch space, and each
+        // record is decoded as it is applied: one read transaction for the whole replay.
+        return try env.read { txn in
             let dbs = try stores.current(txn)
-            var checkpoint: (seq: UInt64, rows: Checkpoint)?
-            try txn.withCursor(dbs.checkpoints) { c in
-                let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
-                let at = after == nil ? try c.last() : try c.previous()
-                if let at, KeyLayout.hasPrefix(at.key, hid) {
-                    checkpoint = (KeyLayout.readU64(at.key, at: 16), try Checkpoint(at.value))
+            return try scratch.replay { stxn, sdbs in
+                var checkpointSeq: UInt64?
+                try txn.withCursor(dbs.checkpoints) { c in
+                    let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
+                    let at = after == nil ? try c.last() : try c.previous()
+                    if let at, KeyLayout.hasPrefix(at.key, hid) {
+                        checkpointSeq = KeyLayout.readU64(at.key, at: 16)
+                        do { try Checkpoint.restore(at.value, into: stxn, sdbs) } catch let error as DecodingError {
+                            throw LedgerError(.storage, "the checkpoint of \(ref) at seq \(checkpointSeq!) is malformed: \(error)")
+                        }
+                    }
                 }
-            }
-            let from = (checkpoint?.seq ?? 0) + 1
-            let records = try seqs(txn, dbs.repoEvents, prefix: hid, from: from, through: last).map { try record(txn, $0, forReplay: true) }
-            return (checkpoint, records)
-        }
-        return try scratch.replay { txn, dbs in
-            try checkpoint?.rows.restore(into: txn, dbs)
-            let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
-            var seen = checkpoint != nil
-            var next = records.startIndex
-            var out: [R?] = []
-            for (index, point) in points.enumerated() {
-                while next < records.endIndex, records[next].seq <= point {
-                    try writer.apply(records[next])
-                    seen = true
-                    next += 1
+                let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
+                let writer = ProjectionWriter(txn: stxn, dbs: sdbs, indexesHistory: false)
+                var seen = checkpointSeq != nil
+                var next = seqs.startIndex
+                var out: [R?] = []
+                for (index, point) in points.enumerated() {
+                    while next < seqs.endIndex, seqs[next] <= point {
+                        try writer.apply(try record(txn, seqs[next], forReplay: true))
+                        seen = true
+                        next += 1
+                    }
+                    out.append(seen ? try body(index, ProjectionReader(txn: stxn, dbs: sdbs)) : nil)
                 }
-                out.append(seen ? try body(index, ProjectionReader(txn: txn, dbs: dbs)) : nil)
+                return out
             }
-            return out
         }
     }
 

@@ -118,10 +118,22 @@ struct Checkpoint {
         return out
     }
 
-    /// Writes the rows into `dbs` (an empty scratch generation).
-    func restore(into txn: Transaction, _ dbs: ProjectionDatabases) throws {
+    /// Writes the rows of an encoded checkpoint, borrowed from the map, into `dbs` (an empty
+    /// scratch generation). Rows come in key order within each database (as captured), so they
+    /// are appended; a row out of order is put normally.
+    static func restore(_ encoded: UnsafeRawBufferPointer, into txn: Transaction, _ dbs: ProjectionDatabases) throws {
         let all = dbs.all
-        for row in rows { try txn.put(all[Int(row.db)], key: row.key, value: row.value) }
+        var lastKeys = [UnsafeRawBufferPointer?](repeating: nil, count: all.count)
+        var r = BinaryReader(encoded)
+        let count = try r.varint()
+        for _ in 0..<count {
+            let index = Int(try r.u8())
+            guard index < all.count else { throw DecodingError(reason: "checkpoint names database \(index)") }
+            let key = try r.dataBuffer(), value = try r.dataBuffer()
+            let ordered = lastKeys[index].map { KeyLayout.compare($0, key) < 0 } ?? true
+            try txn.put(all[index], key: key, value: value, flags: ordered ? .append : [])
+            if ordered { lastKeys[index] = key }
+        }
     }
 
     func encoded() -> [UInt8] {
@@ -129,13 +141,5 @@ struct Checkpoint {
         w.varint(UInt64(rows.count))
         for row in rows { w.u8(row.db); w.data(row.key); w.data(row.value) }
         return w.bytes
-    }
-
-    init() {}
-
-    init(_ b: UnsafeRawBufferPointer) throws(DecodingError) {
-        var r = BinaryReader(b)
-        let count = try r.varint()
-        for _ in 0..<count { rows.append((try r.u8(), try r.data(), try r.data())) }
     }
 }

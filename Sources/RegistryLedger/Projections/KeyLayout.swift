@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 
 /// Every projection key layout, in one place. Integers are big-endian so keys sort numerically;
@@ -63,6 +64,13 @@ enum KeyLayout {
 
     static func organization(_ registry: RegistryId, _ name: String) -> [UInt8] {
         Array(registry.value.utf8) + Array(name.utf8)
+    }
+
+    /// Compares keys as LMDB does: bytewise, a prefix before its extensions.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
+        return c != 0 ? Int(c) : a.count - b.count
     }
 
     /// Whether `key` starts with `prefix`.
