@@ -17,6 +17,10 @@ let package = Package(
             dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
+            name: "time-travel-probe",
+            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
+        ),
+        .executableTarget(
             name: "http-paging",
             dependencies: ["BenchSupport", .product(name: "RegistryServer", package: "RegistryLedger")]
         ),
