@@ -18,7 +18,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "time-travel-probe",
-            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
+            dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
             name: "http-paging",

@@ -27,6 +27,11 @@ func manifest(_ seed: Int) -> Manifest {
     return try! Manifest(bytes: Array(json.utf8))
 }
 
+/// Pushes `manifest(i)` tagged `<tagPrefix><i>` for every `i` of `images` into `ref`.
+func push(_ ledger: Ledger, _ ref: RepositoryRef, _ images: Range<Int>, tagPrefix: String = "t") async throws {
+    for i in images { _ = try await ledger.putImage(ref, manifest: manifest(i), tag: tag("\(tagPrefix)\(i)"), context: alice) }
+}
+
 /// Expects `body` to throw a `LedgerError` with `code`; returns it.
 @discardableResult
 func expectError<T>(_ code: LedgerError.Code, sourceLocation: SourceLocation = #_sourceLocation,

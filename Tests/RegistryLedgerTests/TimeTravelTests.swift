@@ -1,3 +1,5 @@
+import Foundation
+import LMDB
 @testable import RegistryLedger
 import Testing
 
@@ -50,12 +52,13 @@ import Testing
         let (ledger, _) = try makeLedger()
         let ref = repo("acme/web")
         _ = try await ledger.createRepository(ref, context: alice)
-        for i in 0..<300 { _ = try await ledger.putImage(ref, manifest: manifest(i), tag: tag("t\(i)"), context: alice) }
+        try await push(ledger, ref, 0..<300)
         let head = try ledger.headSeq()
         let good = try ledger.state(at: .seq(head), repository: ref)
         #expect(good.repositories.first?.tags.count == 300)
-        // One row naming database 200 (there are 14), then a row cut short.
-        for bad: [UInt8] in [[1, 200, 1, 0, 1, 0], [2, 0, 3, 1], []] {
+        // A row naming database 200 (there are 14), a row with an empty key (LMDB refuses it), a
+        // row cut short, nothing at all.
+        for bad: [UInt8] in [[1, 200, 1, 0, 1, 0], [1, 0, 0, 1, 0], [2, 0, 3, 1], []] {
             try ledger.env.write { txn in
                 let checkpoints = try ledger.stores.current(txn).checkpoints
                 let key = try txn.withCursor(checkpoints) { c in try c.last().map { Array($0.key) } }!
@@ -64,6 +67,23 @@ import Testing
             let error = await expectError(.storage) { try ledger.state(at: .seq(head), repository: ref) }
             #expect(error?.message.contains("checkpoint") == true)
         }
+    }
+
+    @Test func aCheckpointRestoresRowsThatComeOutOfOrderToo() throws {
+        let path = NSTemporaryDirectory() + "checkpoint-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let env = try Environment(path: path)
+        let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
+        let images = UInt8(dbs.all.firstIndex(of: dbs.images)!), policyIndex = UInt8(dbs.all.firstIndex(of: dbs.policyIndex)!)
+        var checkpoint = Checkpoint()
+        // Policy uuids are captured in creation order, not key order: the second sorts first.
+        checkpoint.rows = [(images, [1, 1], [10]), (policyIndex, [9], [20]), (images, [1, 2], [11]), (policyIndex, [3], [21]),
+                           (policyIndex, [5], [22]), (images, [1, 3], [12])]
+        let restored = try env.discardedWrite { txn in
+            try checkpoint.encoded().withUnsafeBytes { try Checkpoint.restore($0, into: txn, dbs) }
+            return try checkpoint.rows.map { row in try txn.get(dbs.all[Int(row.db)], key: row.key) }
+        }
+        #expect(restored == checkpoint.rows.map(\.value))
     }
 
     @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {
@@ -148,10 +168,10 @@ import Testing
         let (ledger, _) = try makeLedger()
         let r = repo("acme/web")
         _ = try await ledger.createRepository(r, context: alice)
-        for i in 0..<300 { _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice) }
+        try await push(ledger, r, 0..<300, tagPrefix: "v")
         let then = try ledger.headSeq()
         let expected = try ledger.allEntries(r, filter: ImageFilter())
-        for i in 300..<700 { _ = try await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice) }
+        try await push(ledger, r, 300..<700, tagPrefix: "v")
         _ = try await ledger.batchDeleteImage(r, imageIds: [ImageIdentifier(tag: "v1")], context: alice)
         var seen: [ImageEntry] = []
         var token: String?

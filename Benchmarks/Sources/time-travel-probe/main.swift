@@ -3,6 +3,7 @@
 // points. Instruction counts repeat exactly, whatever the machine's noise (BENCHMARKS.md).
 //
 //   time-travel-probe STORE COUNT
+import BenchSupport
 import Foundation
 import RegistryLedger
 
@@ -17,6 +18,6 @@ let ledger = try Ledger(path: arguments[1], options: options)
 let head = try ledger.headSeq()
 for i in 0..<count {
     let seq = UInt64((i * 7919 * 104729) % Int(head)) + 1
-    _ = try ledger.state(at: .seq(seq), repository: try RepositoryRef("bench/history-\(i % 20)"))
+    _ = try ledger.state(at: .seq(seq), repository: try Fixtures.historyRepository(i % 20))
 }
 ledger.close()

@@ -130,7 +130,10 @@ struct Checkpoint {
             let index = Int(try r.u8())
             guard index < all.count else { throw DecodingError(reason: "checkpoint names database \(index)") }
             let key = try r.dataBuffer(), value = try r.dataBuffer()
-            let ordered = lastKeys[index].map { KeyLayout.compare($0, key) < 0 } ?? true
+            guard (1...KeyLayout.maxKeyLength).contains(key.count) else {
+                throw DecodingError(reason: "checkpoint key of \(key.count) bytes")
+            }
+            let ordered = lastKeys[index].map { KeyLayout.sortsBefore($0, key) } ?? true
             try txn.put(all[index], key: key, value: value, flags: ordered ? .append : [])
             if ordered { lastKeys[index] = key }
         }

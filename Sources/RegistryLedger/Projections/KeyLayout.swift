@@ -66,11 +66,14 @@ enum KeyLayout {
         Array(registry.value.utf8) + Array(name.utf8)
     }
 
-    /// Compares keys as LMDB does: bytewise, a prefix before its extensions.
-    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    /// LMDB's largest key (the default build's `mdb_env_get_maxkeysize`).
+    static let maxKeyLength = 511
+
+    /// Whether `a` sorts before `b` as LMDB orders keys: bytewise, a prefix before its extensions.
+    static func sortsBefore(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         let n = min(a.count, b.count)
         let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
-        return c != 0 ? Int(c) : a.count - b.count
+        return c != 0 ? c < 0 : a.count < b.count
     }
 
     /// Whether `key` starts with `prefix`.
