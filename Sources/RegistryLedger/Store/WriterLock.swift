@@ -15,9 +15,10 @@ final class WriterLock: Sendable {
         guard fd >= 0 else { throw LedgerError(.storage, "cannot open \(path): \(String(cString: strerror(errno)))") }
         // A child this process is spawning shares the lock's file description until it execs
         // (O_CLOEXEC closes it only then), so a lock just released here can look held for a
-        // moment: retry briefly before calling it another writer's.
+        // moment (longer on a loaded machine): retry for up to a second before calling it another
+        // writer's.
         var locked = flock(fd, LOCK_EX | LOCK_NB) == 0
-        for _ in 0..<20 where !locked {
+        for _ in 0..<100 where !locked {
             usleep(10_000)
             locked = flock(fd, LOCK_EX | LOCK_NB) == 0
         }
