@@ -75,15 +75,21 @@ import Testing
         let env = try Environment(path: path)
         let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
         let images = UInt8(dbs.all.firstIndex(of: dbs.images)!), policyIndex = UInt8(dbs.all.firstIndex(of: dbs.policyIndex)!)
-        var checkpoint = Checkpoint()
         // Policy uuids are captured in creation order, not key order: the second sorts first.
-        checkpoint.rows = [(images, [1, 1], [10]), (policyIndex, [9], [20]), (images, [1, 2], [11]), (policyIndex, [3], [21]),
-                           (policyIndex, [5], [22]), (images, [1, 3], [12])]
+        let rows: [(db: UInt8, key: [UInt8], value: [UInt8])] = [
+            (images, [1, 1], [10]), (policyIndex, [9], [20]), (images, [1, 2], [11]), (policyIndex, [3], [21]),
+            (policyIndex, [5], [22]), (images, [1, 3], [12]),
+        ]
+        var checkpoint = Checkpoint()
+        for row in rows {
+            row.key.withUnsafeBytes { key in row.value.withUnsafeBytes { checkpoint.append(db: row.db, key: key, value: $0) } }
+        }
+        #expect(checkpoint.rowCount == rows.count)
         let restored = try env.discardedWrite { txn in
             try checkpoint.encoded().withUnsafeBytes { try Checkpoint.restore($0, into: txn, dbs) }
-            return try checkpoint.rows.map { row in try txn.get(dbs.all[Int(row.db)], key: row.key) }
+            return try rows.map { row in try txn.get(dbs.all[Int(row.db)], key: row.key) }
         }
-        #expect(restored == checkpoint.rows.map(\.value))
+        #expect(restored == rows.map(\.value))
     }
 
     @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {

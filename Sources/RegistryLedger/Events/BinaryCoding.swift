@@ -27,7 +27,9 @@ struct BinaryWriter {
         }
     }
 
-    mutating func data(_ d: [UInt8]) {
+    mutating func data(_ d: [UInt8]) { d.withUnsafeBytes { data($0) } }
+
+    mutating func data(_ d: UnsafeRawBufferPointer) {
         varint(UInt64(d.count))
         bytes.append(contentsOf: d)
     }

@@ -75,7 +75,7 @@ enum HistoryIndex {
         if since >= interval, try writer.reader.repository(ref) != nil {
             let rows = try Checkpoint.capture(ref, writer.reader)
             try txn.put(dbs.checkpoints, key: key + KeyLayout.u64(seq), value: rows.encoded())
-            (since, interval) = (0, max(minimumInterval, UInt64(rows.rows.count) / rowsPerEvent))
+            (since, interval) = (0, max(minimumInterval, UInt64(rows.rowCount) / rowsPerEvent))
         }
         try txn.put(dbs.repoHistory, key: key, value: KeyLayout.u64(since) + KeyLayout.u64(interval) + KeyLayout.repository(ref))
     }
@@ -92,23 +92,36 @@ extension Event {
 }
 
 /// The projection rows of one repository at one seq: everything ``ProjectionWriter`` needs to
-/// apply that repository's later events, and ``ProjectionReader`` to read its state.
+/// apply that repository's later events, and ``ProjectionReader`` to read its state. Rows are
+/// encoded as they are captured, straight from the map: a large repository's checkpoint never
+/// holds a copy of each row.
 struct Checkpoint {
-    /// (database index in ``ProjectionDatabases/all``, key, value).
-    var rows: [(db: UInt8, key: [UInt8], value: [UInt8])] = []
+    /// Rows appended so far.
+    private(set) var rowCount = 0
+    /// Each row as (database index in ``ProjectionDatabases/all``, key, value).
+    private var body = BinaryWriter(capacity: 4096)
+
+    /// Adds a row of the database at `db` in ``ProjectionDatabases/all``.
+    mutating func append(db: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        body.u8(db); body.data(key); body.data(value)
+        rowCount += 1
+    }
 
     static func capture(_ ref: RepositoryRef, _ reader: ProjectionReader) throws -> Checkpoint {
         let dbs = reader.dbs
-        guard let repo = try reader.repository(ref) else { return Checkpoint() }
         var out = Checkpoint()
+        guard let repo = try reader.repository(ref) else { return out }
+        func index(_ db: Database) -> UInt8 { UInt8(dbs.all.firstIndex(of: db)!) }
         func copy(_ db: Database, prefix: [UInt8]) throws {
-            let index = UInt8(dbs.all.firstIndex(of: db)!)
+            let db8 = index(db)
             try reader.scan(db, prefix: prefix) { e in
-                out.rows.append((index, Array(e.key), Array(e.value)))
+                out.append(db: db8, key: e.key, value: e.value)
                 return true
             }
         }
-        out.rows.append((UInt8(dbs.all.firstIndex(of: dbs.repos)!), KeyLayout.repository(ref), repo.encoded()))
+        KeyLayout.repository(ref).withUnsafeBytes { key in
+            repo.encoded().withUnsafeBytes { out.append(db: index(dbs.repos), key: key, value: $0) }
+        }
         let id = KeyLayout.u64(repo.repoId)
         for db in [dbs.images, dbs.tags, dbs.listing] { try copy(db, prefix: id) }
         let scope = PolicyScope.repository(ref.registryId, ref.name)
@@ -139,10 +152,11 @@ struct Checkpoint {
         }
     }
 
+    /// The row count, then the rows.
     func encoded() -> [UInt8] {
-        var w = BinaryWriter(capacity: rows.count * 64)
-        w.varint(UInt64(rows.count))
-        for row in rows { w.u8(row.db); w.data(row.key); w.data(row.value) }
+        var w = BinaryWriter(capacity: body.bytes.count + 10)
+        w.varint(UInt64(rowCount))
+        w.raw(body.bytes)
         return w.bytes
     }
 }
