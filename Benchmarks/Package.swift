@@ -21,6 +21,10 @@ let package = Package(
             dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
+            name: "replay-probe",
+            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
+        ),
+        .executableTarget(
             name: "http-paging",
             dependencies: ["BenchSupport", .product(name: "RegistryServer", package: "RegistryLedger")]
         ),

@@ -74,7 +74,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let env = try Environment(path: path)
         let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
-        let images = UInt8(dbs.all.firstIndex(of: dbs.images)!), policyIndex = UInt8(dbs.all.firstIndex(of: dbs.policyIndex)!)
+        let images = ProjectionDatabases.Table.images.rawValue, policyIndex = ProjectionDatabases.Table.policyIndex.rawValue
         // Policy uuids are captured in creation order, not key order: the second sorts first.
         let rows: [(db: UInt8, key: [UInt8], value: [UInt8])] = [
             (images, [1, 1], [10]), (policyIndex, [9], [20]), (images, [1, 2], [11]), (policyIndex, [3], [21]),
@@ -82,7 +82,7 @@ import Testing
         ]
         var checkpoint = Checkpoint()
         for row in rows {
-            row.key.withUnsafeBytes { key in row.value.withUnsafeBytes { checkpoint.append(db: row.db, key: key, value: $0) } }
+            try checkpoint.row(ProjectionDatabases.Table(rawValue: row.db)!, key: row.key, value: row.value)
         }
         #expect(checkpoint.rowCount == rows.count)
         let restored = try env.discardedWrite { txn in

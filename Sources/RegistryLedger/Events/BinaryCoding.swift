@@ -5,6 +5,9 @@ struct BinaryWriter {
 
     init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
 
+    /// Empties the writer, keeping its storage for the next use.
+    mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
     mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
@@ -29,12 +32,33 @@ struct BinaryWriter {
 
     mutating func data(_ d: [UInt8]) { d.withUnsafeBytes { data($0) } }
 
+    /// What `body` writes, behind its length (as ``data(_:)`` writes it), without a copy when
+    /// it is under 128 bytes.
+    mutating func data(_ body: (inout BinaryWriter) -> Void) {
+        let start = bytes.count
+        bytes.append(0)
+        body(&self)
+        let count = bytes.count - start - 1
+        if count < 0x80 {
+            bytes[start] = UInt8(count)
+        } else {
+            var length = BinaryWriter(capacity: 10)
+            length.varint(UInt64(count))
+            bytes.replaceSubrange(start..<start + 1, with: length.bytes)
+        }
+    }
+
     mutating func data(_ d: UnsafeRawBufferPointer) {
         varint(UInt64(d.count))
         bytes.append(contentsOf: d)
     }
 
     mutating func raw(_ d: [UInt8]) { bytes.append(contentsOf: d) }
+    /// A string's UTF-8 bytes without a length (the end of a key).
+    mutating func utf8(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
     mutating func digest(_ d: Digest) { d.appendRaw(to: &bytes) }
 }
 

@@ -36,48 +36,41 @@ enum HistoryIndex {
     /// Records `record` in the indexes; runs before the event is applied. A repository deletion
     /// is indexed under every tag it removes, so each tag's history shows it.
     /// `historyId` is ``repoPrefix(_:)`` of the event's repository, computed once by the caller.
-    static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ writer: ProjectionWriter) throws {
-        let txn = writer.txn, dbs = writer.dbs
-        let seq = KeyLayout.u64(record.seq)
+    static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ store: some ProjectionStore) throws {
+        let seq = record.seq
         if let ref = record.event.repository, let hid {
-            try txn.put(dbs.repoEvents, key: hid + seq, value: [])
-            if let tag = record.event.tag {
-                try txn.put(dbs.tagEvents, key: tagPrefix(historyId: hid, tag) + seq, value: [])
-            }
-            if case .repositoryDeleted = record.event, let repo = try writer.reader.repository(ref) {
-                for (tag, _) in try writer.reader.tags(repo.repoId) {
-                    try txn.put(dbs.tagEvents, key: tagPrefix(historyId: hid, tag) + seq, value: [])
-                }
+            try store.indexRepositoryEvent(historyId: hid, seq: seq)
+            if let tag = record.event.tag { try store.indexTagEvent(historyId: hid, tag: tag, seq: seq) }
+            if case .repositoryDeleted = record.event, let repo = try store.repository(ref) {
+                for tag in try store.tagNames(repo.repoId) { try store.indexTagEvent(historyId: hid, tag: tag, seq: seq) }
             }
         }
         switch record.event {
         case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
-            if case .organization = s { try txn.put(dbs.scopeEvents, key: KeyLayout.scope(s) + seq, value: []) }
+            if case .organization = s { try store.indexOrganizationEvent(s, seq: seq) }
         case .repositoryCreated(let ref, _):
             // The first repository of a namespace makes its organization known.
-            if let org = ref.name.namespace {
-                try txn.put(dbs.scopeEvents, key: KeyLayout.scope(.organization(ref.registryId, org)) + seq, value: [])
-            }
+            if let org = ref.name.namespace { try store.indexOrganizationEvent(.organization(ref.registryId, org), seq: seq) }
         default: break
         }
     }
 
     /// Counts the event towards its repository's next checkpoint and takes it when due; runs
     /// after the event is applied, so the checkpoint is the state as of `record.seq`.
-    static func checkpointIfDue(_ record: EventRecord, historyId: [UInt8]?, _ writer: ProjectionWriter) throws {
-        guard let ref = record.event.repository, let key = historyId else { return }
-        let seq = record.seq
-        let txn = writer.txn, dbs = writer.dbs
-        var (since, interval) = try txn.get(dbs.repoHistory, key: key).map { v in
-            v.withUnsafeBytes { (KeyLayout.readU64($0), KeyLayout.readU64($0, at: 8)) }
-        } ?? (0, minimumInterval)
+    static func checkpointIfDue(_ record: EventRecord, historyId: [UInt8]?, _ store: some ProjectionStore) throws {
+        guard let ref = record.event.repository, let hid = historyId else { return }
+        var (since, interval) = try store.checkpointSchedule(historyId: hid) ?? (0, minimumInterval)
         since += 1
-        if since >= interval, try writer.reader.repository(ref) != nil {
-            let rows = try Checkpoint.capture(ref, writer.reader)
-            try txn.put(dbs.checkpoints, key: key + KeyLayout.u64(seq), value: rows.encoded())
-            (since, interval) = (0, max(minimumInterval, UInt64(rows.rowCount) / rowsPerEvent))
+        if since >= interval, try store.repository(ref) != nil {
+            let rows = try store.checkpoint(ref, historyId: hid, seq: record.seq)
+            (since, interval) = (0, max(minimumInterval, UInt64(rows) / rowsPerEvent))
         }
-        try txn.put(dbs.repoHistory, key: key, value: KeyLayout.u64(since) + KeyLayout.u64(interval) + KeyLayout.repository(ref))
+        try store.setCheckpointSchedule(historyId: hid, since: since, interval: interval, ref)
+    }
+
+    /// The value of a ``repoHistory`` row.
+    static func schedule(since: UInt64, interval: UInt64, _ ref: RepositoryRef) -> [UInt8] {
+        KeyLayout.u64(since) + KeyLayout.u64(interval) + KeyLayout.repository(ref)
     }
 }
 
@@ -95,39 +88,43 @@ extension Event {
 /// apply that repository's later events, and ``ProjectionReader`` to read its state. Rows are
 /// encoded as they are captured, straight from the map: a large repository's checkpoint never
 /// holds a copy of each row.
-struct Checkpoint {
+struct Checkpoint: RowSink {
     /// Rows appended so far.
     private(set) var rowCount = 0
     /// Each row as (database index in ``ProjectionDatabases/all``, key, value).
     private var body = BinaryWriter(capacity: 4096)
 
-    /// Adds a row of the database at `db` in ``ProjectionDatabases/all``.
-    mutating func append(db: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        body.u8(db); body.data(key); body.data(value)
+    /// Adds a row of `table`.
+    mutating func append(_ table: ProjectionDatabases.Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        body.u8(table.rawValue); body.data(key); body.data(value)
         rowCount += 1
     }
 
+    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) {
+        body.u8(table.rawValue); body.data(key); body.data(value)
+        rowCount += 1
+    }
+
+    /// The rows of `ref` in ``LMDBProjections``' databases, straight from the map, in this order:
+    /// its `repos` row; its images, tags and listing entries; its policies, their patterns and
+    /// their index rows (in creation order). ``MemoryProjections`` captures the same rows.
     static func capture(_ ref: RepositoryRef, _ reader: ProjectionReader) throws -> Checkpoint {
         let dbs = reader.dbs
         var out = Checkpoint()
         guard let repo = try reader.repository(ref) else { return out }
-        func index(_ db: Database) -> UInt8 { UInt8(dbs.all.firstIndex(of: db)!) }
-        func copy(_ db: Database, prefix: [UInt8]) throws {
-            let db8 = index(db)
-            try reader.scan(db, prefix: prefix) { e in
-                out.append(db: db8, key: e.key, value: e.value)
+        func copy(_ table: ProjectionDatabases.Table, prefix: [UInt8]) throws {
+            try reader.scan(dbs[table], prefix: prefix) { e in
+                out.append(table, key: e.key, value: e.value)
                 return true
             }
         }
-        KeyLayout.repository(ref).withUnsafeBytes { key in
-            repo.encoded().withUnsafeBytes { out.append(db: index(dbs.repos), key: key, value: $0) }
-        }
+        try out.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
         let id = KeyLayout.u64(repo.repoId)
-        for db in [dbs.images, dbs.tags, dbs.listing] { try copy(db, prefix: id) }
+        for table in [ProjectionDatabases.Table.images, .tags, .listing] { try copy(table, prefix: id) }
         let scope = PolicyScope.repository(ref.registryId, ref.name)
-        try copy(dbs.policies, prefix: KeyLayout.scope(scope))
-        try copy(dbs.policyPatterns, prefix: KeyLayout.scope(scope))
-        for (_, policy) in try reader.policies(scope) { try copy(dbs.policyIndex, prefix: Array(policy.uuid.utf8)) }
+        try copy(.policies, prefix: KeyLayout.scope(scope))
+        try copy(.policyPatterns, prefix: KeyLayout.scope(scope))
+        for (key, policy) in try reader.policies(scope) { try out.row(.policyIndex, key: Array(policy.uuid.utf8), value: key) }
         return out
     }
 

@@ -31,22 +31,31 @@ enum KeyLayout {
         Array(registry.value.utf8) + Array(namePrefix.utf8)
     }
 
-    static func image(_ repoId: UInt64, _ digest: Digest) -> [UInt8] {
-        var k = u64(repoId)
-        digest.appendRaw(to: &k)
-        return k
-    }
+    static func image(_ repoId: UInt64, _ digest: Digest) -> [UInt8] { build(40) { image(repoId, digest, into: &$0) } }
 
-    static func tag(_ repoId: UInt64, _ tag: String) -> [UInt8] { u64(repoId) + Array(tag.utf8) }
+    static func image(_ repoId: UInt64, _ digest: Digest, into w: inout BinaryWriter) { w.u64(repoId); w.digest(digest) }
+
+    static func tag(_ repoId: UInt64, _ tag: String) -> [UInt8] { build(8 + tag.utf8.count) { self.tag(repoId, tag, into: &$0) } }
+
+    static func tag(_ repoId: UInt64, _ tag: String, into w: inout BinaryWriter) { w.u64(repoId); w.utf8(tag) }
 
     enum ListingKind: UInt8 { case tagged = 0, untagged = 1 }
 
     static func listing(_ repoId: UInt64, _ digest: Digest, tag: String?) -> [UInt8] {
-        var k = u64(repoId)
-        k.append(tag == nil ? ListingKind.untagged.rawValue : ListingKind.tagged.rawValue)
-        digest.appendRaw(to: &k)
-        if let tag { k.append(contentsOf: tag.utf8) }
-        return k
+        build(41 + (tag?.utf8.count ?? 0)) { listing(repoId, digest, tag: tag, into: &$0) }
+    }
+
+    static func listing(_ repoId: UInt64, _ digest: Digest, tag: String?, into w: inout BinaryWriter) {
+        w.u64(repoId)
+        w.u8(tag == nil ? ListingKind.untagged.rawValue : ListingKind.tagged.rawValue)
+        w.digest(digest)
+        if let tag { w.utf8(tag) }
+    }
+
+    private static func build(_ capacity: Int, _ body: (inout BinaryWriter) -> Void) -> [UInt8] {
+        var w = BinaryWriter(capacity: capacity)
+        body(&w)
+        return w.bytes
     }
 
     static func listingPrefix(_ repoId: UInt64, _ kind: ListingKind) -> [UInt8] { u64(repoId) + [kind.rawValue] }

@@ -7,11 +7,19 @@ struct ProjectionDatabases: Sendable {
     /// History indexes (see ``HistoryIndex``): derived from the log like the rest.
     let repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints: Database
 
-    /// All of them, in state-digest order.
+    /// Each database's position in ``all``: the state digest's order, and how checkpoints name them.
+    enum Table: UInt8, CaseIterable {
+        case repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
+             repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints
+    }
+
+    /// All of them, in ``Table`` order.
     var all: [Database] {
         [repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
          repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints]
     }
+
+    subscript(_ table: Table) -> Database { all[Int(table.rawValue)] }
 
     static func open(_ env: Environment, generation: Int, create: Bool) throws -> ProjectionDatabases {
         func db(_ name: String) throws -> Database { try env.openDatabase(named: "g\(generation).\(name)", create: create) }

@@ -1,122 +1,95 @@
 import LMDB
 
-/// Applies events to the projection databases. The only code that writes projections: commands,
-/// rebuild and replay all go through ``apply(_:)``, so they cannot drift apart.
-struct ProjectionWriter {
-    let txn: Transaction
-    let dbs: ProjectionDatabases
+/// Applies events to projected state. The only code that decides what an event changes:
+/// commands, rebuild, verification and time travel all go through ``apply(_:)``, so they cannot
+/// drift apart; where the state is kept is the ``ProjectionStore``'s business.
+struct ProjectionWriter<Store: ProjectionStore> {
+    let store: Store
     /// Maintain the history indexes too (off when replaying into a scratch space).
     var indexesHistory = true
-    var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: dbs) }
 
-    private static let nextRepoIdKey = Array("nextRepoId".utf8)
+    init(_ store: Store, indexesHistory: Bool = true) {
+        self.store = store
+        self.indexesHistory = indexesHistory
+    }
 
     /// Applies one record's event. Throws only on storage errors or a log that contradicts the
     /// projections (a corrupt store).
     func apply(_ record: EventRecord) throws {
         guard indexesHistory else { return try applyState(record) }
-        let historyId = record.event.repository.map(HistoryIndex.repoPrefix)
-        try HistoryIndex.index(record, historyId: historyId, self)
+        let historyId = record.event.repository.map(store.historyId)
+        try HistoryIndex.index(record, historyId: historyId, store)
         try applyState(record)
-        try HistoryIndex.checkpointIfDue(record, historyId: historyId, self)
+        try HistoryIndex.checkpointIfDue(record, historyId: historyId, store)
     }
 
     private func applyState(_ record: EventRecord) throws {
         let ts = record.timestamp
         switch record.event {
         case .repositoryCreated(let ref, let mutability):
-            let id = (try txn.get(dbs.counters, key: Self.nextRepoIdKey).map { $0.withUnsafeBytes { KeyLayout.readU64($0) } } ?? 0) + 1
-            try txn.put(dbs.counters, key: Self.nextRepoIdKey, value: KeyLayout.u64(id))
-            try txn.put(dbs.repos, key: KeyLayout.repository(ref),
-                        value: RepoRecord(repoId: id, createdAt: ts, mutability: mutability).encoded())
-            if let org = ref.name.namespace {
-                let key = KeyLayout.organization(ref.registryId, org)
-                if try !txn.contains(dbs.organizations, key: key) {
-                    try txn.put(dbs.organizations, key: key, value: KeyLayout.u64(record.seq))
-                }
-            }
+            let id = try store.allocateRepositoryId()
+            try store.putRepository(ref, RepoRecord(repoId: id, createdAt: ts, mutability: mutability))
+            if let org = ref.name.namespace { try store.noteOrganization(ref.registryId, org, seq: record.seq) }
 
         case .repositoryDeleted(let ref):
-            let repo = try require(ref)
-            let prefix = KeyLayout.u64(repo.repoId)
-            for db in [dbs.images, dbs.tags, dbs.listing] { try deleteAll(db, prefix: prefix) }
-            let scope = PolicyScope.repository(ref.registryId, ref.name)
-            for (key, policy) in try reader.policies(scope) {
-                try txn.delete(dbs.policies, key: key)
-                try txn.delete(dbs.policyIndex, key: Array(policy.uuid.utf8))
-                try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern))
-            }
-            try txn.delete(dbs.repos, key: KeyLayout.repository(ref))
+            try store.deleteRepository(ref, repoId: try require(ref).repoId)
 
         case .tagMutabilityChanged(let ref, let mutability):
             var repo = try require(ref)
             repo.mutability = mutability
-            try txn.put(dbs.repos, key: KeyLayout.repository(ref), value: repo.encoded())
+            try store.putRepository(ref, repo)
 
         case .imagePushed(let ref, let digest, let mediaType, let size):
             let id = try require(ref).repoId
-            let image = ImageRecord(mediaType: mediaType, size: size, status: .active, pushedAt: ts, tags: [])
-            try txn.put(dbs.images, key: KeyLayout.image(id, digest), value: image.encoded())
-            try txn.put(dbs.listing, key: KeyLayout.listing(id, digest, tag: nil), value: [EventCodec.statusCode(.active)])
+            try store.putImage(id, digest, ImageRecord(mediaType: mediaType, size: size, status: .active, pushedAt: ts, tags: []))
+            try store.putListing(id, digest, tag: nil, status: .active)
 
         case .tagSet(let ref, let tag, let digest, let previous):
             let id = try require(ref).repoId
             if let previous { try detach(tag.value, from: previous, repoId: id) }
             try attach(tag.value, to: digest, repoId: id)
-            let flag = try reader.tag(id, tag.value)?.immutable ?? false
-            try txn.put(dbs.tags, key: KeyLayout.tag(id, tag.value),
-                        value: TagRecord(digest: digest, immutable: flag, lastModified: ts).encoded())
+            let flag = try store.tag(id, tag.value)?.immutable ?? false
+            try store.putTag(id, tag.value, TagRecord(digest: digest, immutable: flag, lastModified: ts))
 
         case .tagRemoved(let ref, let tag, let digest):
             let id = try require(ref).repoId
             try detach(tag.value, from: digest, repoId: id)
-            try txn.delete(dbs.tags, key: KeyLayout.tag(id, tag.value))
+            try store.deleteTag(id, tag.value)
 
         case .imageDeleted(let ref, let digest):
             let id = try require(ref).repoId
             let image = try requireImage(id, digest)
             for tag in image.tags {
-                try txn.delete(dbs.tags, key: KeyLayout.tag(id, tag))
-                try txn.delete(dbs.listing, key: KeyLayout.listing(id, digest, tag: tag))
+                try store.deleteTag(id, tag)
+                try store.deleteListing(id, digest, tag: tag)
             }
-            try txn.delete(dbs.listing, key: KeyLayout.listing(id, digest, tag: nil))
-            try txn.delete(dbs.images, key: KeyLayout.image(id, digest))
+            try store.deleteListing(id, digest, tag: nil)
+            try store.deleteImage(id, digest)
 
         case .imageStatusChanged(let ref, let digest, let status):
             let id = try require(ref).repoId
             var image = try requireImage(id, digest)
             image.status = status
-            try txn.put(dbs.images, key: KeyLayout.image(id, digest), value: image.encoded())
+            try store.putImage(id, digest, image)
             let entries: [String?] = image.tags.isEmpty ? [nil] : image.tags
-            for tag in entries {
-                try txn.put(dbs.listing, key: KeyLayout.listing(id, digest, tag: tag), value: [EventCodec.statusCode(status)])
-            }
+            for tag in entries { try store.putListing(id, digest, tag: tag, status: status) }
 
         case .policyCreated(let scope, let policy):
-            let key = KeyLayout.scope(scope) + KeyLayout.u64(record.seq)
-            try txn.put(dbs.policies, key: key, value: PolicyRecord.encode(policy))
-            try txn.put(dbs.policyIndex, key: Array(policy.uuid.utf8), value: key)
-            try txn.put(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern), value: Array(policy.uuid.utf8))
+            try store.createPolicy(scope, createdSeq: record.seq, policy)
 
         case .policyUpdated(let scope, let policy):
-            let key = try requirePolicy(policy.uuid)
-            let old = try reader.policy(at: key)
-            try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, old.tagPattern))
-            try txn.put(dbs.policies, key: key, value: PolicyRecord.encode(policy))
-            try txn.put(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern), value: Array(policy.uuid.utf8))
+            let (seq, old) = try requirePolicy(policy.uuid, in: scope)
+            try store.replacePolicy(scope, createdSeq: seq, old: old, new: policy)
 
         case .policyDeleted(let scope, let uuid):
-            let key = try requirePolicy(uuid)
-            let old = try reader.policy(at: key)
-            try txn.delete(dbs.policies, key: key)
-            try txn.delete(dbs.policyIndex, key: Array(uuid.utf8))
-            try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, old.tagPattern))
+            let (seq, old) = try requirePolicy(uuid, in: scope)
+            try store.deletePolicy(scope, createdSeq: seq, old)
 
         case .tagFlagChanged(let ref, let tag, let immutable, _):
             let id = try require(ref).repoId
-            guard var record = try reader.tag(id, tag.value) else { throw inconsistent("flag on unknown tag \(tag)") }
-            record.immutable = immutable
-            try txn.put(dbs.tags, key: KeyLayout.tag(id, tag.value), value: record.encoded())
+            guard var tagRecord = try store.tag(id, tag.value) else { throw inconsistent("flag on unknown tag \(tag)") }
+            tagRecord.immutable = immutable
+            try store.putTag(id, tag.value, tagRecord)
         }
     }
 
@@ -124,49 +97,45 @@ struct ProjectionWriter {
     private func detach(_ tag: String, from digest: Digest, repoId id: UInt64) throws {
         var image = try requireImage(id, digest)
         image.tags.removeAll { $0 == tag }
-        try txn.put(dbs.images, key: KeyLayout.image(id, digest), value: image.encoded())
-        try txn.delete(dbs.listing, key: KeyLayout.listing(id, digest, tag: tag))
-        if image.tags.isEmpty {
-            try txn.put(dbs.listing, key: KeyLayout.listing(id, digest, tag: nil), value: [EventCodec.statusCode(image.status)])
-        }
+        try store.putImage(id, digest, image)
+        try store.deleteListing(id, digest, tag: tag)
+        if image.tags.isEmpty { try store.putListing(id, digest, tag: nil, status: image.status) }
     }
 
     private func attach(_ tag: String, to digest: Digest, repoId id: UInt64) throws {
         var image = try requireImage(id, digest)
-        if image.tags.isEmpty { try txn.delete(dbs.listing, key: KeyLayout.listing(id, digest, tag: nil)) }
+        if image.tags.isEmpty { try store.deleteListing(id, digest, tag: nil) }
         let at = image.tags.firstIndex { $0 > tag } ?? image.tags.endIndex
         image.tags.insert(tag, at: at)
-        try txn.put(dbs.images, key: KeyLayout.image(id, digest), value: image.encoded())
-        try txn.put(dbs.listing, key: KeyLayout.listing(id, digest, tag: tag), value: [EventCodec.statusCode(image.status)])
-    }
-
-    private func deleteAll(_ db: Database, prefix: [UInt8]) throws {
-        try txn.withCursor(db) { c in
-            var entry = try c.seek(atOrAfter: prefix)
-            while let e = entry, KeyLayout.hasPrefix(e.key, prefix) {
-                try c.deleteCurrent()
-                // After a delete the cursor stands on the next entry; re-read it.
-                entry = try c.seek(atOrAfter: prefix)
-            }
-        }
+        try store.putImage(id, digest, image)
+        try store.putListing(id, digest, tag: tag, status: image.status)
     }
 
     private func require(_ ref: RepositoryRef) throws -> RepoRecord {
-        guard let repo = try reader.repository(ref) else { throw inconsistent("unknown repository \(ref)") }
+        guard let repo = try store.repository(ref) else { throw inconsistent("unknown repository \(ref)") }
         return repo
     }
 
     private func requireImage(_ id: UInt64, _ digest: Digest) throws -> ImageRecord {
-        guard let image = try reader.image(id, digest) else { throw inconsistent("unknown image \(digest)") }
+        guard let image = try store.image(id, digest) else { throw inconsistent("unknown image \(digest)") }
         return image
     }
 
-    private func requirePolicy(_ uuid: String) throws -> [UInt8] {
-        guard let key = try reader.policyKey(uuid) else { throw inconsistent("unknown policy \(uuid)") }
-        return key
+    private func requirePolicy(_ uuid: String, in scope: PolicyScope) throws -> (UInt64, Policy) {
+        guard let seq = try store.policySeq(uuid, in: scope), let policy = try store.policy(scope, createdSeq: seq) else {
+            throw inconsistent("unknown policy \(uuid)")
+        }
+        return (seq, policy)
     }
 
     private func inconsistent(_ what: String) -> LedgerError {
         LedgerError(.storage, "projections disagree with the log: \(what)")
+    }
+}
+
+extension ProjectionWriter where Store == LMDBProjections {
+    /// A writer of the projection generation `dbs` in the write transaction `txn`.
+    init(txn: Transaction, dbs: ProjectionDatabases, indexesHistory: Bool = true) {
+        self.init(LMDBProjections(txn: txn, dbs: dbs), indexesHistory: indexesHistory)
     }
 }

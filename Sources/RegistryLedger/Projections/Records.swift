@@ -6,11 +6,15 @@ struct RepoRecord: Equatable {
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
+        encode(into: &w)
+        return w.bytes
+    }
+
+    func encode(into w: inout BinaryWriter) {
         w.u64(repoId); w.u64(createdAt)
         w.u8(UInt8(TagMutability.Mode.allCases.firstIndex(of: mutability.mode)!))
         w.varint(UInt64(mutability.filters.count))
         for f in mutability.filters { w.string(f.filter) }
-        return w.bytes
     }
 
     init(repoId: UInt64, createdAt: UInt64, mutability: TagMutability) {
@@ -37,12 +41,16 @@ struct ImageRecord: Equatable {
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
+        encode(into: &w)
+        return w.bytes
+    }
+
+    func encode(into w: inout BinaryWriter) {
         w.string(mediaType)
         if let size { w.u8(1); w.varint(UInt64(size)) } else { w.u8(0) }
         w.u8(EventCodec.statusCode(status)); w.u64(pushedAt)
         w.varint(UInt64(tags.count))
         for t in tags { w.string(t) }
-        return w.bytes
     }
 
     init(mediaType: String, size: Int64?, status: ImageStatus, pushedAt: UInt64, tags: [String]) {
@@ -68,9 +76,11 @@ struct TagRecord: Equatable {
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter(capacity: 41)
-        w.digest(digest); w.bool(immutable); w.u64(lastModified)
+        encode(into: &w)
         return w.bytes
     }
+
+    func encode(into w: inout BinaryWriter) { w.digest(digest); w.bool(immutable); w.u64(lastModified) }
 
     init(digest: Digest, immutable: Bool, lastModified: UInt64) {
         self.digest = digest; self.immutable = immutable; self.lastModified = lastModified

@@ -3,23 +3,59 @@ import Crypto
 import LMDB
 
 /// A SHA-256 over every projection database's entries in key order: equal digests mean
-/// byte-identical projections.
-enum StateDigest {
-    static func compute(_ txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        var sha = SHA256()
-        for (index, db) in dbs.all.enumerated() {
-            sha.update(data: [UInt8(index)])
-            try txn.withCursor(db) { c in
-                var entry = try c.first()
-                while let e = entry {
-                    withUnsafeBytes(of: UInt32(e.key.count).bigEndian) { sha.update(bufferPointer: $0) }
-                    sha.update(bufferPointer: e.key)
-                    withUnsafeBytes(of: UInt32(e.value.count).bigEndian) { sha.update(bufferPointer: $0) }
-                    sha.update(bufferPointer: e.value)
-                    entry = try c.next()
-                }
+/// byte-identical projections. Fed table by table in ``ProjectionDatabases/Table`` order, each
+/// table's rows in key order.
+struct StateDigest {
+    private var sha = SHA256()
+    /// Bytes not yet hashed: hashing in large runs costs far less than a call per field.
+    private var pending: [UInt8] = []
+    private static let flushAt = 1 << 16
+
+    init() { pending.reserveCapacity(Self.flushAt + 1024) }
+
+    /// Starts the rows of `table`.
+    mutating func begin(_ table: ProjectionDatabases.Table) { pending.append(table.rawValue) }
+
+    mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        withUnsafeBytes(of: UInt32(key.count).bigEndian) { pending.append(contentsOf: $0) }
+        pending.append(contentsOf: key)
+        withUnsafeBytes(of: UInt32(value.count).bigEndian) { pending.append(contentsOf: $0) }
+        if value.count > Self.flushAt {
+            flush()
+            sha.update(bufferPointer: value)
+        } else {
+            pending.append(contentsOf: value)
+            if pending.count >= Self.flushAt { flush() }
+        }
+    }
+
+    private mutating func flush() {
+        pending.withUnsafeBytes { sha.update(bufferPointer: $0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds every row of `table` as stored in `dbs`.
+    mutating func add(_ table: ProjectionDatabases.Table, from txn: Transaction, _ dbs: ProjectionDatabases) throws {
+        begin(table)
+        try txn.withCursor(dbs[table]) { c in
+            var entry = try c.first()
+            while let e = entry {
+                add(key: e.key, value: e.value)
+                entry = try c.next()
             }
         }
+    }
+
+    /// Lowercase hex.
+    mutating func finalize() -> String {
+        flush()
         return sha.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The digest of the projections stored in `dbs`.
+    static func compute(_ txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+        var digest = StateDigest()
+        for table in ProjectionDatabases.Table.allCases { try digest.add(table, from: txn, dbs) }
+        return digest.finalize()
     }
 }

@@ -216,16 +216,20 @@ public final class Ledger: Sendable {
     @discardableResult
     public func rebuild() async throws -> String {
         let stores = self.stores
-        return try await exclusive { txn, _, _ in
+        return try await exclusive { txn, writer, head in
             let current = try stores.current(txn)
             let targetIndex = stores.generations[0].repos == current.repos ? 1 : 0
             let target = stores.generations[targetIndex]
             for db in target.all { try txn.clear(db) }
-            let writer = ProjectionWriter(txn: txn, dbs: target)
-            try LogReplay.forEach(txn, stores.log) { record in try writer.apply(record) }
+            // The log folds in memory; each table is then written once, in key order.
+            let memory = MemoryProjections { key, rows in try txn.put(target.checkpoints, key: key, value: rows.encoded()) }
+            let projections = ProjectionWriter(memory)
+            try LogReplay.forEachConcurrently(writer.env, stores.log, through: head.seq) { record in try projections.apply(record) }
+            var digest = StateDigest()
+            try memory.write(into: txn, target, digest: &digest)
             try txn.put(stores.meta, key: StoreDatabases.generationKey, value: [UInt8(targetIndex)])
             try txn.put(stores.meta, key: Self.projectionFormatKey, value: [Self.projectionFormat])
-            return try StateDigest.compute(txn, target)
+            return digest.finalize()
         }
     }
 }

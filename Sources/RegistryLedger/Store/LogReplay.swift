@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 
 /// The log failed verification at `seq`: a record is missing, malformed, out of order, or its
@@ -10,36 +11,50 @@ public struct LogCorruption: Error, Sendable, CustomStringConvertible {
 
 /// Walks the log in seq order, checking each record's hash and its link to the one before.
 enum LogReplay {
-    /// Calls `body` with every record from `from` through `through`.
+    /// Calls `body` with every record from `from` through `through`. With `forReplay`, records
+    /// carry only what applying them needs (``EventRecord/decodeForReplay(_:)``): the hash and
+    /// chain link are checked all the same.
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
-    static func forEach(_ txn: Transaction, _ log: Database, from: UInt64 = 1, through: UInt64 = .max,
+    static func forEach(_ txn: Transaction, _ log: Database, from: UInt64 = 1, through: UInt64 = .max, forReplay: Bool = false,
                         _ body: (EventRecord) throws -> Void) throws {
         try txn.withCursor(log) { c in
-            var previous: (seq: UInt64, hash: [UInt8])?
+            var link = Digest(rawPointer: EventRecord.genesisHash.withUnsafeBytes { $0 })
             if from > 1 {
                 guard let e = try c.seek(atOrAfter: KeyLayout.u64(from - 1)) else { return }
-                let r = try decode(e, expected: from - 1)
-                previous = (r.seq, r.hash)
+                _ = try decode(e, expected: from - 1, forReplay: true)
+                link = hash(of: e.value)
             }
             var entry = try c.seek(atOrAfter: KeyLayout.u64(from))
             var expected = from
             while let e = entry, expected <= through {
-                let record = try decode(e, expected: expected)
-                let link = previous?.hash ?? EventRecord.genesisHash
-                guard record.prevHash == link else { throw corrupt(expected, "its previous hash does not match the record before it") }
+                let record = try decode(e, expected: expected, forReplay: forReplay)
+                guard previousHash(of: e.value) == link else {
+                    throw corrupt(expected, "its previous hash does not match the record before it")
+                }
                 try body(record)
-                previous = (record.seq, record.hash)
+                link = hash(of: e.value)
                 expected += 1
                 entry = try c.next()
             }
         }
     }
 
-    private static func decode(_ e: Cursor.Entry, expected: UInt64) throws -> EventRecord {
+    // A decoded record's stored bytes end with its previous hash, then its hash.
+    private static func hash(of stored: UnsafeRawBufferPointer) -> Digest {
+        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: stored[(stored.count - 32)...]))
+    }
+
+    private static func previousHash(of stored: UnsafeRawBufferPointer) -> Digest {
+        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: stored[(stored.count - 64)...]))
+    }
+
+    private static func decode(_ e: Cursor.Entry, expected: UInt64, forReplay: Bool) throws -> EventRecord {
         guard e.key.count == 8, KeyLayout.readU64(e.key) == expected else { throw corrupt(expected, "the log has a gap or a bad key") }
         let record: EventRecord
-        do { record = try EventRecord.decode(e.value) } catch { throw corrupt(expected, "\(error)") }
+        do { record = try forReplay ? EventRecord.decodeForReplay(e.value) : EventRecord.decode(e.value) } catch {
+            throw corrupt(expected, "\(error)")
+        }
         guard record.seq == expected else { throw corrupt(expected, "the record says seq \(record.seq)") }
         return record
     }
@@ -47,4 +62,94 @@ enum LogReplay {
     static func corrupt(_ seq: UInt64, _ why: String) -> LogCorruption {
         LogCorruption(seq: seq, reason: why)
     }
+}
+
+extension LogReplay {
+    /// Like ``forEach(_:_:from:through:forReplay:_:)`` over `1...through` with `forReplay`, with
+    /// reading, decoding and verifying done on a thread of its own, a chunk ahead of `body`:
+    /// replay's two halves on two cores. The reader uses its own short read transactions, so
+    /// `body` may write (rebuild runs it in the writer's transaction). Every record before a bad
+    /// one reaches `body`, as with ``forEach(_:_:from:through:forReplay:_:)``. Returns once the
+    /// reader has stopped, also on error.
+    ///
+    /// - Throws: ``LogCorruption`` naming the first seq that does not verify or is missing, or
+    ///   what `body` throws.
+    static func forEachConcurrently(_ env: Environment, _ log: Database, through head: UInt64, chunk: UInt64 = 4096,
+                                    _ body: (EventRecord) throws -> Void) throws {
+        let handoff = ChunkHandoff()
+        let reader = Thread {
+            var from: UInt64 = 1
+            while from <= head, !handoff.isCancelled {
+                let through = min(head, from + chunk - 1)
+                var records: [EventRecord] = []
+                records.reserveCapacity(Int(through - from + 1))
+                do {
+                    try env.read { txn in try forEach(txn, log, from: from, through: through, forReplay: true) { records.append($0) } }
+                    guard records.last?.seq == through else { throw corrupt((records.last?.seq ?? from - 1) + 1, "the record is missing") }
+                } catch {
+                    handoff.put(.records(records))
+                    handoff.put(.failed(error))
+                    return handoff.finish()
+                }
+                handoff.put(.records(records))
+                from = through + 1
+            }
+            handoff.put(.end)
+            handoff.finish()
+        }
+        reader.name = "regledger-replay-reader"
+        reader.start()
+        defer {
+            handoff.cancel()
+            handoff.waitUntilFinished()
+        }
+        while true {
+            switch handoff.take() {
+            case .records(let records): for record in records { try body(record) }
+            case .failed(let error): throw error
+            case .end: return
+            }
+        }
+    }
+}
+
+/// Chunks of decoded records passed from the replay reader thread to the applying thread, at
+/// most a few in flight.
+private final class ChunkHandoff: @unchecked Sendable {
+    enum Chunk {
+        case records([EventRecord])
+        case failed(any Error)
+        case end
+    }
+
+    private let condition = NSCondition()
+    private var chunks: [Chunk] = []
+    private var cancelled = false
+    private var finished = false
+    private let capacity = 4
+
+    var isCancelled: Bool { condition.withLock { cancelled } }
+
+    /// Waits for room (or cancellation, which drops `chunk`).
+    func put(_ chunk: Chunk) {
+        condition.withLock {
+            while chunks.count >= capacity && !cancelled { condition.wait() }
+            if !cancelled { chunks.append(chunk) }
+            condition.broadcast()
+        }
+    }
+
+    func take() -> Chunk {
+        condition.withLock {
+            while chunks.isEmpty { condition.wait() }
+            condition.broadcast()
+            return chunks.removeFirst()
+        }
+    }
+
+    func cancel() { condition.withLock { cancelled = true; condition.broadcast() } }
+
+    func finish() { condition.withLock { finished = true; condition.broadcast() } }
+
+    func waitUntilFinished() { condition.withLock { while !finished { condition.wait() } } }
 }

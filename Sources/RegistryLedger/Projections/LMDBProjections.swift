@@ -1,0 +1,151 @@
+import LMDB
+
+/// A projection generation in an LMDB write transaction, laid out as ``KeyLayout`` and
+/// ``HistoryIndex`` say. Valid only inside that transaction.
+struct LMDBProjections: ProjectionStore {
+    let txn: Transaction
+    let dbs: ProjectionDatabases
+    var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: dbs) }
+
+    static let nextRepoIdKey = Array("nextRepoId".utf8)
+
+    // MARK: repositories and organizations
+
+    func repository(_ ref: RepositoryRef) throws -> RepoRecord? { try reader.repository(ref) }
+
+    func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) throws {
+        try txn.put(dbs.repos, key: KeyLayout.repository(ref), value: record.encoded())
+    }
+
+    func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) throws {
+        let prefix = KeyLayout.u64(repoId)
+        for db in [dbs.images, dbs.tags, dbs.listing] { try deleteAll(db, prefix: prefix) }
+        let scope = PolicyScope.repository(ref.registryId, ref.name)
+        for (key, policy) in try reader.policies(scope) {
+            try txn.delete(dbs.policies, key: key)
+            try txn.delete(dbs.policyIndex, key: Array(policy.uuid.utf8))
+            try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern))
+        }
+        try txn.delete(dbs.repos, key: KeyLayout.repository(ref))
+    }
+
+    func allocateRepositoryId() throws -> UInt64 {
+        let id = (try txn.get(dbs.counters, key: Self.nextRepoIdKey).map { $0.withUnsafeBytes { KeyLayout.readU64($0) } } ?? 0) + 1
+        try txn.put(dbs.counters, key: Self.nextRepoIdKey, value: KeyLayout.u64(id))
+        return id
+    }
+
+    func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) throws {
+        let key = KeyLayout.organization(registry, name)
+        if try !txn.contains(dbs.organizations, key: key) {
+            try txn.put(dbs.organizations, key: key, value: KeyLayout.u64(seq))
+        }
+    }
+
+    private func deleteAll(_ db: Database, prefix: [UInt8]) throws {
+        try txn.withCursor(db) { c in
+            var entry = try c.seek(atOrAfter: prefix)
+            while let e = entry, KeyLayout.hasPrefix(e.key, prefix) {
+                try c.deleteCurrent()
+                // After a delete the cursor stands on the next entry; re-read it.
+                entry = try c.seek(atOrAfter: prefix)
+            }
+        }
+    }
+
+    // MARK: images, tags and the listing index
+
+    func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord? { try reader.image(repoId, digest) }
+
+    func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) throws {
+        try txn.put(dbs.images, key: KeyLayout.image(repoId, digest), value: record.encoded())
+    }
+
+    func deleteImage(_ repoId: UInt64, _ digest: Digest) throws {
+        try txn.delete(dbs.images, key: KeyLayout.image(repoId, digest))
+    }
+
+    func tag(_ repoId: UInt64, _ tag: String) throws -> TagRecord? { try reader.tag(repoId, tag) }
+
+    func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) throws {
+        try txn.put(dbs.tags, key: KeyLayout.tag(repoId, tag), value: record.encoded())
+    }
+
+    func deleteTag(_ repoId: UInt64, _ tag: String) throws {
+        try txn.delete(dbs.tags, key: KeyLayout.tag(repoId, tag))
+    }
+
+    func tagNames(_ repoId: UInt64) throws -> [String] { try reader.tags(repoId).map(\.name) }
+
+    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) throws {
+        try txn.put(dbs.listing, key: KeyLayout.listing(repoId, digest, tag: tag), value: [EventCodec.statusCode(status)])
+    }
+
+    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) throws {
+        try txn.delete(dbs.listing, key: KeyLayout.listing(repoId, digest, tag: tag))
+    }
+
+    // MARK: policies
+
+    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64? {
+        guard let key = try reader.policyKey(uuid), key.count >= 8, key.starts(with: KeyLayout.scope(scope)) else { return nil }
+        return key.withUnsafeBytes { KeyLayout.readU64($0, at: key.count - 8) }
+    }
+
+    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy? {
+        try txn.withValue(dbs.policies, key: KeyLayout.scope(scope) + KeyLayout.u64(createdSeq)) { v in
+            try v.map { try PolicyRecord.decode($0) }
+        }
+    }
+
+    func createPolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws {
+        let key = KeyLayout.scope(scope) + KeyLayout.u64(createdSeq)
+        try txn.put(dbs.policies, key: key, value: PolicyRecord.encode(policy))
+        try txn.put(dbs.policyIndex, key: Array(policy.uuid.utf8), value: key)
+        try txn.put(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern), value: Array(policy.uuid.utf8))
+    }
+
+    func replacePolicy(_ scope: PolicyScope, createdSeq: UInt64, old: Policy, new: Policy) throws {
+        try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, old.tagPattern))
+        try txn.put(dbs.policies, key: KeyLayout.scope(scope) + KeyLayout.u64(createdSeq), value: PolicyRecord.encode(new))
+        try txn.put(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, new.tagPattern), value: Array(new.uuid.utf8))
+    }
+
+    func deletePolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws {
+        try txn.delete(dbs.policies, key: KeyLayout.scope(scope) + KeyLayout.u64(createdSeq))
+        try txn.delete(dbs.policyIndex, key: Array(policy.uuid.utf8))
+        try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern))
+    }
+
+    // MARK: history indexes
+
+    func historyId(_ ref: RepositoryRef) -> [UInt8] { HistoryIndex.repoPrefix(ref) }
+
+    func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws {
+        try txn.put(dbs.repoEvents, key: historyId + KeyLayout.u64(seq), value: [])
+    }
+
+    func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) throws {
+        try txn.put(dbs.tagEvents, key: HistoryIndex.tagPrefix(historyId: historyId, tag) + KeyLayout.u64(seq), value: [])
+    }
+
+    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) throws {
+        try txn.put(dbs.scopeEvents, key: KeyLayout.scope(scope) + KeyLayout.u64(seq), value: [])
+    }
+
+    func checkpointSchedule(historyId: [UInt8]) throws -> (since: UInt64, interval: UInt64)? {
+        try txn.withValue(dbs.repoHistory, key: historyId) { v in
+            v.map { (KeyLayout.readU64($0), KeyLayout.readU64($0, at: 8)) }
+        }
+    }
+
+    func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) throws {
+        try txn.put(dbs.repoHistory, key: historyId, value: HistoryIndex.schedule(since: since, interval: interval, ref))
+    }
+
+    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int {
+        let rows = try Checkpoint.capture(ref, reader)
+        try txn.put(dbs.checkpoints, key: historyId + KeyLayout.u64(seq), value: rows.encoded())
+        return rows.rowCount
+    }
+}

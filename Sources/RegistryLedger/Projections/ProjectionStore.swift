@@ -1,0 +1,57 @@
+/// Where ``ProjectionWriter`` keeps projected state, in terms of what it means (repositories,
+/// images, tags, listing entries, policies, history) rather than keys and values.
+///
+/// ``ProjectionWriter`` decides *what* changes when an event applies; a store only keeps it.
+/// Two stores exist: ``LMDBProjections`` (a projection generation in a transaction: commands,
+/// time travel, import) and ``MemoryProjections`` (rebuild and verification, which fold the
+/// whole log in memory and write the result once, in key order). Both lay their rows out with
+/// ``KeyLayout`` and the record encoders, so they produce identical bytes.
+protocol ProjectionStore {
+    // MARK: repositories and organizations
+
+    func repository(_ ref: RepositoryRef) throws -> RepoRecord?
+    func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) throws
+    /// Removes the repository and every image, tag, listing entry and repository-scope policy of it.
+    func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) throws
+    /// The next repository id: 1, 2, … in creation order, never reused.
+    func allocateRepositoryId() throws -> UInt64
+    /// Records that organization `name` is known since `seq`, unless it already is.
+    func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) throws
+
+    // MARK: images, tags and the listing index
+
+    func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord?
+    func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) throws
+    func deleteImage(_ repoId: UInt64, _ digest: Digest) throws
+    func tag(_ repoId: UInt64, _ tag: String) throws -> TagRecord?
+    func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) throws
+    func deleteTag(_ repoId: UInt64, _ tag: String) throws
+    /// Every tag name of a repository, in key order.
+    func tagNames(_ repoId: UInt64) throws -> [String]
+    /// Sets the ListImages entry (`tag` nil: the untagged entry) of an image.
+    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) throws
+    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) throws
+
+    // MARK: policies
+
+    /// The seq of the event that created policy `uuid` in `scope`, if it exists there.
+    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64?
+    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy?
+    func createPolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws
+    /// Replaces `old` (created at `createdSeq`, same uuid) with `new`.
+    func replacePolicy(_ scope: PolicyScope, createdSeq: UInt64, old: Policy, new: Policy) throws
+    func deletePolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws
+
+    // MARK: history indexes (see ``HistoryIndex``)
+
+    /// ``HistoryIndex/repoPrefix(_:)`` of `ref` (stores may remember it).
+    func historyId(_ ref: RepositoryRef) -> [UInt8]
+    func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws
+    func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) throws
+    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) throws
+    /// Events since the repository's last checkpoint and the interval to the next one.
+    func checkpointSchedule(historyId: [UInt8]) throws -> (since: UInt64, interval: UInt64)?
+    func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) throws
+    /// Stores the repository's rows as of `seq` as a checkpoint; returns how many rows it holds.
+    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int
+}
