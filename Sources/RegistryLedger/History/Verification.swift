@@ -21,10 +21,11 @@ public struct VerificationReport: Sendable {
 }
 
 extension Ledger {
-    /// Proves the store untampered: walks the hash chain, replays the log into scratch
-    /// projections and compares their digest with the store's, and checks every stored manifest
-    /// against its digest. Reads in chunks of `chunkSize` records, so it never holds a read
-    /// transaction (and old pages) for long; works while another process writes.
+    /// Proves the store untampered: walks the hash chain, replays the log in memory (as rebuild
+    /// does) and compares the digest of the projections it yields with the store's, and checks
+    /// every stored manifest against its digest. Reads in chunks of at most `chunkSize` records,
+    /// each in its own read transaction, so it never holds old pages for long and works while
+    /// another process writes; `progress` hears every `chunkSize` records.
     public func verify(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerificationReport {
         let (head, storedDigest) = try env.read { txn in
             (try Self.readHead(txn, stores).seq, try StateDigest.compute(txn, try stores.current(txn)))
@@ -33,27 +34,21 @@ extension Ledger {
         var firstBad: UInt64?
         var verified: UInt64 = 0
         let replayed: String? = try scratch.replay { stxn, sdbs in
-            let writer = ProjectionWriter(txn: stxn, dbs: sdbs)
-            var from: UInt64 = 1
+            // The log folds in memory as rebuild folds it; checkpoints go to the scratch space.
+            let memory = MemoryProjections { key, rows in try stxn.put(sdbs.checkpoints, key: key, value: rows.encoded()) }
+            let writer = ProjectionWriter(memory)
             do {
-                while from <= head {
-                    let through = min(head, from + chunkSize - 1)
-                    try env.read { txn in
-                        try LogReplay.forEach(txn, stores.log, from: from, through: through) { record in
-                            try writer.apply(record)
-                            verified = record.seq
-                        }
-                    }
-                    guard verified == through else { throw LogReplay.corrupt(verified + 1, "the record is missing") }
-                    progress?(through, head)
-                    from = through + 1
+                try LogReplay.forEachConcurrently(env, stores.log, through: head, chunk: min(chunkSize, 8192)) { record in
+                    try writer.apply(record)
+                    verified = record.seq
+                    if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
                 }
             } catch let corruption as LogCorruption {
                 firstBad = corruption.seq
                 problems.append(corruption.description)
                 return nil
             }
-            return try StateDigest.compute(stxn, sdbs)
+            return try memory.stateDigest(checkpointsIn: stxn, sdbs)
         }
         if let replayed, replayed != storedDigest {
             problems.append("the store's projections (digest \(storedDigest.prefix(16))…) differ from a replay of the log (\(replayed.prefix(16))…); run `regledger rebuild`")

@@ -243,26 +243,30 @@ final class MemoryProjections: ProjectionStore {
 
 /// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
 protocol RowSink {
+    /// Rows of `table` follow.
+    mutating func begin(_ table: ProjectionDatabases.Table)
     mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws
 }
 
 extension RowSink {
+    mutating func begin(_ table: ProjectionDatabases.Table) {}
+
     mutating func row(_ table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8]) throws {
         try row(table, key: { $0.raw(key) }, value: { $0.raw(value) })
     }
 }
 
-/// Appends rows, which must come in key order, to empty databases, feeding the state digest.
-struct AppendingRowSink: RowSink {
-    let txn: Transaction
-    let dbs: ProjectionDatabases
-    var digest: StateDigest
+/// Feeds rows to a state digest; with a transaction, also appends them (they must come in key
+/// order) to empty databases.
+struct DigestingRowSink: RowSink {
+    private(set) var digest = StateDigest()
+    private let target: (txn: Transaction, dbs: ProjectionDatabases)?
     private var key = BinaryWriter(capacity: 640)
     private var value = BinaryWriter(capacity: 512)
 
-    init(txn: Transaction, dbs: ProjectionDatabases, digest: StateDigest) {
-        self.txn = txn; self.dbs = dbs; self.digest = digest
-    }
+    init(appendingTo target: (txn: Transaction, dbs: ProjectionDatabases)?) { self.target = target }
+
+    mutating func begin(_ table: ProjectionDatabases.Table) { digest.begin(table) }
 
     mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws {
         self.key.reset(); key(&self.key)
@@ -270,26 +274,43 @@ struct AppendingRowSink: RowSink {
         try self.key.bytes.withUnsafeBytes { k in
             try self.value.bytes.withUnsafeBytes { v in
                 digest.add(key: k, value: v)
-                try txn.put(dbs[table], key: k, value: v, flags: .append)
+                try target?.txn.put(target!.dbs[table], key: k, value: v, flags: .append)
             }
         }
+    }
+
+    /// Adds the checkpoints, read back from `dbs` (they went there as they were taken), and
+    /// returns the digest of everything.
+    mutating func finish(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+        try digest.add(.checkpoints, from: txn, dbs)
+        return digest.finalize()
     }
 }
 
 // MARK: rows in key order
 
 extension MemoryProjections {
-    /// Stores every row except checkpoints (already given to the sink) into `dbs`, which must be
-    /// empty, appending each table in key order; feeds `digest` every table in order, the
-    /// checkpoints read back from `dbs`.
-    func write(into txn: Transaction, _ dbs: ProjectionDatabases, digest: inout StateDigest) throws {
-        var sink = AppendingRowSink(txn: txn, dbs: dbs, digest: digest)
+    /// Stores every row except checkpoints (already in `dbs`) into `dbs`, whose other tables must
+    /// be empty, appending each table in key order. Returns the state digest.
+    func write(into txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+        var sink = DigestingRowSink(appendingTo: (txn, dbs))
+        try rows(into: &sink)
+        return try sink.finish(checkpointsIn: txn, dbs)
+    }
+
+    /// The state digest the projections would have, checkpoints read from `dbs`.
+    func stateDigest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+        var sink = DigestingRowSink(appendingTo: nil)
+        try rows(into: &sink)
+        return try sink.finish(checkpointsIn: txn, dbs)
+    }
+
+    /// Every table's rows but the checkpoints', table by table, each in key order.
+    func rows(into sink: inout some RowSink) throws {
         for table in Table.allCases where table != .checkpoints {
-            sink.digest.begin(table)
+            sink.begin(table)
             try rows(of: table, into: &sink)
         }
-        digest = sink.digest
-        try digest.add(.checkpoints, from: txn, dbs)
     }
 
     /// Every row of `table` in key order.

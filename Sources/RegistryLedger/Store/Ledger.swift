@@ -225,11 +225,10 @@ public final class Ledger: Sendable {
             let memory = MemoryProjections { key, rows in try txn.put(target.checkpoints, key: key, value: rows.encoded()) }
             let projections = ProjectionWriter(memory)
             try LogReplay.forEachConcurrently(writer.env, stores.log, through: head.seq) { record in try projections.apply(record) }
-            var digest = StateDigest()
-            try memory.write(into: txn, target, digest: &digest)
+            let digest = try memory.write(into: txn, target)
             try txn.put(stores.meta, key: StoreDatabases.generationKey, value: [UInt8(targetIndex)])
             try txn.put(stores.meta, key: Self.projectionFormatKey, value: [Self.projectionFormat])
-            return digest.finalize()
+            return digest
         }
     }
 }
