@@ -25,6 +25,10 @@ let package = Package(
             dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
+            name: "verify-probe",
+            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
+        ),
+        .executableTarget(
             name: "http-paging",
             dependencies: ["BenchSupport", .product(name: "RegistryServer", package: "RegistryLedger")]
         ),

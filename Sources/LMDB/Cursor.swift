@@ -39,4 +39,12 @@ public struct Cursor {
     public mutating func deleteCurrent() throws {
         try check(mdb_cursor_del(handle, 0))
     }
+
+    /// Stores `value` under `key` and moves the cursor there. With ``PutFlags/append`` this is
+    /// the cheapest way to fill a database in key order: no search from the root per entry.
+    public mutating func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: PutFlags = []) throws {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_cursor_put(handle, &k, &v, flags.rawValue))
+    }
 }

@@ -81,6 +81,31 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         }
     }
 
+    @Test func cursorAppendFillsADatabaseInKeyOrderAndRejectsAKeyOutOfOrder() throws {
+        let env = try Environment(path: temporaryDirectory())
+        let db = try env.openDatabase(named: "filled")
+        let keys: [[UInt8]] = (0..<2_000).map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        try env.write { txn in
+            try txn.withCursor(db) { c in
+                for key in keys { try key.withUnsafeBytes { k in try [UInt8](k).withUnsafeBytes { try c.put(key: k, value: $0, flags: .append) } } }
+            }
+        }
+        let stored = try env.read { txn in
+            try txn.withCursor(db) { c in
+                var out: [[UInt8]] = []
+                var entry = try c.first()
+                while let e = entry { out.append(Array(e.key)); entry = try c.next() }
+                return out
+            }
+        }
+        #expect(stored == keys)
+        #expect(throws: LMDBError.keyExists) {
+            try env.write { txn in
+                try txn.withCursor(db) { c in try [UInt8]([0, 5]).withUnsafeBytes { try c.put(key: $0, value: $0, flags: .append) } }
+            }
+        }
+    }
+
     @Test func mapGrowsOnDemandWithoutErrorReachingTheCaller() throws {
         var options = Environment.Options()
         options.mapSize = 1 << 20  // 1 MiB, far below what is written

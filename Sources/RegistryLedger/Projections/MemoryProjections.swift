@@ -243,30 +243,27 @@ final class MemoryProjections: ProjectionStore {
 
 /// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
 protocol RowSink {
-    /// Rows of `table` follow.
-    mutating func begin(_ table: ProjectionDatabases.Table)
     mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws
 }
 
 extension RowSink {
-    mutating func begin(_ table: ProjectionDatabases.Table) {}
-
     mutating func row(_ table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8]) throws {
         try row(table, key: { $0.raw(key) }, value: { $0.raw(value) })
     }
 }
 
-/// Feeds rows to a state digest; with a transaction, also appends them (they must come in key
-/// order) to empty databases.
+/// Feeds rows to a state digest and, given a cursor, appends them (they must come in key order)
+/// to its empty database.
 struct DigestingRowSink: RowSink {
-    private(set) var digest = StateDigest()
-    private let target: (txn: Transaction, dbs: ProjectionDatabases)?
+    var digest: StateDigest
+    var cursor: Cursor?
     private var key = BinaryWriter(capacity: 640)
     private var value = BinaryWriter(capacity: 512)
 
-    init(appendingTo target: (txn: Transaction, dbs: ProjectionDatabases)?) { self.target = target }
-
-    mutating func begin(_ table: ProjectionDatabases.Table) { digest.begin(table) }
+    init(_ digest: StateDigest, appendingTo cursor: Cursor?) {
+        self.digest = digest
+        self.cursor = cursor
+    }
 
     mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws {
         self.key.reset(); key(&self.key)
@@ -274,16 +271,9 @@ struct DigestingRowSink: RowSink {
         try self.key.bytes.withUnsafeBytes { k in
             try self.value.bytes.withUnsafeBytes { v in
                 digest.add(key: k, value: v)
-                try target?.txn.put(target!.dbs[table], key: k, value: v, flags: .append)
+                try cursor?.put(key: k, value: v, flags: .append)
             }
         }
-    }
-
-    /// Adds the checkpoints, read back from `dbs` (they went there as they were taken), and
-    /// returns the digest of everything.
-    mutating func finish(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        try digest.add(.checkpoints, from: txn, dbs)
-        return digest.finalize()
     }
 }
 
@@ -293,24 +283,26 @@ extension MemoryProjections {
     /// Stores every row except checkpoints (already in `dbs`) into `dbs`, whose other tables must
     /// be empty, appending each table in key order. Returns the state digest.
     func write(into txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        var sink = DigestingRowSink(appendingTo: (txn, dbs))
-        try rows(into: &sink)
-        return try sink.finish(checkpointsIn: txn, dbs)
+        try digest(checkpointsIn: txn, dbs, appending: true)
     }
 
     /// The state digest the projections would have, checkpoints read from `dbs`.
     func stateDigest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        var sink = DigestingRowSink(appendingTo: nil)
-        try rows(into: &sink)
-        return try sink.finish(checkpointsIn: txn, dbs)
+        try digest(checkpointsIn: txn, dbs, appending: false)
     }
 
-    /// Every table's rows but the checkpoints', table by table, each in key order.
-    func rows(into sink: inout some RowSink) throws {
+    private func digest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases, appending: Bool) throws -> String {
+        var digest = StateDigest()
         for table in Table.allCases where table != .checkpoints {
-            sink.begin(table)
-            try rows(of: table, into: &sink)
+            digest.begin(table)
+            digest = try txn.withCursor(dbs[table]) { cursor in
+                var sink = DigestingRowSink(digest, appendingTo: appending ? cursor : nil)
+                try rows(of: table, into: &sink)
+                return sink.digest
+            }
         }
+        try digest.add(.checkpoints, from: txn, dbs)
+        return digest.finalize()
     }
 
     /// Every row of `table` in key order.
