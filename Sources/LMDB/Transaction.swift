@@ -84,6 +84,20 @@ public struct Transaction {
         return stat.ms_entries
     }
 
+    /// Runs `body` with one cursor over each of `dbs`, in that order; they are closed when
+    /// `body` returns.
+    public func withCursors<R>(_ dbs: [Database], _ body: (inout [Cursor]) throws -> R) throws -> R {
+        var cursors: [Cursor] = []
+        defer { for c in cursors { mdb_cursor_close(c.handle) } }
+        for db in dbs {
+            var handle: OpaquePointer?
+            try check(mdb_cursor_open(txn, db.dbi, &handle))
+            guard let handle else { throw LMDBError(code: MDB_INVALID) }
+            cursors.append(Cursor(handle: handle))
+        }
+        return try body(&cursors)
+    }
+
     /// Runs `body` with a cursor over `db`; the cursor is closed when `body` returns.
     public func withCursor<R>(_ db: Database, _ body: (inout Cursor) throws -> R) throws -> R {
         var handle: OpaquePointer?

@@ -51,7 +51,7 @@ extension ProjectionReader {
         return RepositoryState(
             registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
             policies: try policies(.repository(ref.registryId, ref.name)).map(\.policy),
-            images: try images(repo.repoId).map { ImageState(digest: $0.digest, tags: $0.record.tags, status: $0.record.status) },
+            images: try images(repo.repoId, mediaType: false).map { ImageState(digest: $0.digest, tags: $0.record.tags, status: $0.record.status) },
             tags: try tags(repo.repoId).map { TagState(tag: $0.name, digest: $0.record.digest, immutable: $0.record.immutable) })
     }
 }

@@ -136,16 +136,19 @@ struct Checkpoint: RowSink {
         var lastKeys = [UnsafeRawBufferPointer?](repeating: nil, count: all.count)
         var r = BinaryReader(encoded)
         let count = try r.varint()
-        for _ in 0..<count {
-            let index = Int(try r.u8())
-            guard index < all.count else { throw DecodingError(reason: "checkpoint names database \(index)") }
-            let key = try r.dataBuffer(), value = try r.dataBuffer()
-            guard (1...KeyLayout.maxKeyLength).contains(key.count) else {
-                throw DecodingError(reason: "checkpoint key of \(key.count) bytes")
+        // One cursor per database: appending through it needs no search from the root.
+        try txn.withCursors(all) { cursors in
+            for _ in 0..<count {
+                let index = Int(try r.u8())
+                guard index < all.count else { throw DecodingError(reason: "checkpoint names database \(index)") }
+                let key = try r.dataBuffer(), value = try r.dataBuffer()
+                guard (1...KeyLayout.maxKeyLength).contains(key.count) else {
+                    throw DecodingError(reason: "checkpoint key of \(key.count) bytes")
+                }
+                let ordered = lastKeys[index].map { KeyLayout.sortsBefore($0, key) } ?? true
+                try cursors[index].put(key: key, value: value, flags: ordered ? .append : [])
+                if ordered { lastKeys[index] = key }
             }
-            let ordered = lastKeys[index].map { KeyLayout.sortsBefore($0, key) } ?? true
-            try txn.put(all[index], key: key, value: value, flags: ordered ? .append : [])
-            if ordered { lastKeys[index] = key }
         }
     }
 

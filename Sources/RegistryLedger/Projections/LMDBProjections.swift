@@ -6,15 +6,33 @@ struct LMDBProjections: ProjectionStore {
     let txn: Transaction
     let dbs: ProjectionDatabases
     var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: dbs) }
+    /// The repository record last read or written: a replay applies many events of one
+    /// repository, each of which looks it up.
+    private let lastRepository = LastRepository()
+
+    private final class LastRepository {
+        var entry: (ref: RepositoryRef, record: RepoRecord?)?
+    }
+
+    init(txn: Transaction, dbs: ProjectionDatabases) {
+        self.txn = txn
+        self.dbs = dbs
+    }
 
     static let nextRepoIdKey = Array("nextRepoId".utf8)
 
     // MARK: repositories and organizations
 
-    func repository(_ ref: RepositoryRef) throws -> RepoRecord? { try reader.repository(ref) }
+    func repository(_ ref: RepositoryRef) throws -> RepoRecord? {
+        if let last = lastRepository.entry, last.ref == ref { return last.record }
+        let record = try reader.repository(ref)
+        lastRepository.entry = (ref, record)
+        return record
+    }
 
     func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) throws {
         try txn.put(dbs.repos, key: KeyLayout.repository(ref), value: record.encoded())
+        lastRepository.entry = (ref, record)
     }
 
     func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) throws {
@@ -27,6 +45,7 @@ struct LMDBProjections: ProjectionStore {
             try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern))
         }
         try txn.delete(dbs.repos, key: KeyLayout.repository(ref))
+        lastRepository.entry = (ref, nil)
     }
 
     func allocateRepositoryId() throws -> UInt64 {

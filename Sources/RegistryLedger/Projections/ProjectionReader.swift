@@ -115,11 +115,11 @@ struct ProjectionReader {
         return out
     }
 
-    /// All images of a repository in digest order.
-    func images(_ repoId: UInt64) throws -> [(digest: Digest, record: ImageRecord)] {
+    /// All images of a repository in digest order (`mediaType`: see ``ImageRecord/init(_:mediaType:)``).
+    func images(_ repoId: UInt64, mediaType: Bool = true) throws -> [(digest: Digest, record: ImageRecord)] {
         var out: [(digest: Digest, record: ImageRecord)] = []
         try scan(dbs.images, prefix: KeyLayout.u64(repoId)) { e in
-            out.append((Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), try ImageRecord(e.value)))
+            out.append((Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), try ImageRecord(e.value, mediaType: mediaType)))
             return true
         }
         return out

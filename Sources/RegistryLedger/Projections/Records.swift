@@ -57,9 +57,11 @@ struct ImageRecord: Equatable {
         self.mediaType = mediaType; self.size = size; self.status = status; self.pushedAt = pushedAt; self.tags = tags
     }
 
-    init(_ p: UnsafeRawBufferPointer) throws(DecodingError) {
+    /// Decodes a stored record; without `mediaType`, leaves it empty (reading state that does
+    /// not show it costs a string less per image).
+    init(_ p: UnsafeRawBufferPointer, mediaType withMediaType: Bool = true) throws(DecodingError) {
         var r = BinaryReader(p)
-        mediaType = try r.string()
+        if withMediaType { mediaType = try r.string() } else { _ = try r.dataBuffer(); mediaType = "" }
         size = try r.bool() ? Int64(bitPattern: try r.varint()) : nil
         status = try EventCodec.status(code: try r.u8())
         pushedAt = try r.u64()
