@@ -118,3 +118,45 @@ import Testing
         #expect(error?.message.contains("seq 4") == true)
     }
 }
+
+@Suite struct DecodingCacheTests {
+    private func encoded(_ event: Event) -> [UInt8] {
+        EventRecord(seq: 1, timestamp: 1, context: alice, event: event, prevHash: EventRecord.genesisHash).encoded
+    }
+
+    @Test func replayDecodingThroughACacheYieldsTheSameEventsAsWithout() throws {
+        // More repositories than the cache has slots, in two registries, interleaved: slots collide.
+        let refs = try (0..<150).map { i in
+            RepositoryRef(registryId: try RegistryId(i % 2 == 0 ? "000000000000" : "123456789012"), name: try RepositoryName("org/repo-\(i % 75)"))
+        }
+        let cache = DecodingCache()
+        for round in 0..<3 {
+            for (i, ref) in refs.enumerated() {
+                let event = Event.tagSet(ref, tag: try Tag("t\(round)"), digest: manifest(i).digest, previous: nil)
+                let bytes = encoded(event)
+                let viaCache = try bytes.withUnsafeBytes { try EventRecord.decodeForReplay($0, cache: cache) }
+                let plain = try bytes.withUnsafeBytes { try EventRecord.decodeForReplay($0) }
+                #expect(viaCache.event == event)
+                #expect(plain.event == event)
+            }
+        }
+    }
+
+    @Test func aCachedRepositoryDoesNotLetAnInvalidNameThrough() throws {
+        let cache = DecodingCache()
+        let valid = encoded(.repositoryDeleted(repo("acme/web")))
+        _ = try valid.withUnsafeBytes { try EventRecord.decodeForReplay($0, cache: cache) }
+        let invalid = encoded(.repositoryDeleted(RepositoryRef(registryId: .defaultId, name: RepositoryName(unchecked: "Acme/Web"))))
+        #expect(throws: DecodingError.self) { try invalid.withUnsafeBytes { try EventRecord.decodeForReplay($0, cache: cache) } }
+    }
+
+    @Test(arguments: ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
+                      "application/x-some-other-type", "application/vnd.oci.image.manifest.v1+jsoX"])
+    func mediaTypesDecodeAsWrittenWhetherKnownOrNot(mediaType: String) throws {
+        let event = Event.imagePushed(repo("acme/web"), digest: manifest(1).digest, mediaType: mediaType, size: 1)
+        let decoded = try encoded(event).withUnsafeBytes { try EventRecord.decodeForReplay($0) }
+        #expect(decoded.event == event)
+        let image = ImageRecord(mediaType: mediaType, size: 1, status: .active, pushedAt: 5, tags: ["a"])
+        #expect(try image.encoded().withUnsafeBytes { try ImageRecord($0) } == image)
+    }
+}

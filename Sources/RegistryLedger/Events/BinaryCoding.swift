@@ -120,13 +120,22 @@ struct BinaryReader {
         return Int(n)
     }
 
-    mutating func string() throws(DecodingError) -> String {
-        let raw = try take(try length())
-        // Names, tags and digests are ASCII: check that in one pass and skip the generic
-        // validating initializer (a quarter of a record's decoding time).
+    mutating func string() throws(DecodingError) -> String { try Self.string(try take(try length())) }
+
+    /// `raw` as UTF-8. Names, tags and digests are ASCII: checking that in one pass skips the
+    /// generic validating initializer (a quarter of a record's decoding time).
+    static func string(_ raw: UnsafeRawBufferPointer) throws(DecodingError) -> String {
         if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
         guard let s = String(validating: raw, as: UTF8.self) else { throw DecodingError(reason: "invalid UTF-8") }
         return s
+    }
+
+    /// A media type: one of ``Manifest/mediaTypes`` costs no allocation.
+    mutating func mediaType() throws(DecodingError) -> String {
+        let start = offset
+        if let known = Manifest.knownMediaType(try take(try length())) { return known }
+        offset = start
+        return try string()
     }
 
     mutating func data() throws(DecodingError) -> [UInt8] { Array(try take(try length())) }

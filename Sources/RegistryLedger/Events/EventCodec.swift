@@ -56,31 +56,32 @@ enum EventCodec {
         }
     }
 
-    static func decodePayload(type: UInt16, version: UInt8, from r: inout BinaryReader) throws(DecodingError) -> Event {
+    static func decodePayload(type: UInt16, version: UInt8, from r: inout BinaryReader,
+                              cache: DecodingCache? = nil) throws(DecodingError) -> Event {
         guard version == 1 else { throw DecodingError(reason: "unknown schema version \(version) of event type \(type)") }
         let event: Event
         switch type {
-        case 1: event = .repositoryCreated(try repository(&r), try mutability(&r))
-        case 2: event = .repositoryDeleted(try repository(&r))
-        case 3: event = .tagMutabilityChanged(try repository(&r), try mutability(&r))
+        case 1: event = .repositoryCreated(try repository(&r, cache), try mutability(&r))
+        case 2: event = .repositoryDeleted(try repository(&r, cache))
+        case 3: event = .tagMutabilityChanged(try repository(&r, cache), try mutability(&r))
         case 4:
-            let repo = try repository(&r), digest = try r.digest(), mediaType = try r.string()
+            let repo = try repository(&r, cache), digest = try r.digest(), mediaType = try r.mediaType()
             let size: Int64? = try r.bool() ? Int64(bitPattern: try r.varint()) : nil
             event = .imagePushed(repo, digest: digest, mediaType: mediaType, size: size)
         case 5:
-            let repo = try repository(&r), tag = try self.tag(&r), digest = try r.digest()
+            let repo = try repository(&r, cache), tag = try self.tag(&r), digest = try r.digest()
             let previous: Digest? = try r.bool() ? try r.digest() : nil
             event = .tagSet(repo, tag: tag, digest: digest, previous: previous)
-        case 6: event = .tagRemoved(try repository(&r), tag: try tag(&r), digest: try r.digest())
-        case 7: event = .imageDeleted(try repository(&r), digest: try r.digest())
-        case 8: event = .imageStatusChanged(try repository(&r), digest: try r.digest(), status: try status(&r))
+        case 6: event = .tagRemoved(try repository(&r, cache), tag: try tag(&r), digest: try r.digest())
+        case 7: event = .imageDeleted(try repository(&r, cache), digest: try r.digest())
+        case 8: event = .imageStatusChanged(try repository(&r, cache), digest: try r.digest(), status: try status(&r))
         case 9, 10:
             let s = try scope(&r)
             let p = Policy(uuid: try r.string(), tagPattern: try r.string(), tagPatternMatches: try r.bool())
             event = type == 9 ? .policyCreated(s, p) : .policyUpdated(s, p)
         case 11: event = .policyDeleted(try scope(&r), uuid: try r.string())
         case 12:
-            let repo = try repository(&r), tag = try self.tag(&r), immutable = try r.bool()
+            let repo = try repository(&r, cache), tag = try self.tag(&r), immutable = try r.bool()
             let cause: FlagCause
             switch try r.u8() {
             case 0: cause = .manual
@@ -102,13 +103,18 @@ enum EventCodec {
     }
 
     // Decoded names were validated when written; a record that breaks a rule is malformed.
-    private static func repository(_ r: inout BinaryReader) throws(DecodingError) -> RepositoryRef {
-        let registry = try r.string(), name = try r.string()
+    private static func repository(_ r: inout BinaryReader, _ cache: DecodingCache?) throws(DecodingError) -> RepositoryRef {
+        let registry = try r.dataBuffer(), name = try r.dataBuffer()
+        if let ref = cache?.repository(registry, name) { return ref }
+        let ref: RepositoryRef
         do {
-            return RepositoryRef(registryId: try RegistryId(registry), name: try RepositoryName(name))
+            ref = RepositoryRef(registryId: try RegistryId(try BinaryReader.string(registry)),
+                                name: try RepositoryName(try BinaryReader.string(name)))
         } catch {
             throw DecodingError(reason: "invalid repository in record")
         }
+        cache?.remember(ref, registry, name)
+        return ref
     }
 
     private static func tag(_ r: inout BinaryReader) throws(DecodingError) -> Tag {

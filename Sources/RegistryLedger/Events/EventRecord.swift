@@ -78,11 +78,13 @@ public struct EventRecord: Sendable, Hashable {
 
     /// Decodes what replaying a record needs — seq, timestamp, event — with its hash verified,
     /// leaving actor, request id, hashes and stored bytes empty (fewer allocations: time travel).
-    static func decodeForReplay(_ buffer: UnsafeRawBufferPointer) throws(DecodingError) -> EventRecord {
-        try decode(buffer, verifyHash: true, envelope: false)
+    /// `cache` lends repository references decoded before from the same bytes.
+    static func decodeForReplay(_ buffer: UnsafeRawBufferPointer, cache: DecodingCache? = nil) throws(DecodingError) -> EventRecord {
+        try decode(buffer, verifyHash: true, envelope: false, cache: cache)
     }
 
-    private static func decode(_ buffer: UnsafeRawBufferPointer, verifyHash: Bool, envelope: Bool) throws(DecodingError) -> EventRecord {
+    private static func decode(_ buffer: UnsafeRawBufferPointer, verifyHash: Bool, envelope: Bool,
+                               cache: DecodingCache? = nil) throws(DecodingError) -> EventRecord {
         guard buffer.count > 64 else { throw DecodingError(reason: "record too short") }
         var r = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count - 32]))
         let format = try r.u8()
@@ -95,7 +97,7 @@ public struct EventRecord: Sendable, Hashable {
         let type = try r.u16()
         let version = try r.u8()
         var payload = BinaryReader(try r.dataBuffer())
-        let event = try EventCodec.decodePayload(type: type, version: version, from: &payload)
+        let event = try EventCodec.decodePayload(type: type, version: version, from: &payload, cache: cache)
         let prevHash = try r.rawBuffer(32)
         guard r.isAtEnd else { throw DecodingError(reason: "trailing bytes in record") }
         let canonical = UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count - 32])
@@ -115,5 +117,27 @@ public struct EventRecord: Sendable, Hashable {
             return ""
         }
         return try r.string()
+    }
+}
+
+/// Repository references decoded lately, lent again when the same bytes come back: a replay
+/// decodes many records of few repositories, and a reference costs two strings and a check of
+/// ECR's naming rules. Direct-mapped by a hash of the name; one per walk, never shared.
+final class DecodingCache {
+    private var slots = [(registry: [UInt8], name: [UInt8], ref: RepositoryRef)?](repeating: nil, count: 64)
+
+    private static func slot(_ name: UnsafeRawBufferPointer) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for byte in name { h = (h ^ UInt32(byte)) &* 16_777_619 }
+        return Int(h & 63)
+    }
+
+    func repository(_ registry: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer) -> RepositoryRef? {
+        guard let entry = slots[Self.slot(name)], entry.name.elementsEqual(name), entry.registry.elementsEqual(registry) else { return nil }
+        return entry.ref
+    }
+
+    func remember(_ ref: RepositoryRef, _ registry: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer) {
+        slots[Self.slot(name)] = (Array(registry), Array(name), ref)
     }
 }

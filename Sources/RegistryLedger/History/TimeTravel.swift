@@ -151,12 +151,13 @@ extension Ledger {
                 }
                 let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
                 let writer = ProjectionWriter(txn: stxn, dbs: sdbs, indexesHistory: false)
+                let cache = DecodingCache()
                 var seen = checkpointSeq != nil
                 var next = seqs.startIndex
                 var out: [R?] = []
                 for (index, point) in points.enumerated() {
                     while next < seqs.endIndex, seqs[next] <= point {
-                        try writer.apply(try record(txn, seqs[next], forReplay: true))
+                        try writer.apply(try record(txn, seqs[next], forReplay: true, cache: cache))
                         seen = true
                         next += 1
                     }
@@ -244,11 +245,11 @@ extension Ledger {
 
     /// The record at `seq`, its hash verified; `forReplay` leaves out what applying it does not
     /// need (see ``EventRecord/decodeForReplay(_:)``).
-    func record(_ txn: Transaction, _ seq: UInt64, forReplay: Bool = false) throws -> EventRecord {
+    func record(_ txn: Transaction, _ seq: UInt64, forReplay: Bool = false, cache: DecodingCache? = nil) throws -> EventRecord {
         try txn.withValue(stores.log, key: KeyLayout.u64(seq)) { v in
             guard let v else { throw LogReplay.corrupt(seq, "the record is missing") }
             do {
-                return try forReplay ? EventRecord.decodeForReplay(v) : EventRecord.decode(v)
+                return try forReplay ? EventRecord.decodeForReplay(v, cache: cache) : EventRecord.decode(v)
             } catch {
                 throw LogReplay.corrupt(seq, "\(error)")
             }

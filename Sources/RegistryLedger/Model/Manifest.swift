@@ -24,6 +24,17 @@ public struct Manifest: Sendable, Equatable {
         "application/vnd.docker.distribution.manifest.v1+prettyjws",
     ])
 
+    /// The one of ``mediaTypes`` spelled by `bytes`, if any: decoders share its String instead
+    /// of allocating one per record.
+    static func knownMediaType(_ bytes: UnsafeRawBufferPointer) -> String? {
+        for known in knownMediaTypes where known.utf8.count == bytes.count {
+            if known.utf8.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) { return known.name }
+        }
+        return nil
+    }
+
+    private static let knownMediaTypes = mediaTypes.sorted().map { (name: $0, utf8: Array($0.utf8)) }
+
     /// Parses and checks a manifest.
     ///
     /// - Parameter mediaType: the request's media type; when nil, the manifest's own `mediaType`.

@@ -61,7 +61,7 @@ struct ImageRecord: Equatable {
     /// not show it costs a string less per image).
     init(_ p: UnsafeRawBufferPointer, mediaType withMediaType: Bool = true) throws(DecodingError) {
         var r = BinaryReader(p)
-        if withMediaType { mediaType = try r.string() } else { _ = try r.dataBuffer(); mediaType = "" }
+        if withMediaType { mediaType = try r.mediaType() } else { _ = try r.dataBuffer(); mediaType = "" }
         size = try r.bool() ? Int64(bitPattern: try r.varint()) : nil
         status = try EventCodec.status(code: try r.u8())
         pushedAt = try r.u64()

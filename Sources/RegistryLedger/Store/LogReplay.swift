@@ -18,17 +18,18 @@ enum LogReplay {
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
     static func forEach(_ txn: Transaction, _ log: Database, from: UInt64 = 1, through: UInt64 = .max, forReplay: Bool = false,
                         _ body: (EventRecord) throws -> Void) throws {
+        let cache = forReplay ? DecodingCache() : nil
         try txn.withCursor(log) { c in
             var link = Digest(rawPointer: EventRecord.genesisHash.withUnsafeBytes { $0 })
             if from > 1 {
                 guard let e = try c.seek(atOrAfter: KeyLayout.u64(from - 1)) else { return }
-                _ = try decode(e, expected: from - 1, forReplay: true)
+                _ = try decode(e, expected: from - 1, forReplay: true, cache: cache)
                 link = hash(of: e.value)
             }
             var entry = try c.seek(atOrAfter: KeyLayout.u64(from))
             var expected = from
             while let e = entry, expected <= through {
-                let record = try decode(e, expected: expected, forReplay: forReplay)
+                let record = try decode(e, expected: expected, forReplay: forReplay, cache: cache)
                 guard previousHash(of: e.value) == link else {
                     throw corrupt(expected, "its previous hash does not match the record before it")
                 }
@@ -49,10 +50,10 @@ enum LogReplay {
         Digest(rawPointer: UnsafeRawBufferPointer(rebasing: stored[(stored.count - 64)...]))
     }
 
-    private static func decode(_ e: Cursor.Entry, expected: UInt64, forReplay: Bool) throws -> EventRecord {
+    private static func decode(_ e: Cursor.Entry, expected: UInt64, forReplay: Bool, cache: DecodingCache?) throws -> EventRecord {
         guard e.key.count == 8, KeyLayout.readU64(e.key) == expected else { throw corrupt(expected, "the log has a gap or a bad key") }
         let record: EventRecord
-        do { record = try forReplay ? EventRecord.decodeForReplay(e.value) : EventRecord.decode(e.value) } catch {
+        do { record = try forReplay ? EventRecord.decodeForReplay(e.value, cache: cache) : EventRecord.decode(e.value) } catch {
             throw corrupt(expected, "\(error)")
         }
         guard record.seq == expected else { throw corrupt(expected, "the record says seq \(record.seq)") }
