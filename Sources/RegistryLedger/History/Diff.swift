@@ -35,9 +35,9 @@ extension Ledger {
         var early = RegistryState(seq: low.seq, timestamp: low.timestamp, repositories: [], organizations: [])
         var late = RegistryState(seq: high.seq, timestamp: high.timestamp, repositories: [], organizations: [])
         for ref in repositories.sorted() {
-            let states = try withRepository(ref, at: [low.seq, high.seq]) { _, reader in try reader.repositoryState(ref) }
-            if let state = states[0] ?? nil { early.repositories.append(state) }
-            if let state = states[1] ?? nil { late.repositories.append(state) }
+            let states = try repositoryStates(ref, at: [low.seq, high.seq])
+            if let state = states[0] { early.repositories.append(state) }
+            if let state = states[1] { late.repositories.append(state) }
         }
         for (registry, org) in orgList.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             if let o = try organizationState(registry, org, at: low.seq) { early.organizations.append(o) }

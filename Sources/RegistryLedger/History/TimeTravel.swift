@@ -116,55 +116,68 @@ extension Ledger {
     // MARK: pieces
 
     func repositoryState(_ ref: RepositoryRef, at seq: UInt64) throws -> RepositoryState? {
-        try withRepository(ref, at: seq) { reader in try reader.repositoryState(ref) }
+        try repositoryStates(ref, at: [seq])[0]
+    }
+
+    /// The state of `ref` at each of `points` (ascending; nil where it had no event yet, or did
+    /// not exist), folded in memory from its nearest checkpoint through the same `apply` the
+    /// store uses: one replay for all points.
+    func repositoryStates(_ ref: RepositoryRef, at points: [UInt64]) throws -> [RepositoryState?] {
+        try replay(ref, at: points, into: MemoryProjections(checkpointSink: { _, _ in }),
+                   restore: { memory, rows in try memory.restore(checkpoint: rows) },
+                   read: { _, memory in try memory.repositoryState(ref) })
     }
 
     /// Rebuilds `ref` as of `seq` in the scratch space (its nearest checkpoint plus its later
     /// events, through the same `apply` the store uses) and lends a reader over it to `body`.
     /// `body` gets nil when the repository never had an event by then.
     func withRepository<R>(_ ref: RepositoryRef, at seq: UInt64, _ body: (ProjectionReader) throws -> R?) throws -> R? {
-        try withRepository(ref, at: [seq]) { _, reader in try body(reader) }.first ?? nil
+        try scratch.replay { stxn, sdbs in
+            try replay(ref, at: [seq], into: LMDBProjections(txn: stxn, dbs: sdbs),
+                       restore: { _, rows in try Checkpoint.restore(rows, into: stxn, sdbs) },
+                       read: { _, store in try body(store.reader) })
+        }[0]
     }
 
-    /// Like ``withRepository(_:at:_:)`` for several points in ascending order, in one replay:
-    /// `body` gets the index of each point and a reader of the repository as of that point
-    /// (nil where it had no event yet). Cost: one checkpoint load plus the events up to the last point.
-    func withRepository<R>(_ ref: RepositoryRef, at points: [UInt64], _ body: (Int, ProjectionReader) throws -> R?) throws -> [R?] {
+    /// Brings `store` (empty) to the state of `ref` at each of `points` in turn, from the nearest
+    /// checkpoint at or before the first: `restore` loads the checkpoint's rows (borrowed from the
+    /// map), then each later event of the repository is decoded and applied, and `read` is called
+    /// at each point the repository had an event by (nil elsewhere). One read transaction.
+    private func replay<Store: ProjectionStore, R>(
+        _ ref: RepositoryRef, at points: [UInt64], into store: Store,
+        restore: (Store, UnsafeRawBufferPointer) throws -> Void, read: (Int, Store) throws -> R?
+    ) throws -> [R?] {
         guard let first = points.first, let last = points.last else { return [] }
         precondition(points == points.sorted(), "points must ascend")
         let hid = HistoryIndex.repoPrefix(ref)
-        // The checkpoint's rows go from the store's map straight into the scratch space, and each
-        // record is decoded as it is applied: one read transaction for the whole replay.
         return try env.read { txn in
             let dbs = try stores.current(txn)
-            return try scratch.replay { stxn, sdbs in
-                var checkpointSeq: UInt64?
-                try txn.withCursor(dbs.checkpoints) { c in
-                    let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
-                    let at = after == nil ? try c.last() : try c.previous()
-                    if let at, KeyLayout.hasPrefix(at.key, hid) {
-                        checkpointSeq = KeyLayout.readU64(at.key, at: 16)
-                        do { try Checkpoint.restore(at.value, into: stxn, sdbs) } catch let error as DecodingError {
-                            throw LedgerError(.storage, "the checkpoint of \(ref) at seq \(checkpointSeq!) is malformed: \(error)")
-                        }
+            var checkpointSeq: UInt64?
+            try txn.withCursor(dbs.checkpoints) { c in
+                let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
+                let at = after == nil ? try c.last() : try c.previous()
+                if let at, KeyLayout.hasPrefix(at.key, hid) {
+                    checkpointSeq = KeyLayout.readU64(at.key, at: 16)
+                    do { try restore(store, at.value) } catch let error as DecodingError {
+                        throw LedgerError(.storage, "the checkpoint of \(ref) at seq \(checkpointSeq!) is malformed: \(error)")
                     }
                 }
-                let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
-                let writer = ProjectionWriter(txn: stxn, dbs: sdbs, indexesHistory: false)
-                let cache = DecodingCache()
-                var seen = checkpointSeq != nil
-                var next = seqs.startIndex
-                var out: [R?] = []
-                for (index, point) in points.enumerated() {
-                    while next < seqs.endIndex, seqs[next] <= point {
-                        try writer.apply(try record(txn, seqs[next], forReplay: true, cache: cache))
-                        seen = true
-                        next += 1
-                    }
-                    out.append(seen ? try body(index, ProjectionReader(txn: stxn, dbs: sdbs)) : nil)
-                }
-                return out
             }
+            let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
+            let writer = ProjectionWriter(store, indexesHistory: false)
+            let cache = DecodingCache()
+            var seen = checkpointSeq != nil
+            var next = seqs.startIndex
+            var out: [R?] = []
+            for (index, point) in points.enumerated() {
+                while next < seqs.endIndex, seqs[next] <= point {
+                    try writer.apply(try record(txn, seqs[next], forReplay: true, cache: cache))
+                    seen = true
+                    next += 1
+                }
+                out.append(seen ? try read(index, store) : nil)
+            }
+            return out
         }
     }
 

@@ -67,6 +67,14 @@ enum KeyLayout {
         }
     }
 
+    /// The scope a ``scope(_:)`` key names.
+    static func scope(decoding key: UnsafeRawBufferPointer) throws(DecodingError) -> PolicyScope {
+        guard key.count >= 15, key[key.count - 1] == 0, key[0] <= 1 else { throw DecodingError(reason: "malformed policy scope key") }
+        let registry = RegistryId(unchecked: try BinaryReader.string(UnsafeRawBufferPointer(rebasing: key[1..<13])))
+        let name = try BinaryReader.string(UnsafeRawBufferPointer(rebasing: key[13..<(key.count - 1)]))
+        return key[0] == 0 ? .organization(registry, name) : .repository(registry, RepositoryName(unchecked: name))
+    }
+
     static func policyPattern(_ s: PolicyScope, _ pattern: String) -> [UInt8] {
         scope(s) + Array(SHA256.hash(data: Array(pattern.utf8)))
     }

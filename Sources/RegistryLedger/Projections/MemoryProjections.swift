@@ -10,12 +10,45 @@ import LMDB
 final class MemoryProjections: ProjectionStore {
     typealias Table = ProjectionDatabases.Table
 
-    /// One repository's images, tags and listing entries.
+    /// One repository's images, tags and listing entries: in memory, over the rows of a
+    /// checkpoint when time travel restored one (``base``). A base row is hidden by an entry
+    /// here for the same key, or by its key in a `removed` set.
     final class Contents {
         var images: [Digest: ImageRecord] = [:]
         var tags: [String: TagRecord] = [:]
         /// Listing entries grouped by image, so that key order needs only the digests sorted.
         var listing: [Digest: ListingEntries] = [:]
+        var base: CheckpointContents?
+        var removedImages: Set<Digest> = []
+        var removedTags: Set<String> = []
+        var removedListing: Set<Digest> = []
+
+        func image(_ digest: Digest) throws -> ImageRecord? {
+            if let image = images[digest] { return image }
+            guard let base, !removedImages.contains(digest) else { return nil }
+            return try base.image(digest)
+        }
+
+        func tag(_ name: String) throws -> TagRecord? {
+            if let tag = tags[name] { return tag }
+            guard let base, !removedTags.contains(name) else { return nil }
+            return try base.tag(name)
+        }
+
+        func listingEntries(_ digest: Digest) throws -> ListingEntries {
+            if let entries = listing[digest] { return entries }
+            guard let base, !removedListing.contains(digest) else { return ListingEntries() }
+            return try base.listingEntries(digest) ?? ListingEntries()
+        }
+
+        func setListing(_ digest: Digest, _ entries: ListingEntries) {
+            if entries.isEmpty {
+                listing[digest] = nil
+                if base != nil { removedListing.insert(digest) }
+            } else {
+                listing[digest] = entries
+            }
+        }
     }
 
     /// An image's listing entries: one per tag, and the untagged one.
@@ -138,23 +171,47 @@ final class MemoryProjections: ProjectionStore {
         return c
     }
 
-    func image(_ repoId: UInt64, _ digest: Digest) -> ImageRecord? { contents(repoId)?.images[digest] }
+    func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord? { try contents(repoId)?.image(digest) }
     func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) { contents(repoId, create: true)!.images[digest] = record }
-    func deleteImage(_ repoId: UInt64, _ digest: Digest) { contents(repoId)?.images[digest] = nil }
-    func tag(_ repoId: UInt64, _ tag: String) -> TagRecord? { contents(repoId)?.tags[tag] }
-    func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) { contents(repoId, create: true)!.tags[tag] = record }
-    func deleteTag(_ repoId: UInt64, _ tag: String) { contents(repoId)?.tags[tag] = nil }
-    // Tags are ASCII (validated when decoded), so String order is their key order.
-    func tagNames(_ repoId: UInt64) -> [String] { contents(repoId)?.tags.keys.sorted() ?? [] }
 
-    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) {
-        contents(repoId, create: true)!.listing[digest, default: ListingEntries()].set(tag, status)
+    func deleteImage(_ repoId: UInt64, _ digest: Digest) {
+        guard let c = contents(repoId) else { return }
+        c.images[digest] = nil
+        if c.base != nil { c.removedImages.insert(digest) }
     }
 
-    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) {
-        guard let c = contents(repoId), c.listing[digest] != nil else { return }
-        c.listing[digest]!.set(tag, nil)
-        if c.listing[digest]!.isEmpty { c.listing[digest] = nil }
+    func tag(_ repoId: UInt64, _ tag: String) throws -> TagRecord? { try contents(repoId)?.tag(tag) }
+    func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) { contents(repoId, create: true)!.tags[tag] = record }
+
+    func deleteTag(_ repoId: UInt64, _ tag: String) {
+        guard let c = contents(repoId) else { return }
+        c.tags[tag] = nil
+        if c.base != nil { c.removedTags.insert(tag) }
+    }
+
+    // Tags are ASCII (validated when decoded), so String order is their key order.
+    func tagNames(_ repoId: UInt64) throws -> [String] {
+        guard let c = contents(repoId) else { return [] }
+        var names = Set(c.tags.keys)
+        for (name, _) in c.base?.tags ?? [] {
+            let tag = try BinaryReader.string(name)
+            if !c.removedTags.contains(tag) { names.insert(tag) }
+        }
+        return names.sorted()
+    }
+
+    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) throws {
+        let c = contents(repoId, create: true)!
+        var entries = try c.listingEntries(digest)
+        entries.set(tag, status)
+        c.setListing(digest, entries)
+    }
+
+    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) throws {
+        guard let c = contents(repoId) else { return }
+        var entries = try c.listingEntries(digest)
+        entries.set(tag, nil)
+        c.setListing(digest, entries)
     }
 
     // MARK: policies
@@ -277,6 +334,93 @@ struct DigestingRowSink: RowSink {
     }
 }
 
+// MARK: one repository, from a checkpoint (time travel)
+
+extension MemoryProjections {
+    /// Loads an encoded checkpoint (``Checkpoint``): its repository and policies into memory,
+    /// its images, tags and listing entries as a ``CheckpointContents`` base, searched in place.
+    /// The checkpoint's bytes must stay valid (its read transaction open) while this store is used.
+    /// Its policies' pattern and index rows are implied by the policies themselves.
+    func restore(checkpoint encoded: UnsafeRawBufferPointer) throws {
+        var r = BinaryReader(encoded)
+        var base: CheckpointContents?
+        for _ in 0..<(try r.varint()) {
+            let tableCode = try r.u8()
+            guard let table = Table(rawValue: tableCode) else { throw DecodingError(reason: "checkpoint names database \(tableCode)") }
+            let key = try r.dataBuffer(), value = try r.dataBuffer()
+            switch table {
+            case .repos:
+                guard key.count > 12, base == nil else { throw DecodingError(reason: "malformed checkpoint repository row") }
+                let ref = RepositoryRef(registryId: RegistryId(unchecked: try BinaryReader.string(UnsafeRawBufferPointer(rebasing: key[..<12]))),
+                                        name: RepositoryName(unchecked: try BinaryReader.string(UnsafeRawBufferPointer(rebasing: key[12...]))))
+                let record = try RepoRecord(value)
+                putRepository(ref, record)
+                base = CheckpointContents(repoId: record.repoId)
+            case .images, .tags, .listing:
+                guard base != nil else { throw DecodingError(reason: "checkpoint rows before their repository") }
+                try base!.add(table, key: key, value: value)
+            case .policies:
+                guard key.count > 8 else { throw DecodingError(reason: "checkpoint policy key of \(key.count) bytes") }
+                let scope = try KeyLayout.scope(decoding: UnsafeRawBufferPointer(rebasing: key[..<(key.count - 8)]))
+                createPolicy(scope, createdSeq: KeyLayout.readU64(key, at: key.count - 8), try PolicyRecord.decode(value))
+            case .policyPatterns, .policyIndex:
+                break  // written with each policy above
+            default:
+                throw DecodingError(reason: "checkpoint holds a row of \(table)")
+            }
+        }
+        guard r.isAtEnd else { throw DecodingError(reason: "trailing bytes in checkpoint") }
+        if var base {
+            base.sort()
+            contents(base.repoId, create: true)!.base = base
+        }
+    }
+
+    /// The state of `ref` as held here, or nil if it does not exist.
+    func repositoryState(_ ref: RepositoryRef) throws -> RepositoryState? {
+        guard let repo = repositories[ref] else { return nil }
+        var images: [ImageState] = [], tags: [TagState] = []
+        if let c = contents(repo.repoId) {
+            try Self.merge(base: c.base?.images ?? [], key: \.digest, memory: c.images.keys.sorted(), removed: c.removedImages.sorted(),
+                           fromBase: { ($0.digest, try ImageRecord($0.value, mediaType: false)) }, fromMemory: { ($0, c.images[$0]!) }) {
+                images.append(ImageState(digest: $0, tags: $1.tags, status: $1.status))
+            }
+            let baseTags = try (c.base?.tags ?? []).map { (name: try BinaryReader.string($0.name), value: $0.value) }
+            try Self.merge(base: baseTags, key: \.name, memory: c.tags.keys.sorted(), removed: c.removedTags.sorted(),
+                           fromBase: { ($0.name, try TagRecord($0.value)) }, fromMemory: { ($0, c.tags[$0]!) }) {
+                tags.append(TagState(tag: $0, digest: $1.digest, immutable: $1.immutable))
+            }
+        }
+        return RepositoryState(registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
+                               policies: sortedPolicies(.repository(ref.registryId, ref.name)).map(\.policy), images: images, tags: tags)
+    }
+
+    /// Visits, in key order, the rows of a checkpoint base and the entries held in memory, all
+    /// sorted: an entry in memory hides the base row of its key, and so does a removed key.
+    private static func merge<Row, Key: Comparable, Value>(
+        base: [Row], key: (Row) -> Key, memory: [Key], removed: [Key],
+        fromBase: (Row) throws -> (Key, Value), fromMemory: (Key) -> (Key, Value), _ body: (Key, Value) -> Void
+    ) throws {
+        var (m, r) = (memory[...], removed[...])
+        for row in base {
+            let k = key(row)
+            while let next = m.first, next < k {
+                let (key, value) = fromMemory(next)
+                body(key, value)
+                m = m.dropFirst()
+            }
+            while let next = r.first, next < k { r = r.dropFirst() }
+            if m.first == k || r.first == k { continue }
+            let (key, value) = try fromBase(row)
+            body(key, value)
+        }
+        for next in m {
+            let (key, value) = fromMemory(next)
+            body(key, value)
+        }
+    }
+}
+
 // MARK: rows in key order
 
 extension MemoryProjections {
@@ -352,9 +496,11 @@ extension MemoryProjections {
         }
     }
 
-    /// The images, tags or listing rows of one repository, in key order.
+    /// The images, tags or listing rows of one repository, in key order. Only for contents
+    /// held wholly in memory (rebuild and verification restore no checkpoint).
     private func rowsOfContents(_ repoId: UInt64, _ table: Table, into sink: inout some RowSink) throws {
         guard let c = contents(repoId) else { return }
+        precondition(c.base == nil, "rows of time travel's checkpointed contents")
         switch table {
         case .images:
             for (digest, record) in c.images.sorted(by: { $0.key < $1.key }) {
