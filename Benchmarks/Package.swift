@@ -25,6 +25,10 @@ let package = Package(
             dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
+            name: "append-probe",
+            dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
+        ),
+        .executableTarget(
             name: "verify-probe",
             dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
