@@ -17,27 +17,19 @@ let package = Package(
             dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
-            name: "time-travel-probe",
-            dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
-        ),
-        .executableTarget(
-            name: "replay-probe",
-            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
-        ),
-        .executableTarget(
-            name: "append-probe",
-            dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
-        ),
-        .executableTarget(
-            name: "verify-probe",
-            dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
-        ),
-        .executableTarget(
             name: "http-paging",
             dependencies: ["BenchSupport", .product(name: "RegistryServer", package: "RegistryLedger")]
         ),
     ]
 )
+
+// Synchronous drivers for callgrind, perf and strace (BENCHMARKS.md), one per Sources/<name>.
+for probe in ["time-travel-probe", "replay-probe", "verify-probe", "append-probe"] {
+    package.targets.append(.executableTarget(
+        name: probe,
+        dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
+    ))
+}
 
 // One executable per suite under Benchmarks/<Name>, discovered by the benchmark plugin.
 for suite in ["Paging", "Append", "Replay", "TimeTravel"] {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// One repository's images, tags and listing entries as a checkpoint holds them, borrowed from
 /// the map and searched in place: time travel decodes only the rows its events touch, and reads
 /// the others once, in order, for the answer. Valid only inside the read transaction that lent

@@ -1,9 +1,10 @@
 import LMDB
 
 /// Projected state held in memory while rebuild or verification folds the whole log: no B-tree
-/// work per event. ``write(into:_:digest:)`` then stores every row once, in key order, with
-/// appends, and feeds the state digest on the way. Checkpoints go to a sink as they are taken,
-/// so memory holds only current state and the history indexes' seqs.
+/// work per event. ``write(into:_:)`` then stores every row once, in key order, with appends,
+/// and computes the state digest on the way. Checkpoints go to a sink as they are taken, so
+/// memory holds only current state and the history indexes' seqs. Time travel folds one
+/// repository here over a checkpoint read in place (`MemoryProjections+Checkpoint.swift`).
 ///
 /// Rows are laid out by the same ``KeyLayout`` functions and record encoders as
 /// ``LMDBProjections``; the rebuild tests compare the two byte for byte (state digests).
@@ -98,19 +99,19 @@ final class MemoryProjections: ProjectionStore {
     }
 
     /// Receives each checkpoint as it is taken, with its key (history id, seq).
-    private let checkpointSink: (_ key: [UInt8], _ rows: Checkpoint) throws -> Void
+    let checkpointSink: (_ key: [UInt8], _ rows: Checkpoint) throws -> Void
 
-    private var repositories: [RepositoryRef: RepoRecord] = [:]
-    private var contents: [UInt64: Contents] = [:]
-    private var lastRepositoryId: UInt64 = 0
+    private(set) var repositories: [RepositoryRef: RepoRecord] = [:]
+    private(set) var contents: [UInt64: Contents] = [:]
+    private(set) var lastRepositoryId: UInt64 = 0
     /// ``KeyLayout/organization(_:_:)`` → the seq it became known.
-    private var organizations: [[UInt8]: UInt64] = [:]
-    private var policies: [PolicyScope: [UInt64: Policy]] = [:]
-    private var policyIndex: [String: (scope: PolicyScope, seq: UInt64)] = [:]
-    private var policyPatterns: [PatternKey: String] = [:]
-    private var histories: [HistoryKey: History] = [:]
+    private(set) var organizations: [[UInt8]: UInt64] = [:]
+    private(set) var policies: [PolicyScope: [UInt64: Policy]] = [:]
+    private(set) var policyIndex: [String: (scope: PolicyScope, seq: UInt64)] = [:]
+    private(set) var policyPatterns: [PatternKey: String] = [:]
+    private(set) var histories: [HistoryKey: History] = [:]
     private var historyIds: [RepositoryRef: [UInt8]] = [:]
-    private var organizationEvents: [PolicyScope: [UInt64]] = [:]
+    private(set) var organizationEvents: [PolicyScope: [UInt64]] = [:]
     /// The last repository, contents and history looked up: one event touches the same ones
     /// several times.
     private var lastRepository: (ref: RepositoryRef, record: RepoRecord?)?
@@ -138,7 +139,7 @@ final class MemoryProjections: ProjectionStore {
     func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) {
         contents[repoId] = nil
         let scope = PolicyScope.repository(ref.registryId, ref.name)
-        for policy in policies[scope]?.values ?? [:].values {
+        for policy in (policies[scope] ?? [:]).values {
             policyIndex[policy.uuid] = nil
             policyPatterns[PatternKey(scope: scope, pattern: policy.tagPattern)] = nil
         }
@@ -160,7 +161,7 @@ final class MemoryProjections: ProjectionStore {
     // MARK: images, tags and the listing index
 
     /// The contents of `repoId`, created empty when asked to (a put) and missing.
-    private func contents(_ repoId: UInt64, create: Bool = false) -> Contents? {
+    func contents(_ repoId: UInt64, create: Bool = false) -> Contents? {
         if let last = lastContents, last.id == repoId { return last.contents }
         var c = contents[repoId]
         if c == nil, create {
@@ -253,8 +254,8 @@ final class MemoryProjections: ProjectionStore {
     private func history(_ historyId: [UInt8]) -> History {
         if let last = lastHistory, last.id == historyId { return last }
         let key = HistoryKey(historyId)
-        let h = histories[key] ?? History(id: historyId)
-        if histories[key] == nil { histories[key] = h }
+        let h: History
+        if let known = histories[key] { h = known } else { h = History(id: historyId); histories[key] = h }
         lastHistory = h
         return h
     }
@@ -279,276 +280,5 @@ final class MemoryProjections: ProjectionStore {
 
     func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) {
         history(historyId).schedule = (since, interval, ref)
-    }
-
-    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int {
-        var rows = Checkpoint()
-        if let repo = repositories[ref] {
-            try rows.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
-            for table in [Table.images, .tags, .listing] { try rowsOfContents(repo.repoId, table, into: &rows) }
-            let scope = PolicyScope.repository(ref.registryId, ref.name)
-            try rowsOfPolicies(scope, into: &rows)
-            for (key, uuid) in patternRows(of: [scope]) { try rows.row(.policyPatterns, key: key, value: Array(uuid.utf8)) }
-            for (seq, policy) in sortedPolicies(scope) {
-                try rows.row(.policyIndex, key: Array(policy.uuid.utf8), value: KeyLayout.scope(scope) + KeyLayout.u64(seq))
-            }
-        }
-        try checkpointSink(historyId + KeyLayout.u64(seq), rows)
-        return rows.rowCount
-    }
-}
-
-/// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
-protocol RowSink {
-    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws
-}
-
-extension RowSink {
-    mutating func row(_ table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8]) throws {
-        try row(table, key: { $0.raw(key) }, value: { $0.raw(value) })
-    }
-}
-
-/// Feeds rows to a state digest and, given a cursor, appends them (they must come in key order)
-/// to its empty database.
-struct DigestingRowSink: RowSink {
-    var digest: StateDigest
-    var cursor: Cursor?
-    private var key = BinaryWriter(capacity: 640)
-    private var value = BinaryWriter(capacity: 512)
-
-    init(_ digest: StateDigest, appendingTo cursor: Cursor?) {
-        self.digest = digest
-        self.cursor = cursor
-    }
-
-    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws {
-        self.key.reset(); key(&self.key)
-        self.value.reset(); value(&self.value)
-        try self.key.bytes.withUnsafeBytes { k in
-            try self.value.bytes.withUnsafeBytes { v in
-                digest.add(key: k, value: v)
-                try cursor?.put(key: k, value: v, flags: .append)
-            }
-        }
-    }
-}
-
-// MARK: one repository, from a checkpoint (time travel)
-
-extension MemoryProjections {
-    /// Loads an encoded checkpoint (``Checkpoint``): its repository and policies into memory,
-    /// its images, tags and listing entries as a ``CheckpointContents`` base, searched in place.
-    /// The checkpoint's bytes must stay valid (its read transaction open) while this store is used.
-    /// Its policies' pattern and index rows are implied by the policies themselves.
-    func restore(checkpoint encoded: UnsafeRawBufferPointer) throws {
-        var r = BinaryReader(encoded)
-        var base: CheckpointContents?
-        for _ in 0..<(try r.varint()) {
-            let tableCode = try r.u8()
-            guard let table = Table(rawValue: tableCode) else { throw DecodingError(reason: "checkpoint names database \(tableCode)") }
-            let key = try r.dataBuffer(), value = try r.dataBuffer()
-            switch table {
-            case .repos:
-                guard key.count > 12, base == nil else { throw DecodingError(reason: "malformed checkpoint repository row") }
-                let ref = RepositoryRef(registryId: RegistryId(unchecked: try BinaryReader.string(UnsafeRawBufferPointer(rebasing: key[..<12]))),
-                                        name: RepositoryName(unchecked: try BinaryReader.string(UnsafeRawBufferPointer(rebasing: key[12...]))))
-                let record = try RepoRecord(value)
-                putRepository(ref, record)
-                base = CheckpointContents(repoId: record.repoId)
-            case .images, .tags, .listing:
-                guard base != nil else { throw DecodingError(reason: "checkpoint rows before their repository") }
-                try base!.add(table, key: key, value: value)
-            case .policies:
-                guard key.count > 8 else { throw DecodingError(reason: "checkpoint policy key of \(key.count) bytes") }
-                let scope = try KeyLayout.scope(decoding: UnsafeRawBufferPointer(rebasing: key[..<(key.count - 8)]))
-                createPolicy(scope, createdSeq: KeyLayout.readU64(key, at: key.count - 8), try PolicyRecord.decode(value))
-            case .policyPatterns, .policyIndex:
-                break  // written with each policy above
-            default:
-                throw DecodingError(reason: "checkpoint holds a row of \(table)")
-            }
-        }
-        guard r.isAtEnd else { throw DecodingError(reason: "trailing bytes in checkpoint") }
-        if var base {
-            base.sort()
-            contents(base.repoId, create: true)!.base = base
-        }
-    }
-
-    /// The state of `ref` as held here, or nil if it does not exist.
-    func repositoryState(_ ref: RepositoryRef) throws -> RepositoryState? {
-        guard let repo = repositories[ref] else { return nil }
-        var images: [ImageState] = [], tags: [TagState] = []
-        if let c = contents(repo.repoId) {
-            try Self.merge(base: c.base?.images ?? [], key: \.digest, memory: c.images.keys.sorted(), removed: c.removedImages.sorted(),
-                           fromBase: { ($0.digest, try ImageRecord($0.value, mediaType: false)) }, fromMemory: { ($0, c.images[$0]!) }) {
-                images.append(ImageState(digest: $0, tags: $1.tags, status: $1.status))
-            }
-            let baseTags = try (c.base?.tags ?? []).map { (name: try BinaryReader.string($0.name), value: $0.value) }
-            try Self.merge(base: baseTags, key: \.name, memory: c.tags.keys.sorted(), removed: c.removedTags.sorted(),
-                           fromBase: { ($0.name, try TagRecord($0.value)) }, fromMemory: { ($0, c.tags[$0]!) }) {
-                tags.append(TagState(tag: $0, digest: $1.digest, immutable: $1.immutable))
-            }
-        }
-        return RepositoryState(registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
-                               policies: sortedPolicies(.repository(ref.registryId, ref.name)).map(\.policy), images: images, tags: tags)
-    }
-
-    /// Visits, in key order, the rows of a checkpoint base and the entries held in memory, all
-    /// sorted: an entry in memory hides the base row of its key, and so does a removed key.
-    private static func merge<Row, Key: Comparable, Value>(
-        base: [Row], key: (Row) -> Key, memory: [Key], removed: [Key],
-        fromBase: (Row) throws -> (Key, Value), fromMemory: (Key) -> (Key, Value), _ body: (Key, Value) -> Void
-    ) throws {
-        var (m, r) = (memory[...], removed[...])
-        for row in base {
-            let k = key(row)
-            while let next = m.first, next < k {
-                let (key, value) = fromMemory(next)
-                body(key, value)
-                m = m.dropFirst()
-            }
-            while let next = r.first, next < k { r = r.dropFirst() }
-            if m.first == k || r.first == k { continue }
-            let (key, value) = try fromBase(row)
-            body(key, value)
-        }
-        for next in m {
-            let (key, value) = fromMemory(next)
-            body(key, value)
-        }
-    }
-}
-
-// MARK: rows in key order
-
-extension MemoryProjections {
-    /// Stores every row except checkpoints (already in `dbs`) into `dbs`, whose other tables must
-    /// be empty, appending each table in key order. Returns the state digest.
-    func write(into txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        try digest(checkpointsIn: txn, dbs, appending: true)
-    }
-
-    /// The state digest the projections would have, checkpoints read from `dbs`.
-    func stateDigest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        try digest(checkpointsIn: txn, dbs, appending: false)
-    }
-
-    private func digest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases, appending: Bool) throws -> String {
-        var digest = StateDigest()
-        for table in Table.allCases where table != .checkpoints {
-            digest.begin(table)
-            digest = try txn.withCursor(dbs[table]) { cursor in
-                var sink = DigestingRowSink(digest, appendingTo: appending ? cursor : nil)
-                try rows(of: table, into: &sink)
-                return sink.digest
-            }
-        }
-        try digest.add(.checkpoints, from: txn, dbs)
-        return digest.finalize()
-    }
-
-    /// Every row of `table` in key order.
-    func rows(of table: Table, into sink: inout some RowSink) throws {
-        switch table {
-        case .repos:
-            for (key, ref) in repositories.keys.map({ (KeyLayout.repository($0), $0) }).sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) {
-                try sink.row(table, key: key, value: repositories[ref]!.encoded())
-            }
-        case .images, .tags, .listing:
-            for id in contents.keys.sorted() { try rowsOfContents(id, table, into: &sink) }
-        case .policies:
-            for scope in sortedScopes(policies.keys) { try rowsOfPolicies(scope, into: &sink) }
-        case .policyIndex:
-            for (uuid, at) in policyIndex.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                try sink.row(table, key: Array(uuid.utf8), value: KeyLayout.scope(at.scope) + KeyLayout.u64(at.seq))
-            }
-        case .policyPatterns:
-            for (key, uuid) in patternRows(of: nil) { try sink.row(table, key: key, value: Array(uuid.utf8)) }
-        case .organizations:
-            for (key, seq) in organizations.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try sink.row(table, key: key, value: KeyLayout.u64(seq))
-            }
-        case .counters:
-            if lastRepositoryId > 0 { try sink.row(table, key: LMDBProjections.nextRepoIdKey, value: KeyLayout.u64(lastRepositoryId)) }
-        case .repoEvents:
-            for (id, h) in sortedHistories() {
-                for seq in h.seqs { try sink.row(table, key: { $0.raw(id); $0.u64(seq) }, value: { _ in }) }
-            }
-        case .tagEvents:
-            for (id, h) in sortedHistories() {
-                for (tag, seqs) in h.tagSeqs.sorted(by: { $0.key < $1.key }) {
-                    for seq in seqs { try sink.row(table, key: { $0.raw(id); $0.utf8(tag); $0.u8(0); $0.u64(seq) }, value: { _ in }) }
-                }
-            }
-        case .scopeEvents:
-            for scope in sortedScopes(organizationEvents.keys) {
-                let prefix = KeyLayout.scope(scope)
-                for seq in organizationEvents[scope]! { try sink.row(table, key: { $0.raw(prefix); $0.u64(seq) }, value: { _ in }) }
-            }
-        case .repoHistory:
-            for (id, h) in sortedHistories() {
-                if let s = h.schedule { try sink.row(table, key: id, value: HistoryIndex.schedule(since: s.since, interval: s.interval, s.ref)) }
-            }
-        case .checkpoints:
-            break  // given to the sink as they were taken
-        }
-    }
-
-    /// The images, tags or listing rows of one repository, in key order. Only for contents
-    /// held wholly in memory (rebuild and verification restore no checkpoint).
-    private func rowsOfContents(_ repoId: UInt64, _ table: Table, into sink: inout some RowSink) throws {
-        guard let c = contents(repoId) else { return }
-        precondition(c.base == nil, "rows of time travel's checkpointed contents")
-        switch table {
-        case .images:
-            for (digest, record) in c.images.sorted(by: { $0.key < $1.key }) {
-                try sink.row(table, key: { KeyLayout.image(repoId, digest, into: &$0) }, value: { record.encode(into: &$0) })
-            }
-        case .tags:
-            for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
-                try sink.row(table, key: { KeyLayout.tag(repoId, tag, into: &$0) }, value: { record.encode(into: &$0) })
-            }
-        case .listing:
-            // Tagged entries (by digest, then tag) sort before untagged ones (by digest).
-            let entries = c.listing.sorted { $0.key < $1.key }
-            for (digest, entry) in entries {
-                for (tag, status) in entry.tagged {
-                    try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: tag, into: &$0) },
-                                 value: { $0.u8(EventCodec.statusCode(status)) })
-                }
-            }
-            for (digest, entry) in entries {
-                guard let status = entry.untagged else { continue }
-                try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: nil, into: &$0) }, value: { $0.u8(EventCodec.statusCode(status)) })
-            }
-        default:
-            preconditionFailure("\(table) is not a repository's contents")
-        }
-    }
-
-    private func sortedPolicies(_ scope: PolicyScope) -> [(seq: UInt64, policy: Policy)] {
-        (policies[scope] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-    }
-
-    private func rowsOfPolicies(_ scope: PolicyScope, into sink: inout some RowSink) throws {
-        let prefix = KeyLayout.scope(scope)
-        for (seq, policy) in sortedPolicies(scope) { try sink.row(.policies, key: prefix + KeyLayout.u64(seq), value: PolicyRecord.encode(policy)) }
-    }
-    /// The pattern rows of `scopes` (nil: every scope), in key order.
-    private func patternRows(of scopes: Set<PolicyScope>?) -> [(key: [UInt8], uuid: String)] {
-        policyPatterns.compactMap { entry -> (key: [UInt8], uuid: String)? in
-            guard scopes?.contains(entry.key.scope) ?? true else { return nil }
-            return (KeyLayout.policyPattern(entry.key.scope, entry.key.pattern), entry.value)
-        }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-    }
-
-    private func sortedScopes(_ scopes: some Collection<PolicyScope>) -> [PolicyScope] {
-        scopes.map { (KeyLayout.scope($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
-    }
-
-    private func sortedHistories() -> [(id: [UInt8], history: History)] {
-        histories.values.map { ($0.id, $0) }.sorted { $0.id.lexicographicallyPrecedes($1.id) }
     }
 }

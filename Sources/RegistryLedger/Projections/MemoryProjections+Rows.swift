@@ -1,0 +1,187 @@
+import LMDB
+
+/// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
+protocol RowSink {
+    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws
+}
+
+extension RowSink {
+    mutating func row(_ table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8]) throws {
+        try row(table, key: { $0.raw(key) }, value: { $0.raw(value) })
+    }
+}
+
+/// Feeds rows to a state digest and, given a cursor, appends them (they must come in key order)
+/// to its empty database.
+struct DigestingRowSink: RowSink {
+    var digest: StateDigest
+    var cursor: Cursor?
+    private var key = BinaryWriter(capacity: 640)
+    private var value = BinaryWriter(capacity: 512)
+
+    init(_ digest: StateDigest, appendingTo cursor: Cursor?) {
+        self.digest = digest
+        self.cursor = cursor
+    }
+
+    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws {
+        self.key.reset(); key(&self.key)
+        self.value.reset(); value(&self.value)
+        try self.key.bytes.withUnsafeBytes { k in
+            try self.value.bytes.withUnsafeBytes { v in
+                digest.add(key: k, value: v)
+                try cursor?.put(key: k, value: v, flags: .append)
+            }
+        }
+    }
+}
+
+// MARK: rows in key order
+
+extension MemoryProjections {
+    /// Stores every row except checkpoints (already in `dbs`) into `dbs`, whose other tables must
+    /// be empty, appending each table in key order. Returns the state digest.
+    func write(into txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+        try digest(checkpointsIn: txn, dbs, appending: true)
+    }
+
+    /// The state digest the projections would have, checkpoints read from `dbs`.
+    func stateDigest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+        try digest(checkpointsIn: txn, dbs, appending: false)
+    }
+
+    private func digest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases, appending: Bool) throws -> String {
+        var digest = StateDigest()
+        for table in Table.allCases where table != .checkpoints {
+            digest.begin(table)
+            digest = try txn.withCursor(dbs[table]) { cursor in
+                var sink = DigestingRowSink(digest, appendingTo: appending ? cursor : nil)
+                try rows(of: table, into: &sink)
+                return sink.digest
+            }
+        }
+        try digest.add(.checkpoints, from: txn, dbs)
+        return digest.finalize()
+    }
+
+    /// Takes a checkpoint: the repository's rows, as ``Checkpoint/capture(_:_:)`` takes them from LMDB.
+    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int {
+        var rows = Checkpoint()
+        if let repo = repositories[ref] {
+            try rows.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
+            for table in [Table.images, .tags, .listing] { try rowsOfContents(repo.repoId, table, into: &rows) }
+            let scope = PolicyScope.repository(ref.registryId, ref.name)
+            try rowsOfPolicies(scope, into: &rows)
+            for (key, uuid) in patternRows(of: [scope]) { try rows.row(.policyPatterns, key: key, value: Array(uuid.utf8)) }
+            for (seq, policy) in sortedPolicies(scope) {
+                try rows.row(.policyIndex, key: Array(policy.uuid.utf8), value: KeyLayout.scope(scope) + KeyLayout.u64(seq))
+            }
+        }
+        try checkpointSink(historyId + KeyLayout.u64(seq), rows)
+        return rows.rowCount
+    }
+
+    /// Every row of `table` in key order.
+    func rows(of table: Table, into sink: inout some RowSink) throws {
+        switch table {
+        case .repos:
+            for (key, ref) in repositories.keys.map({ (KeyLayout.repository($0), $0) }).sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) {
+                try sink.row(table, key: key, value: repositories[ref]!.encoded())
+            }
+        case .images, .tags, .listing:
+            for id in contents.keys.sorted() { try rowsOfContents(id, table, into: &sink) }
+        case .policies:
+            for scope in sortedScopes(policies.keys) { try rowsOfPolicies(scope, into: &sink) }
+        case .policyIndex:
+            for (uuid, at) in policyIndex.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+                try sink.row(table, key: Array(uuid.utf8), value: KeyLayout.scope(at.scope) + KeyLayout.u64(at.seq))
+            }
+        case .policyPatterns:
+            for (key, uuid) in patternRows(of: nil) { try sink.row(table, key: key, value: Array(uuid.utf8)) }
+        case .organizations:
+            for (key, seq) in organizations.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                try sink.row(table, key: key, value: KeyLayout.u64(seq))
+            }
+        case .counters:
+            if lastRepositoryId > 0 { try sink.row(table, key: LMDBProjections.nextRepoIdKey, value: KeyLayout.u64(lastRepositoryId)) }
+        case .repoEvents:
+            for (id, h) in sortedHistories() {
+                for seq in h.seqs { try sink.row(table, key: { $0.raw(id); $0.u64(seq) }, value: { _ in }) }
+            }
+        case .tagEvents:
+            for (id, h) in sortedHistories() {
+                for (tag, seqs) in h.tagSeqs.sorted(by: { $0.key < $1.key }) {
+                    for seq in seqs { try sink.row(table, key: { $0.raw(id); $0.utf8(tag); $0.u8(0); $0.u64(seq) }, value: { _ in }) }
+                }
+            }
+        case .scopeEvents:
+            for scope in sortedScopes(organizationEvents.keys) {
+                let prefix = KeyLayout.scope(scope)
+                for seq in organizationEvents[scope]! { try sink.row(table, key: { $0.raw(prefix); $0.u64(seq) }, value: { _ in }) }
+            }
+        case .repoHistory:
+            for (id, h) in sortedHistories() {
+                if let s = h.schedule { try sink.row(table, key: id, value: HistoryIndex.schedule(since: s.since, interval: s.interval, s.ref)) }
+            }
+        case .checkpoints:
+            break  // given to the sink as they were taken
+        }
+    }
+
+    /// The images, tags or listing rows of one repository, in key order. Only for contents
+    /// held wholly in memory (rebuild and verification restore no checkpoint).
+    private func rowsOfContents(_ repoId: UInt64, _ table: Table, into sink: inout some RowSink) throws {
+        guard let c = contents(repoId) else { return }
+        precondition(c.base == nil, "rows of time travel's checkpointed contents")
+        switch table {
+        case .images:
+            for (digest, record) in c.images.sorted(by: { $0.key < $1.key }) {
+                try sink.row(table, key: { KeyLayout.image(repoId, digest, into: &$0) }, value: { record.encode(into: &$0) })
+            }
+        case .tags:
+            for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
+                try sink.row(table, key: { KeyLayout.tag(repoId, tag, into: &$0) }, value: { record.encode(into: &$0) })
+            }
+        case .listing:
+            // Tagged entries (by digest, then tag) sort before untagged ones (by digest).
+            let entries = c.listing.sorted { $0.key < $1.key }
+            for (digest, entry) in entries {
+                for (tag, status) in entry.tagged {
+                    try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: tag, into: &$0) },
+                                 value: { $0.u8(EventCodec.statusCode(status)) })
+                }
+            }
+            for (digest, entry) in entries {
+                guard let status = entry.untagged else { continue }
+                try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: nil, into: &$0) }, value: { $0.u8(EventCodec.statusCode(status)) })
+            }
+        default:
+            preconditionFailure("\(table) is not a repository's contents")
+        }
+    }
+
+    func sortedPolicies(_ scope: PolicyScope) -> [(seq: UInt64, policy: Policy)] {
+        (policies[scope] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    private func rowsOfPolicies(_ scope: PolicyScope, into sink: inout some RowSink) throws {
+        let prefix = KeyLayout.scope(scope)
+        for (seq, policy) in sortedPolicies(scope) { try sink.row(.policies, key: prefix + KeyLayout.u64(seq), value: PolicyRecord.encode(policy)) }
+    }
+
+    /// The pattern rows of `scopes` (nil: every scope), in key order.
+    private func patternRows(of scopes: Set<PolicyScope>?) -> [(key: [UInt8], uuid: String)] {
+        policyPatterns.compactMap { entry -> (key: [UInt8], uuid: String)? in
+            guard scopes?.contains(entry.key.scope) ?? true else { return nil }
+            return (KeyLayout.policyPattern(entry.key.scope, entry.key.pattern), entry.value)
+        }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    private func sortedScopes(_ scopes: some Collection<PolicyScope>) -> [PolicyScope] {
+        scopes.map { (KeyLayout.scope($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
+    }
+
+    private func sortedHistories() -> [(id: [UInt8], history: History)] {
+        histories.values.map { ($0.id, $0) }.sorted { $0.id.lexicographicallyPrecedes($1.id) }
+    }
+}
