@@ -24,7 +24,7 @@ let package = Package(
 )
 
 // Synchronous drivers for callgrind, perf and strace (BENCHMARKS.md), one per Sources/<name>.
-for probe in ["time-travel-probe", "replay-probe", "verify-probe", "append-probe"] {
+for probe in ["time-travel-probe", "replay-probe", "verify-probe", "append-probe", "paging-probe"] {
     package.targets.append(.executableTarget(
         name: probe,
         dependencies: ["BenchSupport", .product(name: "RegistryLedger", package: "RegistryLedger")]
