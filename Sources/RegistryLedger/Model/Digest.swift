@@ -79,6 +79,12 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 
+    /// Hashes the first word only: a SHA-256 output is uniform already. The store computes every
+    /// digest it keeps; digests a client names (at most 100 image ids a request) could share a
+    /// first word, which costs that request's own small set some probes. Equality compares all
+    /// 32 bytes.
+    public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
+
     private static let badForm = LedgerError.invalid(
         "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'must be sha256: followed by 64 lowercase hex digits'")
 }
