@@ -69,6 +69,32 @@ import Testing
         }
     }
 
+    @Test func aCheckpointWithAnyByteDamagedGivesAStateOrAStorageErrorNeverACrash() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        _ = try await ledger.createRepository(ref, context: alice)
+        try await push(ledger, ref, 0..<300)
+        _ = try await ledger.createPolicy(.repository(ref.registryId, ref.name), tagPattern: "t1.*", context: admin)
+        try await push(ledger, ref, 300..<420)
+        let head = try ledger.headSeq()
+        let (key, good) = try ledger.env.read { txn in
+            try txn.withCursor(try ledger.stores.current(txn).checkpoints) { c in try c.last().map { (Array($0.key), Array($0.value)) } }!
+        }
+        var rng = SeededGenerator(state: 21)
+        for _ in 0..<150 {
+            var bad = good
+            let at = Int.random(in: 0..<bad.count, using: &rng)
+            bad[at] ^= UInt8.random(in: 1...255, using: &rng)
+            try ledger.env.write { txn in try txn.put(try ledger.stores.current(txn).checkpoints, key: key, value: bad) }
+            do {
+                _ = try ledger.state(at: .seq(head), repository: ref)
+                _ = try ledger.listImages(ref, at: .seq(head))
+            } catch let error as LedgerError {
+                #expect(error.code == .storage, "\(error)")
+            }
+        }
+    }
+
     @Test func aCheckpointRestoresRowsThatComeOutOfOrderToo() throws {
         let path = NSTemporaryDirectory() + "checkpoint-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

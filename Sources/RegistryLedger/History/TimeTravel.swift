@@ -150,34 +150,38 @@ extension Ledger {
         guard let first = points.first, let last = points.last else { return [] }
         precondition(points == points.sorted(), "points must ascend")
         let hid = HistoryIndex.repoPrefix(ref)
-        return try env.read { txn in
-            let dbs = try stores.current(txn)
-            var checkpointSeq: UInt64?
-            try txn.withCursor(dbs.checkpoints) { c in
-                let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
-                let at = after == nil ? try c.last() : try c.previous()
-                if let at, KeyLayout.hasPrefix(at.key, hid) {
-                    checkpointSeq = KeyLayout.readU64(at.key, at: 16)
-                    do { try restore(store, at.value) } catch let error as DecodingError {
-                        throw LedgerError(.storage, "the checkpoint of \(ref) at seq \(checkpointSeq!) is malformed: \(error)")
+        do {
+            return try env.read { txn in
+                let dbs = try stores.current(txn)
+                var checkpointSeq: UInt64?
+                try txn.withCursor(dbs.checkpoints) { c in
+                    let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
+                    let at = after == nil ? try c.last() : try c.previous()
+                    if let at, KeyLayout.hasPrefix(at.key, hid) {
+                        checkpointSeq = KeyLayout.readU64(at.key, at: 16)
+                        try restore(store, at.value)
                     }
                 }
-            }
-            let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
-            let writer = ProjectionWriter(store, indexesHistory: false)
-            let cache = DecodingCache()
-            var seen = checkpointSeq != nil
-            var next = seqs.startIndex
-            var out: [R?] = []
-            for (index, point) in points.enumerated() {
-                while next < seqs.endIndex, seqs[next] <= point {
-                    try writer.apply(try record(txn, seqs[next], forReplay: true, cache: cache))
-                    seen = true
-                    next += 1
+                let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
+                let writer = ProjectionWriter(store, indexesHistory: false)
+                let cache = DecodingCache()
+                var seen = checkpointSeq != nil
+                var next = seqs.startIndex
+                var out: [R?] = []
+                for (index, point) in points.enumerated() {
+                    while next < seqs.endIndex, seqs[next] <= point {
+                        try writer.apply(try record(txn, seqs[next], forReplay: true, cache: cache))
+                        seen = true
+                        next += 1
+                    }
+                    out.append(seen ? try read(index, store) : nil)
                 }
-                out.append(seen ? try read(index, store) : nil)
+                return out
             }
-            return out
+        } catch let error as DecodingError {
+            // Log records report their own damage (LogCorruption): this is a checkpoint's, read
+            // when restored or, in place, when its rows are looked up.
+            throw LedgerError(.storage, "a checkpoint of \(ref) is malformed: \(error)")
         }
     }
 
