@@ -20,7 +20,7 @@ enum LogReplay {
                         _ body: (EventRecord) throws -> Void) throws {
         let cache = forReplay ? DecodingCache() : nil
         try txn.withCursor(log) { c in
-            var link = Digest(rawPointer: EventRecord.genesisHash.withUnsafeBytes { $0 })
+            var link = EventRecord.genesisHash.withUnsafeBytes { Digest(rawPointer: $0) }
             if from > 1 {
                 guard let e = try c.seek(atOrAfter: KeyLayout.u64(from - 1)) else { return }
                 _ = try decode(e, expected: from - 1, forReplay: true, cache: cache)
