@@ -23,22 +23,26 @@ struct KeysetPager {
         let resume = try nextToken.map { token throws(LedgerError) in
             base + (try PageToken.open(token, kind, binding: binding, secret: secret))
         }
-        var items: [Item] = []
-        items.reserveCapacity(min(limit, 1024))
-        var lastPosition: [UInt8] = []
-        var more = false
-        var first = true
-        try reader.scan(db, prefix: prefix, from: resume) { e in
+        // One loop over the cursor, no closure per entry: this is the ListImages hot path.
+        let (items, lastPosition, more) = try reader.txn.withCursor(db) { c -> ([Item], [UInt8], Bool) in
+            var items: [Item] = []
+            items.reserveCapacity(min(limit, 1024))
+            var lastPosition: [UInt8] = []
+            let from = resume ?? prefix
+            var entry = from.isEmpty ? try c.first() : try c.seek(atOrAfter: from)
             // The walk starts at the resume key itself when it still exists: skip it.
-            if first {
-                first = false
-                if let resume, e.key.count == resume.count, memcmp(e.key.baseAddress!, resume, resume.count) == 0 { return true }
+            if let resume, let e = entry, e.key.count == resume.count, memcmp(e.key.baseAddress!, resume, resume.count) == 0 {
+                entry = try c.next()
             }
-            guard let item = try admit(e) else { return true }
-            if items.count == limit { more = true; return false }
-            items.append(item)
-            if items.count == limit { lastPosition = Array(e.key[base.count...]) }
-            return true
+            while let e = entry, KeyLayout.hasPrefix(e.key, prefix) {
+                if let item = try admit(e) {
+                    if items.count == limit { return (items, lastPosition, true) }
+                    items.append(item)
+                    if items.count == limit { lastPosition = Array(e.key[base.count...]) }
+                }
+                entry = try c.next()
+            }
+            return (items, lastPosition, false)
         }
         let token = more ? PageToken.make(kind, binding: binding, position: lastPosition, secret: secret) : nil
         return Page(items: items, nextToken: token)
