@@ -55,7 +55,12 @@ func walkListImages(_ ledger: Ledger, pageSize: Int, filter: ImageFilter) throws
     return (entries, pages)
 }
 
+let ratioPercent = BenchmarkMetric.custom("ours / raw scan (%)", polarity: .prefersLarger, useScalingFactor: false)
+
 let benchmarks: @Sendable () -> Void = {
+    let ratioConfiguration = Benchmark.Configuration(
+        metrics: [ratioPercent], timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(Fixtures.quick ? 2 : 10),
+        maxIterations: 20)
     let walkConfiguration = Benchmark.Configuration(
         metrics: [.wallClock, .throughput, entriesPerSecond, pagesPerSecond],
         timeUnits: .milliseconds, warmupIterations: 1, maxDuration: .seconds(Fixtures.quick ? 2 : 10), maxIterations: 30)
@@ -78,6 +83,32 @@ let benchmarks: @Sendable () -> Void = {
                 let scan = try ledger.rawListingScan(Fixtures.pagingRepository)
                 blackHole(scan.checksum)
                 return (scan.keys, 1)
+            }
+        }
+        // The goal's ratio measured in one iteration: a raw scan and a ListImages walk back to back,
+        // so both see the same state of a noisy machine (separate suites minutes apart do not).
+        Benchmark("ListImages / raw scan, \(size) entries, maxResults 1000", configuration: ratioConfiguration) { benchmark in
+            let ledger = try await Stores.shared.ledger(entries: size)
+            for iteration in benchmark.scaledIterations {
+                func timed<R>(_ body: () throws -> R) rethrows -> (R, Double) {
+                    let start = ContinuousClock.now
+                    let result = try body()
+                    return (result, (ContinuousClock.now - start) / .seconds(1))
+                }
+                // Alternate which goes first, so that neither always finds the other's pages cached.
+                let rawFirst = iteration % 2 == 0
+                var raw: (keys: Int, seconds: Double) = (0, 0), ours: (entries: Int, seconds: Double) = (0, 0)
+                for turn in 0..<2 {
+                    if (turn == 0) == rawFirst {
+                        let (scan, seconds) = try timed { try ledger.rawListingScan(Fixtures.pagingRepository) }
+                        raw = (scan.keys, seconds)
+                    } else {
+                        let (walked, seconds) = try timed { try walkListImages(ledger, pageSize: 1000, filter: ImageFilter(imageStatus: .any)) }
+                        ours = (walked.entries, seconds)
+                    }
+                }
+                // Entries per second, ours over raw, in percent (both walk every listing entry).
+                benchmark.measurement(ratioPercent, Int(100 * (Double(ours.entries) / ours.seconds) / (Double(raw.keys) / raw.seconds)))
             }
         }
         Benchmark("SQLite keyset paging \(size) entries, maxResults 1000", configuration: walkConfiguration) { benchmark in
