@@ -72,10 +72,14 @@ struct Changes {
     private(set) var denials: [Denial] = []
     /// Events appended by this command.
     private(set) var emitted: [EventRecord] = []
+    /// Applies this command's events: one for the command, so that its repository is looked up
+    /// once for all of them.
+    private let writer: ProjectionWriter<LMDBProjections>
 
     init(txn: Transaction, stores: StoreDatabases, projections: ProjectionDatabases, context: RequestContext,
          timestamp: UInt64, patterns: PatternCache, head: LogHead) {
         self.txn = txn; self.stores = stores; self.projections = projections; self.context = context
+        self.writer = ProjectionWriter(txn: txn, dbs: projections)
         self.timestamp = timestamp; self.patterns = patterns; self.head = head
     }
 
@@ -85,7 +89,7 @@ struct Changes {
     mutating func emit(_ event: Event) throws {
         let record = EventRecord(seq: head.seq + 1, timestamp: timestamp, context: context, event: event, prevHash: head.hash)
         try txn.put(stores.log, key: KeyLayout.u64(record.seq), value: record.encoded, flags: .append)
-        try ProjectionWriter(txn: txn, dbs: projections).apply(record)
+        try writer.apply(record)
         head = LogHead(seq: record.seq, hash: record.hash, timestamp: timestamp)
         emitted.append(record)
     }

@@ -29,11 +29,12 @@ struct CheckpointContents {
             tags.append((rest, value))
         case .listing:
             guard rest.count >= 33, value.count == 1 else { throw DecodingError(reason: "malformed checkpoint listing entry") }
-            let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: rest[(rest.startIndex + 1)..<(rest.startIndex + 33)]))
+            // kind(1) digest(32) [tag]
+            let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: rest[1..<33]))
             if rest[0] == KeyLayout.ListingKind.untagged.rawValue {
                 untagged.append((digest, value[0]))
             } else {
-                tagged.append((digest, UnsafeRawBufferPointer(rebasing: rest[(rest.startIndex + 33)...]), value[0]))
+                tagged.append((digest, UnsafeRawBufferPointer(rebasing: rest[33...]), value[0]))
             }
         default:
             throw DecodingError(reason: "checkpoint row of \(table) among a repository's contents")

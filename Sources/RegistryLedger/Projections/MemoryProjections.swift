@@ -260,19 +260,10 @@ final class MemoryProjections: ProjectionStore {
         return h
     }
 
-    func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) {
-        let h = history(historyId)
-        if h.seqs.last != seq { h.seqs.append(seq) }
-    }
-
-    func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) {
-        let h = history(historyId)
-        if h.tagSeqs[tag]?.last != seq { h.tagSeqs[tag, default: []].append(seq) }
-    }
-
-    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) {
-        if organizationEvents[scope]?.last != seq { organizationEvents[scope, default: []].append(seq) }
-    }
+    // An index row put twice is one row in LMDB: a seq is added once.
+    func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) { history(historyId).seqs.appendOnce(seq) }
+    func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) { history(historyId).tagSeqs[tag, default: []].appendOnce(seq) }
+    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) { organizationEvents[scope, default: []].appendOnce(seq) }
 
     func checkpointSchedule(historyId: [UInt8]) -> (since: UInt64, interval: UInt64)? {
         history(historyId).schedule.map { ($0.since, $0.interval) }
@@ -281,4 +272,9 @@ final class MemoryProjections: ProjectionStore {
     func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) {
         history(historyId).schedule = (since, interval, ref)
     }
+}
+
+private extension Array where Element == UInt64 {
+    /// Appends `seq` unless it is already last (seqs arrive in ascending order).
+    mutating func appendOnce(_ seq: UInt64) { if last != seq { append(seq) } }
 }
