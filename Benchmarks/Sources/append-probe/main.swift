@@ -16,8 +16,11 @@ let path = NSTemporaryDirectory() + "regledger-append-probe-\(UUID().uuidString)
 var options = Ledger.Options()
 options.durable = arguments.count < 4
 if arguments.count == 4 && arguments[3] == "simlog" {
-    // Experiment: projections unsynced, a log-sized append fsynced per commit.
-    let fd = open(path + ".simlog", O_WRONLY | O_CREAT | O_APPEND, 0o600)
+    // Experiment: projections unsynced, a log-sized append fsynced per commit, in a file of the
+    // store's directory (removed with it).
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let fd = open(path + "/simlog", O_WRONLY | O_CREAT | O_APPEND, 0o600)
+    guard fd >= 0 else { fatalError("cannot open \(path)/simlog") }
     let chunk = [UInt8](repeating: 7, count: 512)
     options.onCommit = { n in
         for _ in 0..<n { _ = chunk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
