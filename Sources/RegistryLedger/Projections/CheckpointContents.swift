@@ -1,5 +1,5 @@
-/// One repository's images, tags and listing entries as a checkpoint holds them, borrowed from
-/// the map and searched in place: time travel decodes only the rows its events touch, and reads
+/// One repository's images and tags as a checkpoint holds them, borrowed from the map and
+/// searched in place: time travel decodes only the rows its events touch, and reads
 /// the others once, in order, for the answer. Valid only inside the read transaction that lent
 /// the checkpoint.
 struct CheckpointContents {
@@ -8,15 +8,11 @@ struct CheckpointContents {
     private(set) var images: [(digest: Digest, value: UnsafeRawBufferPointer)] = []
     /// Sorted by name (bytes).
     private(set) var tags: [(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)] = []
-    /// Sorted by digest, then tag.
-    private var tagged: [(digest: Digest, tag: UnsafeRawBufferPointer, status: UInt8)] = []
-    /// Sorted by digest.
-    private var untagged: [(digest: Digest, status: UInt8)] = []
 
     init(repoId: UInt64) { self.repoId = repoId }
 
     /// Adds a row of `table` (key and value as stored); rows may come in any order until
-    /// ``sort()``.
+    /// ``sort()``. Listing rows are checked and left out: they follow from the images.
     mutating func add(_ table: ProjectionDatabases.Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(DecodingError) {
         guard key.count >= 8, KeyLayout.readU64(key) == repoId else { throw DecodingError(reason: "checkpoint row of another repository") }
         let rest = UnsafeRawBufferPointer(rebasing: key[8...])
@@ -29,13 +25,6 @@ struct CheckpointContents {
             tags.append((rest, value))
         case .listing:
             guard rest.count >= 33, value.count == 1 else { throw DecodingError(reason: "malformed checkpoint listing entry") }
-            // kind(1) digest(32) [tag]
-            let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: rest[1..<33]))
-            if rest[0] == KeyLayout.ListingKind.untagged.rawValue {
-                untagged.append((digest, value[0]))
-            } else {
-                tagged.append((digest, UnsafeRawBufferPointer(rebasing: rest[33...]), value[0]))
-            }
         default:
             throw DecodingError(reason: "checkpoint row of \(table) among a repository's contents")
         }
@@ -46,11 +35,6 @@ struct CheckpointContents {
         func precedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { KeyLayout.sortsBefore(a, b) }
         if !images.isSorted(by: { $0.digest < $1.digest }) { images.sort { $0.digest < $1.digest } }
         if !tags.isSorted(by: { precedes($0.name, $1.name) }) { tags.sort { precedes($0.name, $1.name) } }
-        let taggedOrder = { (a: (digest: Digest, tag: UnsafeRawBufferPointer, status: UInt8), b: (digest: Digest, tag: UnsafeRawBufferPointer, status: UInt8)) in
-            a.digest != b.digest ? a.digest < b.digest : precedes(a.tag, b.tag)
-        }
-        if !tagged.isSorted(by: taggedOrder) { tagged.sort(by: taggedOrder) }
-        if !untagged.isSorted(by: { $0.digest < $1.digest }) { untagged.sort { $0.digest < $1.digest } }
     }
 
     func image(_ digest: Digest) throws(DecodingError) -> ImageRecord? {
@@ -68,19 +52,6 @@ struct CheckpointContents {
             return tags[i].value
         }
         return try value.map { v throws(DecodingError) in try TagRecord(v) }
-    }
-
-    /// The listing entries of image `digest`, or nil if it has none here.
-    func listingEntries(_ digest: Digest) throws(DecodingError) -> MemoryProjections.ListingEntries? {
-        var entries = MemoryProjections.ListingEntries()
-        var i = tagged.lowerBound { $0.digest < digest }
-        while i < tagged.count, tagged[i].digest == digest {
-            entries.set(try BinaryReader.string(tagged[i].tag), try EventCodec.status(code: tagged[i].status))
-            i += 1
-        }
-        let u = untagged.lowerBound { $0.digest < digest }
-        if u < untagged.count, untagged[u].digest == digest { entries.set(nil, try EventCodec.status(code: untagged[u].status)) }
-        return entries.isEmpty ? nil : entries
     }
 }
 

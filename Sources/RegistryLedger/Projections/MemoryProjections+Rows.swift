@@ -69,7 +69,7 @@ extension MemoryProjections {
         var rows = Checkpoint()
         if let repo = repositories[ref] {
             try rows.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
-            for table in [Table.images, .tags, .listing] { try rowsOfContents(repo.repoId, table, into: &rows) }
+            try rowsOfContents(repo.repoId, [.images, .tags, .listing], into: &rows)
             let scope = PolicyScope.repository(ref.registryId, ref.name)
             try rowsOfPolicies(scope, into: &rows)
             for (key, uuid) in patternRows(of: [scope]) { try rows.row(.policyPatterns, key: key, value: Array(uuid.utf8)) }
@@ -89,7 +89,7 @@ extension MemoryProjections {
                 try sink.row(table, key: key, value: repositories[ref]!.encoded())
             }
         case .images, .tags, .listing:
-            for id in contents.keys.sorted() { try rowsOfContents(id, table, into: &sink) }
+            for id in contents.keys.sorted() { try rowsOfContents(id, [table], into: &sink) }
         case .policies:
             for scope in sortedScopes(policies.keys) { try rowsOfPolicies(scope, into: &sink) }
         case .policyIndex:
@@ -128,35 +128,42 @@ extension MemoryProjections {
         }
     }
 
-    /// The images, tags or listing rows of one repository, in key order. Only for contents
-    /// held wholly in memory (rebuild and verification restore no checkpoint).
-    private func rowsOfContents(_ repoId: UInt64, _ table: Table, into sink: inout some RowSink) throws {
+    /// The rows of one repository in `tables` (of images, tags and listing, in that order), each
+    /// table in key order. Only for contents held wholly in memory (rebuild and verification
+    /// restore no checkpoint). Listing rows follow from the images: an image's tags, each with
+    /// its status, or its untagged entry when it has none.
+    private func rowsOfContents(_ repoId: UInt64, _ tables: [Table], into sink: inout some RowSink) throws {
         guard let c = contents(repoId) else { return }
         precondition(c.base == nil, "rows of time travel's checkpointed contents")
-        switch table {
-        case .images:
-            for (digest, record) in c.images.sorted(by: { $0.key < $1.key }) {
-                try sink.row(table, key: { KeyLayout.image(repoId, digest, into: &$0) }, value: { record.encode(into: &$0) })
-            }
-        case .tags:
-            for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
-                try sink.row(table, key: { KeyLayout.tag(repoId, tag, into: &$0) }, value: { record.encode(into: &$0) })
-            }
-        case .listing:
-            // Tagged entries (by digest, then tag) sort before untagged ones (by digest).
-            let entries = c.listing.sorted { $0.key < $1.key }
-            for (digest, entry) in entries {
-                for (tag, status) in entry.tagged {
-                    try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: tag, into: &$0) },
-                                 value: { $0.u8(EventCodec.statusCode(status)) })
+        // Sorted once for the images and listing rows both.
+        var sortedImages: [(key: Digest, value: ImageRecord)] = []
+        if tables.contains(.images) || tables.contains(.listing) { sortedImages = c.images.sorted { $0.key < $1.key } }
+        for table in tables {
+            switch table {
+            case .images:
+                for (digest, record) in sortedImages {
+                    try sink.row(table, key: { KeyLayout.image(repoId, digest, into: &$0) }, value: { record.encode(into: &$0) })
                 }
+            case .tags:
+                for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
+                    try sink.row(table, key: { KeyLayout.tag(repoId, tag, into: &$0) }, value: { record.encode(into: &$0) })
+                }
+            case .listing:
+                // Tagged entries (by digest, then tag: an image's tags are kept sorted) sort before
+                // untagged ones (by digest).
+                for (digest, image) in sortedImages {
+                    for tag in image.tags {
+                        try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: tag, into: &$0) },
+                                     value: { $0.u8(EventCodec.statusCode(image.status)) })
+                    }
+                }
+                for (digest, image) in sortedImages where image.tags.isEmpty {
+                    try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: nil, into: &$0) },
+                                 value: { $0.u8(EventCodec.statusCode(image.status)) })
+                }
+            default:
+                preconditionFailure("\(table) is not a repository's contents")
             }
-            for (digest, entry) in entries {
-                guard let status = entry.untagged else { continue }
-                try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: nil, into: &$0) }, value: { $0.u8(EventCodec.statusCode(status)) })
-            }
-        default:
-            preconditionFailure("\(table) is not a repository's contents")
         }
     }
 

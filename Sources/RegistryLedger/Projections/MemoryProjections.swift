@@ -11,18 +11,16 @@ import LMDB
 final class MemoryProjections: ProjectionStore {
     typealias Table = ProjectionDatabases.Table
 
-    /// One repository's images, tags and listing entries: in memory, over the rows of a
-    /// checkpoint when time travel restored one (``base``). A base row is hidden by an entry
-    /// here for the same key, or by its key in a `removed` set.
+    /// One repository's images and tags: in memory, over the rows of a checkpoint when time
+    /// travel restored one (``base``). A base row is hidden by an entry here for the same key, or
+    /// by its key in a `removed` set. Its listing entries are not kept: they follow from the
+    /// images when rows are written.
     final class Contents {
         var images: [Digest: ImageRecord] = [:]
         var tags: [String: TagRecord] = [:]
-        /// Listing entries grouped by image, so that key order needs only the digests sorted.
-        var listing: [Digest: ListingEntries] = [:]
         var base: CheckpointContents?
         var removedImages: Set<Digest> = []
         var removedTags: Set<String> = []
-        var removedListing: Set<Digest> = []
 
         func image(_ digest: Digest) throws -> ImageRecord? {
             if let image = images[digest] { return image }
@@ -34,42 +32,6 @@ final class MemoryProjections: ProjectionStore {
             if let tag = tags[name] { return tag }
             guard let base, !removedTags.contains(name) else { return nil }
             return try base.tag(name)
-        }
-
-        func listingEntries(_ digest: Digest) throws -> ListingEntries {
-            if let entries = listing[digest] { return entries }
-            guard let base, !removedListing.contains(digest) else { return ListingEntries() }
-            return try base.listingEntries(digest) ?? ListingEntries()
-        }
-
-        func setListing(_ digest: Digest, _ entries: ListingEntries) {
-            if entries.isEmpty {
-                listing[digest] = nil
-                if base != nil { removedListing.insert(digest) }
-            } else {
-                listing[digest] = entries
-            }
-        }
-    }
-
-    /// An image's listing entries: one per tag, and the untagged one.
-    struct ListingEntries {
-        /// Sorted by tag.
-        var tagged: [(tag: String, status: ImageStatus)] = []
-        var untagged: ImageStatus?
-
-        var isEmpty: Bool { tagged.isEmpty && untagged == nil }
-
-        mutating func set(_ tag: String?, _ status: ImageStatus?) {
-            guard let tag else { return untagged = status }
-            let at = tagged.firstIndex { $0.tag >= tag } ?? tagged.endIndex
-            let present = at < tagged.endIndex && tagged[at].tag == tag
-            switch (status, present) {
-            case (let status?, true): tagged[at].status = status
-            case (let status?, false): tagged.insert((tag, status), at: at)
-            case (nil, true): tagged.remove(at: at)
-            case (nil, false): break
-            }
         }
     }
 
@@ -158,7 +120,7 @@ final class MemoryProjections: ProjectionStore {
         if organizations[key] == nil { organizations[key] = seq }
     }
 
-    // MARK: images, tags and the listing index
+    // MARK: images and tags
 
     /// The contents of `repoId`, created empty when asked to (a put) and missing.
     func contents(_ repoId: UInt64, create: Bool = false) -> Contents? {
@@ -201,19 +163,12 @@ final class MemoryProjections: ProjectionStore {
         return names.sorted()
     }
 
-    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) throws {
-        let c = contents(repoId, create: true)!
-        var entries = try c.listingEntries(digest)
-        entries.set(tag, status)
-        c.setListing(digest, entries)
-    }
-
-    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) throws {
-        guard let c = contents(repoId) else { return }
-        var entries = try c.listingEntries(digest)
-        entries.set(tag, nil)
-        c.setListing(digest, entries)
-    }
+    // An image's listing entries are its tags, each with the image's status, or one untagged
+    // entry when it has no tags: ``ProjectionWriter`` keeps them so. Memory therefore keeps
+    // none; its rows are derived from the images when written (`rowsOfContents`), and the
+    // state digest proves them equal to the entries ``LMDBProjections`` keeps.
+    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) {}
+    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) {}
 
     // MARK: policies
 
