@@ -145,3 +145,82 @@ import Testing
         #expect(digest.finalize() == expected.finalize().map { String(format: "%02x", $0) }.joined())
     }
 }
+
+@Suite struct PipelineTests {
+    /// What the producer of ``pipelineReturnsOnlyOnceItsProducerHasStoppedWhenTheConsumerStopsEarly`` saw.
+    private final class ProducerLog: @unchecked Sendable {
+        let lock = NSLock()
+        var puts = 0
+        var stopped = false
+    }
+
+    @Test func pipelineReturnsOnlyOnceItsProducerHasStoppedWhenTheConsumerStopsEarly() throws {
+        struct Stop: Error {}
+        let log = ProducerLog()
+        #expect(throws: Stop.self) {
+            try Handoff<Int>.pipeline(capacity: 2, name: "test-producer", produce: { handoff in
+                // Would block for good on a full queue if cancellation did not release it.
+                for i in 0..<100_000 where !handoff.isCancelled {
+                    handoff.put(i)
+                    log.lock.withLock { log.puts += 1 }
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+                log.lock.withLock { log.stopped = true }
+            }, consume: { handoff in
+                for expected in 0..<5 { #expect(handoff.take() == expected) }
+                throw Stop()
+            })
+        }
+        log.lock.withLock {
+            #expect(log.stopped)
+            #expect(log.puts < 100_000)
+        }
+    }
+
+    @Test func rowsHandedOnInChunksArriveWholeAndInOrderWithTheirDigest() throws {
+        // Enough rows for several chunks, of every size a row can have.
+        let rows: [(table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8])] = (0..<3_000).map { i in
+            (i < 2_000 ? .images : .tags, (0..<(1 + i % 40)).map { UInt8(truncatingIfNeeded: i &+ $0) },
+             (0..<(i % 7 == 0 ? 0 : i % 500)).map { UInt8(truncatingIfNeeded: i &* 3 &+ $0) })
+        }
+        let tables: [ProjectionDatabases.Table] = [.images, .tags]
+        let (received, digest) = try Handoff<ChunkingRowSink.Item>.pipeline(name: "test-rows", produce: { handoff in
+            var sink = ChunkingRowSink(handoff)
+            for table in tables {
+                sink.beginTable(table)
+                for row in rows where row.table == table { sink.row(table, key: { $0.raw(row.key) }, value: { $0.raw(row.value) }) }
+                sink.endTable()
+            }
+            handoff.put(.digest(sink.digest))
+        }, consume: { handoff -> ([(ProjectionDatabases.Table, [UInt8], [UInt8])], StateDigest) in
+            var received: [(ProjectionDatabases.Table, [UInt8], [UInt8])] = []
+            var chunks = 0
+            for table in tables {
+                taking: while true {
+                    switch handoff.take() {
+                    case .rows(let encoded):
+                        chunks += 1
+                        encoded.forEachRow { received.append((table, Array($0), Array($1))) }
+                    case .tableEnd: break taking
+                    default: Issue.record("a digest or failure within a table"); break taking
+                    }
+                }
+            }
+            #expect(chunks > 2)
+            guard case .digest(let digest) = handoff.take() else { throw DecodingError(reason: "no digest") }
+            return (received, digest)
+        })
+        #expect(received.count == rows.count)
+        #expect(zip(received, rows).allSatisfy { $0.0 == $1.table && $0.1 == $1.key && $0.2 == $1.value })
+        var expected = StateDigest()
+        for table in tables {
+            expected.begin(table)
+            for row in rows where row.table == table {
+                row.key.withUnsafeBytes { k in row.value.withUnsafeBytes { v in expected.add(key: k, value: v) } }
+            }
+        }
+        var got = digest
+        #expect(got.finalize() == expected.finalize())
+    }
+}
+

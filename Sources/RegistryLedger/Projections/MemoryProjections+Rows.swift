@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 
 /// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
@@ -11,26 +12,77 @@ extension RowSink {
     }
 }
 
-/// Feeds rows to a state digest and, given a cursor, appends them (they must come in key order)
-/// to its empty database.
-struct DigestingRowSink: RowSink {
-    var digest: StateDigest
-    var cursor: Cursor?
-    private var key = BinaryWriter(capacity: 640)
-    private var value = BinaryWriter(capacity: 512)
-
-    init(_ digest: StateDigest, appendingTo cursor: Cursor?) {
-        self.digest = digest
-        self.cursor = cursor
+/// Encodes rows into chunks of (length, key, length, value) runs, feeding each row to a state
+/// digest, and hands each chunk on: one thread produces and digests rows while another stores
+/// them.
+struct ChunkingRowSink: RowSink {
+    /// What the producing thread hands to the storing one, table by table.
+    enum Item {
+        case rows(EncodedRows)
+        /// Every row of the current table has been handed on.
+        case tableEnd
+        /// The digest of every table's rows, after the last table.
+        case digest(StateDigest)
+        case failed(any Error)
     }
 
-    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws {
-        self.key.reset(); key(&self.key)
-        self.value.reset(); value(&self.value)
-        try self.key.bytes.withUnsafeBytes { k in
-            try self.value.bytes.withUnsafeBytes { v in
-                digest.add(key: k, value: v)
-                try cursor?.put(key: k, value: v, flags: .append)
+    let handoff: Handoff<Item>
+    var digest = StateDigest()
+    private var chunk = BinaryWriter(capacity: Self.chunkSize + 4096)
+    private static let chunkSize = 1 << 18
+
+    init(_ handoff: Handoff<Item>) { self.handoff = handoff }
+
+    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) {
+        let keyAt = lengthPrefixed(key)
+        let valueAt = lengthPrefixed(value)
+        chunk.bytes.withUnsafeBytes { all in
+            digest.add(key: UnsafeRawBufferPointer(rebasing: all[keyAt]), value: UnsafeRawBufferPointer(rebasing: all[valueAt]))
+        }
+        if chunk.bytes.count >= Self.chunkSize { handOn() }
+    }
+
+    mutating func beginTable(_ table: ProjectionDatabases.Table) { digest.begin(table) }
+
+    /// Hands on what is buffered, then the end of the table.
+    mutating func endTable() {
+        handOn()
+        handoff.put(.tableEnd)
+    }
+
+    /// Writes what `body` writes behind its length; returns where it lies in the chunk.
+    private mutating func lengthPrefixed(_ body: (inout BinaryWriter) -> Void) -> Range<Int> {
+        let start = chunk.bytes.count
+        chunk.u32(0)
+        body(&chunk)
+        let count = UInt32(chunk.bytes.count - start - 4).bigEndian
+        withUnsafeBytes(of: count) { chunk.bytes.replaceSubrange(start..<start + 4, with: $0) }
+        return start + 4..<chunk.bytes.count
+    }
+
+    private mutating func handOn() {
+        guard !chunk.bytes.isEmpty else { return }
+        handoff.put(.rows(EncodedRows(bytes: chunk.bytes)))
+        chunk = BinaryWriter(capacity: Self.chunkSize + 4096)
+    }
+}
+
+/// Rows as ``ChunkingRowSink`` encodes them.
+struct EncodedRows {
+    let bytes: [UInt8]
+
+    /// Visits every row; the buffers are valid only during the call.
+    func forEachRow(_ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            var at = 0
+            func next() -> UnsafeRawBufferPointer {
+                let count = Int(UInt32(bigEndian: all.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                defer { at += 4 + count }
+                return UnsafeRawBufferPointer(rebasing: all[(at + 4)..<(at + 4 + count)])
+            }
+            while at < all.count {
+                let key = next()
+                try body(key, next())
             }
         }
     }
@@ -50,16 +102,41 @@ extension MemoryProjections {
         try digest(checkpointsIn: txn, dbs, appending: false)
     }
 
+    /// Rows are sorted, encoded and digested on a thread of their own while this one stores
+    /// them: the two halves of writing the projections on two cores.
     private func digest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases, appending: Bool) throws -> String {
-        var digest = StateDigest()
-        for table in Table.allCases where table != .checkpoints {
-            digest.begin(table)
-            digest = try txn.withCursor(dbs[table]) { cursor in
-                var sink = DigestingRowSink(digest, appendingTo: appending ? cursor : nil)
-                try rows(of: table, into: &sink)
-                return sink.digest
+        let tables = Table.allCases.filter { $0 != .checkpoints }
+        // Until it returns, the producer alone uses this store; this thread only writes `txn`.
+        let store = Unchecked(value: self)
+        var digest = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", produce: { handoff in
+            var sink = ChunkingRowSink(handoff)
+            do {
+                for table in tables where !handoff.isCancelled {
+                    sink.beginTable(table)
+                    try store.value.rows(of: table, into: &sink)
+                    sink.endTable()
+                }
+                handoff.put(.digest(sink.digest))
+            } catch {
+                handoff.put(.failed(error))
             }
-        }
+        }, consume: { handoff in
+            for table in tables {
+                try txn.withCursor(dbs[table]) { cursor in
+                    while true {
+                        switch handoff.take() {
+                        case .rows(let rows):
+                            if appending { try rows.forEachRow { key, value in try cursor.put(key: key, value: value, flags: .append) } }
+                        case .tableEnd: return
+                        case .digest: preconditionFailure("the digest before the last table")
+                        case .failed(let error): throw error
+                        }
+                    }
+                }
+            }
+            guard case .digest(let digest) = handoff.take() else { preconditionFailure("rows after the last table") }
+            return digest
+        })
         try digest.add(.checkpoints, from: txn, dbs)
         return digest.finalize()
     }

@@ -65,6 +65,13 @@ enum LogReplay {
     }
 }
 
+/// What the replay reader thread hands to the applying thread.
+private enum ReplayChunk {
+    case records([EventRecord])
+    case failed(any Error)
+    case end
+}
+
 extension LogReplay {
     /// Like ``forEach(_:_:from:through:forReplay:_:)`` over `1...through` with `forReplay`, with
     /// reading, decoding and verifying done on a thread of its own, a chunk ahead of `body`:
@@ -77,8 +84,7 @@ extension LogReplay {
     ///   what `body` throws.
     static func forEachConcurrently(_ env: Environment, _ log: Database, through head: UInt64, chunk: UInt64 = 4096,
                                     _ body: (EventRecord) throws -> Void) throws {
-        let handoff = ChunkHandoff()
-        let reader = Thread {
+        try Handoff<ReplayChunk>.pipeline(name: "regledger-replay-reader", produce: { handoff in
             var from: UInt64 = 1
             while from <= head, !handoff.isCancelled {
                 let through = min(head, from + chunk - 1)
@@ -89,68 +95,20 @@ extension LogReplay {
                     guard records.last?.seq == through else { throw corrupt((records.last?.seq ?? from - 1) + 1, "the record is missing") }
                 } catch {
                     handoff.put(.records(records))
-                    handoff.put(.failed(error))
-                    return handoff.finish()
+                    return handoff.put(.failed(error))
                 }
                 handoff.put(.records(records))
                 from = through + 1
             }
             handoff.put(.end)
-            handoff.finish()
-        }
-        reader.name = "regledger-replay-reader"
-        reader.start()
-        defer {
-            handoff.cancel()
-            handoff.waitUntilFinished()
-        }
-        while true {
-            switch handoff.take() {
-            case .records(let records): for record in records { try body(record) }
-            case .failed(let error): throw error
-            case .end: return
+        }, consume: { handoff in
+            while true {
+                switch handoff.take() {
+                case .records(let records): for record in records { try body(record) }
+                case .failed(let error): throw error
+                case .end: return
+                }
             }
-        }
+        })
     }
-}
-
-/// Chunks of decoded records passed from the replay reader thread to the applying thread, at
-/// most a few in flight.
-private final class ChunkHandoff: @unchecked Sendable {
-    enum Chunk {
-        case records([EventRecord])
-        case failed(any Error)
-        case end
-    }
-
-    private let condition = NSCondition()
-    private var chunks: [Chunk] = []
-    private var cancelled = false
-    private var finished = false
-    private let capacity = 4
-
-    var isCancelled: Bool { condition.withLock { cancelled } }
-
-    /// Waits for room (or cancellation, which drops `chunk`).
-    func put(_ chunk: Chunk) {
-        condition.withLock {
-            while chunks.count >= capacity && !cancelled { condition.wait() }
-            if !cancelled { chunks.append(chunk) }
-            condition.broadcast()
-        }
-    }
-
-    func take() -> Chunk {
-        condition.withLock {
-            while chunks.isEmpty { condition.wait() }
-            condition.broadcast()
-            return chunks.removeFirst()
-        }
-    }
-
-    func cancel() { condition.withLock { cancelled = true; condition.broadcast() } }
-
-    func finish() { condition.withLock { finished = true; condition.broadcast() } }
-
-    func waitUntilFinished() { condition.withLock { while !finished { condition.wait() } } }
 }
