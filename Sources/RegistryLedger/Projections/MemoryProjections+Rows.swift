@@ -1,4 +1,3 @@
-import Foundation
 import LMDB
 
 /// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
