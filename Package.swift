@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "RegistryLedger", targets: ["RegistryLedger"]),
         .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "RegistryAPI", targets: ["RegistryAPI"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
     ],
     dependencies: [
@@ -28,11 +29,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // ECR, Quay and OCI requests in and responses out, with their authentication: no
+        // transport, so the fuzz targets build without the HTTP stack.
         .target(
-            name: "RegistryServer",
+            name: "RegistryAPI",
             dependencies: [
                 "RegistryLedger",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RegistryServer",
+            dependencies: [
+                "RegistryLedger", "RegistryAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -43,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "regledger",
             dependencies: [
-                "RegistryLedger", "RegistryServer",
+                "RegistryLedger", "RegistryAPI", "RegistryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/regledger"
@@ -51,7 +61,8 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger"]),
-        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryServer"]),
+        .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI"]),
+        .testTarget(name: "RegistryServerTests", dependencies: ["RegistryAPI", "RegistryServer"]),
     ]
 )
 

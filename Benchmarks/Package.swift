@@ -18,7 +18,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "http-paging",
-            dependencies: ["BenchSupport", .product(name: "RegistryServer", package: "RegistryLedger")]
+            dependencies: ["BenchSupport", .product(name: "RegistryAPI", package: "RegistryLedger")]
         ),
     ]
 )

@@ -15,7 +15,7 @@ let package = Package(
             name: "FuzzSupport",
             dependencies: [
                 .product(name: "RegistryLedger", package: "RegistryLedger"),
-                .product(name: "RegistryServer", package: "RegistryLedger"),
+                .product(name: "RegistryAPI", package: "RegistryLedger"),
             ]
         ),
     ] + targets.map { name in
@@ -24,7 +24,7 @@ let package = Package(
             dependencies: [
                 "FuzzSupport",
                 .product(name: "RegistryLedger", package: "RegistryLedger"),
-                .product(name: "RegistryServer", package: "RegistryLedger"),
+                .product(name: "RegistryAPI", package: "RegistryLedger"),
             ],
             path: "Targets/\(name)"
         )

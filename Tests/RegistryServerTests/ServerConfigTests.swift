@@ -1,4 +1,5 @@
 import Foundation
+import RegistryAPI
 import RegistryLedger
 import RegistryServer
 import Testing

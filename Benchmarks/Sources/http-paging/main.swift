@@ -1,6 +1,6 @@
 import BenchSupport
 import Foundation
-import RegistryServer
+import RegistryAPI
 
 // HTTP ListImages paging load: `connections` keep-alive connections, each walking the
 // repository page by page with SigV4-signed requests (as boto3 signs them) for `seconds`.

@@ -1,6 +1,6 @@
 import FuzzSupport
 import RegistryLedger
-import RegistryServer
+import RegistryAPI
 
 // ECR request decoding and validation: the first byte picks the operation, the rest is the
 // body. Every answer is a JSON object with 200 or a 4xx, never a crash or a 500.

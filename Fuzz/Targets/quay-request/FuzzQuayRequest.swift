@@ -1,6 +1,6 @@
 import FuzzSupport
 import RegistryLedger
-import RegistryServer
+import RegistryAPI
 
 // Quay request routing and decoding: the first byte picks the method, the first line the path
 // (under /api/v1/), the rest the body. Every answer is 2xx or 4xx, never a crash or a 500.

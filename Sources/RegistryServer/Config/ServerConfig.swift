@@ -1,4 +1,5 @@
 import Foundation
+import RegistryAPI
 import RegistryLedger
 
 /// The server's configuration file (SPEC §4.2): registry id, SigV4 region, ECR/OCI credentials,

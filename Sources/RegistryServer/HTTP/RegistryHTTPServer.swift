@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import RegistryAPI
 import RegistryLedger
 
 /// `regledger serve`: the ECR JSON API, Quay's REST API, OCI tag listing, `/healthz` and

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import RegistryAPI
 
 /// Logs and measures every request: one log line per answer (method, path, API, operation,
 /// status, milliseconds; never headers or bodies, so never a secret) and the per-operation

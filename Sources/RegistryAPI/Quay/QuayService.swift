@@ -52,7 +52,7 @@ public struct QuayResponse: Sendable {
     }
 
     /// `{"status", "error_type", "title", "detail"}`.
-    static func error(_ status: Int, _ type: String, _ title: String, _ detail: String) -> QuayResponse {
+    package static func error(_ status: Int, _ type: String, _ title: String, _ detail: String) -> QuayResponse {
         json(status, ["status": status, "error_type": type, "title": title, "detail": detail])
     }
 }

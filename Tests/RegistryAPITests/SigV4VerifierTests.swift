@@ -1,5 +1,5 @@
 import Foundation
-import RegistryServer
+import RegistryAPI
 import Testing
 
 /// A request signed by botocore 1.43 (`SigV4Auth(creds, "ecr", "us-east-1")`), recorded verbatim.

@@ -1,5 +1,5 @@
 import Foundation
-@testable import RegistryServer
+@testable import RegistryAPI
 import Testing
 
 struct JSONBodyTests {

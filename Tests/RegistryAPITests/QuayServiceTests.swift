@@ -1,6 +1,6 @@
 import Foundation
 import RegistryLedger
-import RegistryServer
+import RegistryAPI
 import Testing
 
 struct QuayHarness {

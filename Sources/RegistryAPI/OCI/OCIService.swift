@@ -13,7 +13,7 @@ public struct OCIResponse: Sendable {
     }
 
     /// OCI's error body `{"errors": [{"code", "message", "detail"}]}`.
-    static func error(_ status: Int, _ code: String, _ message: String, headers: [(name: String, value: String)] = []) -> OCIResponse {
+    package static func error(_ status: Int, _ code: String, _ message: String, headers: [(name: String, value: String)] = []) -> OCIResponse {
         json(status, ["errors": [["code": code, "message": message, "detail": [:] as [String: String]]]], headers: headers)
     }
 }
@@ -24,7 +24,7 @@ public struct OCIResponse: Sendable {
 public struct OCIService: Sendable {
     /// Tags per page when the client gives no `n`, and the most it may ask for.
     public static let maxPageSize = 1000
-    static let challenge = (name: "WWW-Authenticate", value: #"Basic realm="regledger""#)
+    package static let challenge = (name: "WWW-Authenticate", value: #"Basic realm="regledger""#)
 
     let ledger: Ledger
     private let secrets: [String: [UInt8]]

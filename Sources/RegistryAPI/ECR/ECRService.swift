@@ -9,7 +9,7 @@ public struct ECRResponse: Sendable {
     static func ok(_ object: [String: Any]) -> ECRResponse { ECRResponse(status: 200, body: json(object)) }
 
     /// `{"__type", "message"}` with 400, or 500 for server faults.
-    static func error(_ type: String, _ message: String, status: Int = 400) -> ECRResponse {
+    package static func error(_ type: String, _ message: String, status: Int = 400) -> ECRResponse {
         ECRResponse(status: status, body: json(["__type": type, "message": message]))
     }
 
