@@ -177,6 +177,17 @@ import Testing
         }
     }
 
+    @Test func takingAfterTheProducerReturnedGivesWhatItPutThenNil() {
+        let taken = Handoff<Int>.pipeline(capacity: 2, name: "test-producer", produce: { handoff in
+            for i in 0..<5 { handoff.put(i) }
+        }, consume: { handoff in
+            var taken: [Int] = []
+            while let item = handoff.take() { taken.append(item) }
+            return taken
+        })
+        #expect(taken == [0, 1, 2, 3, 4])
+    }
+
     @Test func rowsHandedOnInChunksArriveWholeAndInOrderWithTheirDigest() throws {
         // Enough rows for several chunks, of every size a row can have.
         let rows: [(table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8])] = (0..<3_000).map { i in
@@ -202,7 +213,7 @@ import Testing
                         chunks += 1
                         encoded.forEachRow { received.append((table, Array($0), Array($1))) }
                     case .tableEnd: break taking
-                    default: Issue.record("a digest or failure within a table"); break taking
+                    default: Issue.record("a digest, a failure or the end within a table"); break taking
                     }
                 }
             }

@@ -122,8 +122,8 @@ extension MemoryProjections {
         }, consume: { handoff in
             for table in tables {
                 try txn.withCursor(dbs[table]) { cursor in
-                    while true {
-                        switch handoff.take() {
+                    while let item = handoff.take() {
+                        switch item {
                         case .rows(let rows):
                             if appending { try rows.forEachRow { key, value in try cursor.put(key: key, value: value, flags: .append) } }
                         case .tableEnd: return
@@ -131,9 +131,10 @@ extension MemoryProjections {
                         case .failed(let error): throw error
                         }
                     }
+                    preconditionFailure("the rows of \(table) ended without their end")
                 }
             }
-            guard case .digest(let digest) = handoff.take() else { preconditionFailure("rows after the last table") }
+            guard case .digest(let digest) = handoff.take() else { preconditionFailure("no digest after the last table") }
             return digest
         })
         try digest.add(.checkpoints, from: txn, dbs)

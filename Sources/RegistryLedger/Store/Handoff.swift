@@ -43,10 +43,12 @@ final class Handoff<Item>: @unchecked Sendable {
         }
     }
 
-    /// The next item, waiting for one.
-    func take() -> Item {
+    /// The next item, waiting for one; nil once the producer has returned and everything it
+    /// put has been taken.
+    func take() -> Item? {
         condition.withLock {
-            while items.isEmpty { condition.wait() }
+            while items.isEmpty && !finished { condition.wait() }
+            if items.isEmpty { return nil }
             condition.broadcast()
             return items.removeFirst()
         }

@@ -69,7 +69,6 @@ enum LogReplay {
 private enum ReplayChunk {
     case records([EventRecord])
     case failed(any Error)
-    case end
 }
 
 extension LogReplay {
@@ -100,13 +99,11 @@ extension LogReplay {
                 handoff.put(.records(records))
                 from = through + 1
             }
-            handoff.put(.end)
         }, consume: { handoff in
-            while true {
-                switch handoff.take() {
+            while let chunk = handoff.take() {
+                switch chunk {
                 case .records(let records): for record in records { try body(record) }
                 case .failed(let error): throw error
-                case .end: return
                 }
             }
         })
