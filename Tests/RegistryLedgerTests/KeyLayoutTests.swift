@@ -20,6 +20,25 @@ import Testing
         #expect(try denial.encoded().withUnsafeBytes { try Denial.decode($0) } == denial)
     }
 
+    @Test func knownMediaTypesAreStoredAsOneByteCodesAndOthersByName() throws {
+        for mediaType in Manifest.mediaTypes.sorted() + ["application/x-some-other-type"] {
+            let image = ImageRecord(mediaType: mediaType, size: 7, status: .activating, pushedAt: 5, tags: ["a", "b"])
+            let bytes = image.encoded()
+            let known = Manifest.mediaTypes.contains(mediaType)
+            #expect((bytes[0] != 0) == known, "\(mediaType)")
+            #expect(bytes.count < (known ? 32 : 32 + mediaType.utf8.count), "\(mediaType)")
+            #expect(try bytes.withUnsafeBytes { try ImageRecord($0) } == image)
+            let withoutMediaType = try bytes.withUnsafeBytes { try ImageRecord($0, mediaType: false) }
+            #expect(withoutMediaType.mediaType == "" && withoutMediaType.tags == image.tags && withoutMediaType.size == 7)
+        }
+    }
+
+    @Test func anImageRecordWithAnUnknownMediaTypeCodeIsRejected() {
+        var bytes = ImageRecord(mediaType: ImageRecord.mediaTypeCodes[0], size: nil, status: .active, pushedAt: 1, tags: []).encoded()
+        bytes[0] = UInt8(ImageRecord.mediaTypeCodes.count + 1)
+        #expect(throws: DecodingError.self) { try bytes.withUnsafeBytes { try ImageRecord($0) } }
+    }
+
     @Test func integerKeysSortNumericallyAsBytes() {
         let values: [UInt64] = [0, 1, 255, 256, 65_535, 1 << 40, .max]
         let keys = values.map(KeyLayout.u64)

@@ -100,11 +100,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let env = try Environment(path: path)
         let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
-        let images = ProjectionDatabases.Table.images.rawValue, policyIndex = ProjectionDatabases.Table.policyIndex.rawValue
+        let tags = ProjectionDatabases.Table.tags.rawValue, policyIndex = ProjectionDatabases.Table.policyIndex.rawValue
         // Policy uuids are captured in creation order, not key order: the second sorts first.
         let rows: [(db: UInt8, key: [UInt8], value: [UInt8])] = [
-            (images, [1, 1], [10]), (policyIndex, [9], [20]), (images, [1, 2], [11]), (policyIndex, [3], [21]),
-            (policyIndex, [5], [22]), (images, [1, 3], [12]),
+            (tags, [1, 1], [10]), (policyIndex, [9], [20]), (tags, [1, 2], [11]), (policyIndex, [3], [21]),
+            (policyIndex, [5], [22]), (tags, [1, 3], [12]),
         ]
         var checkpoint = Checkpoint()
         for row in rows {
@@ -116,6 +116,63 @@ import Testing
             return try rows.map { row in try txn.get(dbs.all[Int(row.db)], key: row.key) }
         }
         #expect(restored == rows.map(\.value))
+    }
+
+    @Test func aCheckpointHoldsNoListingRowsAndRestoringOneDerivesThemFromItsImages() async throws {
+        let (ledger, _) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        try await push(ledger, r, 0..<40, tagPrefix: "v")
+        // Untagged images (their tag moved on), an image with two tags, archived and activating ones.
+        try await push(ledger, r, 100..<110, tagPrefix: "v")
+        for i in 0..<10 { _ = try await ledger.putImage(r, manifest: manifest(200 + i), tag: tag("v\(100 + i)"), context: alice) }
+        _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("also-1"), context: alice)
+        for i in 2..<6 {
+            _ = try await ledger.updateImageStorageClass(r, imageId: ImageIdentifier(tag: "v\(i)"), targetStorageClass: "ARCHIVE", context: alice)
+        }
+        _ = try await ledger.updateImageStorageClass(r, imageId: ImageIdentifier(tag: "v2"), targetStorageClass: "STANDARD", context: alice)
+        try await push(ledger, r, 300..<500, tagPrefix: "w")
+        let then = try ledger.headSeq()
+        let expected = try ledger.allEntries(r, filter: ImageFilter(imageStatus: .any))
+        let untagged = try ledger.allEntries(r, filter: ImageFilter(tagStatus: .untagged, imageStatus: .any))
+        #expect(untagged.count == 10 && expected.count == 261)
+        try await push(ledger, r, 500..<520, tagPrefix: "w")
+        // The checkpoint that serves `then` holds images and tags, no listing rows.
+        let tables = try ledger.env.read { txn -> Set<UInt8> in
+            let value = try txn.withCursor(try ledger.stores.current(txn).checkpoints) { c in try c.last().map { Array($0.value) } }!
+            return try value.withUnsafeBytes { bytes in
+                var reader = BinaryReader(bytes)
+                var seen = Set<UInt8>()
+                for _ in 0..<(try reader.varint()) { seen.insert(try reader.u8()); _ = try reader.dataBuffer(); _ = try reader.dataBuffer() }
+                return seen
+            }
+        }
+        #expect(tables.contains(ProjectionDatabases.Table.images.rawValue) && tables.contains(ProjectionDatabases.Table.tags.rawValue))
+        #expect(!tables.contains(ProjectionDatabases.Table.listing.rawValue))
+        // Paging at `then` (a scratch copy restored from that checkpoint) sees the same entries.
+        var seen: [ImageEntry] = []
+        var token: String?
+        repeat {
+            let page = try ledger.listImages(r, at: .seq(then), filter: ImageFilter(imageStatus: .any), maxResults: 50, nextToken: token)
+            seen += page.items
+            token = page.nextToken
+        } while token != nil
+        #expect(seen == expected)
+        #expect(try ledger.listImages(r, at: .seq(then), filter: ImageFilter(tagStatus: .untagged, imageStatus: .any), maxResults: 100).items == untagged)
+    }
+
+    @Test func aCheckpointThatHoldsListingRowsIsMalformed() throws {
+        let path = NSTemporaryDirectory() + "checkpoint-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let env = try Environment(path: path)
+        let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
+        var checkpoint = Checkpoint()
+        try checkpoint.row(.listing, key: KeyLayout.listing(1, manifest(1).digest, tag: "v1"), value: [0])
+        #expect(throws: DecodingError.self) {
+            try env.discardedWrite { txn in try checkpoint.encoded().withUnsafeBytes { try Checkpoint.restore($0, into: txn, dbs) } }
+        }
+        let memory = MemoryProjections(checkpointSink: { _, _ in })
+        #expect(throws: DecodingError.self) { try checkpoint.encoded().withUnsafeBytes { try memory.restore(checkpoint: $0) } }
     }
 
     @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {

@@ -12,7 +12,7 @@ struct CheckpointContents {
     init(repoId: UInt64) { self.repoId = repoId }
 
     /// Adds a row of `table` (key and value as stored); rows may come in any order until
-    /// ``sort()``. Listing rows are checked and left out: they follow from the images.
+    /// ``sort()``. A checkpoint holds no listing rows: they follow from the images.
     mutating func add(_ table: ProjectionDatabases.Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(DecodingError) {
         guard key.count >= 8, KeyLayout.readU64(key) == repoId else { throw DecodingError(reason: "checkpoint row of another repository") }
         let rest = UnsafeRawBufferPointer(rebasing: key[8...])
@@ -23,8 +23,6 @@ struct CheckpointContents {
         case .tags:
             guard !rest.isEmpty else { throw DecodingError(reason: "checkpoint tag key without a tag") }
             tags.append((rest, value))
-        case .listing:
-            guard rest.count >= 33, value.count == 1 else { throw DecodingError(reason: "malformed checkpoint listing entry") }
         default:
             throw DecodingError(reason: "checkpoint row of \(table) among a repository's contents")
         }

@@ -17,14 +17,17 @@ import LMDB
 ///
 /// A repository is checkpointed (its projection rows copied) after the event that makes its
 /// count of events since the last checkpoint reach its interval; the interval is the larger of
-/// ``minimumInterval`` and a quarter of the checkpoint's row count (``rowsPerEvent``), so copying
-/// stays amortized O(1) per event (about four rows) and replaying from a checkpoint costs at most
-/// about a quarter of reading the state itself. The rule depends only on the log, so a rebuild
-/// reproduces every checkpoint exactly; changing it changes ``Ledger/projectionFormat``.
+/// ``minimumInterval`` and 3/8 of the checkpoint's row count (``intervalPerRow``), so copying
+/// stays amortized O(1) per event (under three rows) and replaying from a checkpoint costs at
+/// most about 3/8 of reading the state itself. A checkpoint holds images and tags but no listing
+/// entries, which follow from the images; 3/8 of its rows is about the quarter of images, tags
+/// and listing entries that format 2 used, so the replay bound did not change. The rule depends
+/// only on the log, so a rebuild reproduces every checkpoint exactly; changing it changes
+/// ``Ledger/projectionFormat``.
 enum HistoryIndex {
     static let minimumInterval: UInt64 = 256
-    /// Rows of a checkpoint per event of the interval that follows it.
-    static let rowsPerEvent: UInt64 = 4
+    /// Events of the interval after a checkpoint per row of the checkpoint.
+    static let intervalPerRow = (numerator: UInt64(3), denominator: UInt64(8))
 
     static func repoPrefix(_ ref: RepositoryRef) -> [UInt8] {
         Array(SHA256.hash(data: Array(ref.registryId.value.utf8) + [0] + Array(ref.name.value.utf8)).prefix(16))
@@ -63,7 +66,7 @@ enum HistoryIndex {
         since += 1
         if since >= interval, try store.repository(ref) != nil {
             let rows = try store.checkpoint(ref, historyId: hid, seq: record.seq)
-            (since, interval) = (0, max(minimumInterval, UInt64(rows) / rowsPerEvent))
+            (since, interval) = (0, max(minimumInterval, UInt64(rows) * intervalPerRow.numerator / intervalPerRow.denominator))
         }
         try store.setCheckpointSchedule(historyId: hid, since: since, interval: interval, ref)
     }
@@ -85,9 +88,10 @@ extension Event {
 }
 
 /// The projection rows of one repository at one seq: everything ``ProjectionWriter`` needs to
-/// apply that repository's later events, and ``ProjectionReader`` to read its state. Rows are
-/// encoded as they are captured, straight from the map: a large repository's checkpoint never
-/// holds a copy of each row.
+/// apply that repository's later events, and ``ProjectionReader`` to read its state, except the
+/// listing entries, which follow from the images (an image's tags, each with its status, or one
+/// untagged entry) and are derived when a checkpoint is restored. Rows are encoded as they are
+/// captured, straight from the map: a large repository's checkpoint never holds a copy of each row.
 struct Checkpoint: RowSink {
     /// Rows appended so far.
     private(set) var rowCount = 0
@@ -106,8 +110,8 @@ struct Checkpoint: RowSink {
     }
 
     /// The rows of `ref` in ``LMDBProjections``' databases, straight from the map, in this order:
-    /// its `repos` row; its images, tags and listing entries; its policies, their patterns and
-    /// their index rows (in creation order). ``MemoryProjections`` captures the same rows.
+    /// its `repos` row; its images and tags; its policies, their patterns and their index rows
+    /// (in creation order). ``MemoryProjections`` captures the same rows.
     static func capture(_ ref: RepositoryRef, _ reader: ProjectionReader) throws -> Checkpoint {
         let dbs = reader.dbs
         var out = Checkpoint()
@@ -120,7 +124,7 @@ struct Checkpoint: RowSink {
         }
         try out.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
         let id = KeyLayout.u64(repo.repoId)
-        for table in [ProjectionDatabases.Table.images, .tags, .listing] { try copy(table, prefix: id) }
+        for table in [ProjectionDatabases.Table.images, .tags] { try copy(table, prefix: id) }
         let scope = PolicyScope.repository(ref.registryId, ref.name)
         try copy(.policies, prefix: KeyLayout.scope(scope))
         try copy(.policyPatterns, prefix: KeyLayout.scope(scope))
@@ -129,18 +133,22 @@ struct Checkpoint: RowSink {
     }
 
     /// Writes the rows of an encoded checkpoint, borrowed from the map, into `dbs` (an empty
-    /// scratch generation). Rows come in key order within each database (as captured), so they
-    /// are appended; a row out of order is put normally.
+    /// scratch generation), with the listing rows that follow from its images. Rows come in key
+    /// order within each database (as captured), so they are appended; a row out of order is put
+    /// normally.
     static func restore(_ encoded: UnsafeRawBufferPointer, into txn: Transaction, _ dbs: ProjectionDatabases) throws {
         let all = dbs.all
+        let (images, listing) = (Int(ProjectionDatabases.Table.images.rawValue), Int(ProjectionDatabases.Table.listing.rawValue))
         var lastKeys = [UnsafeRawBufferPointer?](repeating: nil, count: all.count)
+        var imageRecords: [(key: Digest, value: ImageRecord)] = []
+        var repoId: UInt64?
         var r = BinaryReader(encoded)
         let count = try r.varint()
         // One cursor per database: appending through it needs no search from the root.
         try txn.withCursors(all) { cursors in
             for _ in 0..<count {
                 let index = Int(try r.u8())
-                guard index < all.count else { throw DecodingError(reason: "checkpoint names database \(index)") }
+                guard index < all.count, index != listing else { throw DecodingError(reason: "checkpoint names database \(index)") }
                 let key = try r.dataBuffer(), value = try r.dataBuffer()
                 guard (1...KeyLayout.maxKeyLength).contains(key.count) else {
                     throw DecodingError(reason: "checkpoint key of \(key.count) bytes")
@@ -148,6 +156,20 @@ struct Checkpoint: RowSink {
                 let ordered = lastKeys[index].map { KeyLayout.sortsBefore($0, key) } ?? true
                 try cursors[index].put(key: key, value: value, flags: ordered ? .append : [])
                 if ordered { lastKeys[index] = key }
+                if index == images {
+                    guard key.count == 40 else { throw DecodingError(reason: "checkpoint image key of \(key.count) bytes") }
+                    let id = KeyLayout.readU64(key)
+                    guard repoId == nil || repoId == id else { throw DecodingError(reason: "checkpoint images of two repositories") }
+                    repoId = id
+                    imageRecords.append((Digest(rawPointer: UnsafeRawBufferPointer(rebasing: key[8...])), try ImageRecord(value, mediaType: false)))
+                }
+            }
+            guard let repoId else { return }
+            if !imageRecords.isSorted(by: { $0.key < $1.key }) { imageRecords.sort { $0.key < $1.key } }
+            try ListingEntries.forEach(repoId: repoId, images: imageRecords) { key, status in
+                var k = BinaryWriter(capacity: 64)
+                key(&k)
+                try k.bytes.withUnsafeBytes { k in try withUnsafeBytes(of: status) { try cursors[listing].put(key: k, value: $0, flags: .append) } }
             }
         }
     }

@@ -1,6 +1,6 @@
 extension MemoryProjections {
     /// Loads an encoded checkpoint (``Checkpoint``): its repository and policies into memory,
-    /// its images, tags and listing entries as a ``CheckpointContents`` base, searched in place.
+    /// its images and tags as a ``CheckpointContents`` base, searched in place.
     /// The checkpoint's bytes must stay valid (its read transaction open) while this store is used.
     /// Its policies' pattern and index rows are implied by the policies themselves.
     func restore(checkpoint encoded: UnsafeRawBufferPointer) throws {
@@ -18,7 +18,7 @@ extension MemoryProjections {
                 let record = try RepoRecord(value)
                 putRepository(ref, record)
                 base = CheckpointContents(repoId: record.repoId)
-            case .images, .tags, .listing:
+            case .images, .tags:
                 guard base != nil else { throw DecodingError(reason: "checkpoint rows before their repository") }
                 try base!.add(table, key: key, value: value)
             case .policies:

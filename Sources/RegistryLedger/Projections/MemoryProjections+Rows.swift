@@ -146,7 +146,7 @@ extension MemoryProjections {
         var rows = Checkpoint()
         if let repo = repositories[ref] {
             try rows.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
-            try rowsOfContents(repo.repoId, [.images, .tags, .listing], into: &rows)
+            try rowsOfContents(repo.repoId, [.images, .tags], into: &rows)
             let scope = PolicyScope.repository(ref.registryId, ref.name)
             try rowsOfPolicies(scope, into: &rows)
             for (key, uuid) in patternRows(of: [scope]) { try rows.row(.policyPatterns, key: key, value: Array(uuid.utf8)) }
@@ -207,8 +207,7 @@ extension MemoryProjections {
 
     /// The rows of one repository in `tables` (of images, tags and listing, in that order), each
     /// table in key order. Only for contents held wholly in memory (rebuild and verification
-    /// restore no checkpoint). Listing rows follow from the images: an image's tags, each with
-    /// its status, or its untagged entry when it has none.
+    /// restore no checkpoint). Listing rows follow from the images (``ListingEntries``).
     private func rowsOfContents(_ repoId: UInt64, _ tables: [Table], into sink: inout some RowSink) throws {
         guard let c = contents(repoId) else { return }
         precondition(c.base == nil, "rows of time travel's checkpointed contents")
@@ -226,17 +225,8 @@ extension MemoryProjections {
                     try sink.row(table, key: { KeyLayout.tag(repoId, tag, into: &$0) }, value: { record.encode(into: &$0) })
                 }
             case .listing:
-                // Tagged entries (by digest, then tag: an image's tags are kept sorted) sort before
-                // untagged ones (by digest).
-                for (digest, image) in sortedImages {
-                    for tag in image.tags {
-                        try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: tag, into: &$0) },
-                                     value: { $0.u8(EventCodec.statusCode(image.status)) })
-                    }
-                }
-                for (digest, image) in sortedImages where image.tags.isEmpty {
-                    try sink.row(table, key: { KeyLayout.listing(repoId, digest, tag: nil, into: &$0) },
-                                 value: { $0.u8(EventCodec.statusCode(image.status)) })
+                try ListingEntries.forEach(repoId: repoId, images: sortedImages) { key, status in
+                    try sink.row(table, key: key, value: { $0.u8(status) })
                 }
             default:
                 preconditionFailure("\(table) is not a repository's contents")

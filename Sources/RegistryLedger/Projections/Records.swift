@@ -31,8 +31,19 @@ struct RepoRecord: Equatable {
     }
 }
 
-/// An image's projected state; `tags` sorted.
+/// An image's projected state; `tags` sorted. Stored as: media type (a one-byte code, or 0 and
+/// the name), size (flag, varint), status code, push time, tags.
 struct ImageRecord: Equatable {
+    /// The media types stored as a code: position + 1. Append only — codes are stored.
+    static let mediaTypeCodes = [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    ]
+
     var mediaType: String
     var size: Int64?
     var status: ImageStatus
@@ -46,7 +57,7 @@ struct ImageRecord: Equatable {
     }
 
     func encode(into w: inout BinaryWriter) {
-        w.string(mediaType)
+        if let code = Self.mediaTypeCodes.firstIndex(of: mediaType) { w.u8(UInt8(code + 1)) } else { w.u8(0); w.string(mediaType) }
         if let size { w.u8(1); w.varint(UInt64(size)) } else { w.u8(0) }
         w.u8(EventCodec.statusCode(status)); w.u64(pushedAt)
         w.varint(UInt64(tags.count))
@@ -61,7 +72,13 @@ struct ImageRecord: Equatable {
     /// not show it costs a string less per image).
     init(_ p: UnsafeRawBufferPointer, mediaType withMediaType: Bool = true) throws(DecodingError) {
         var r = BinaryReader(p)
-        if withMediaType { mediaType = try r.mediaType() } else { _ = try r.dataBuffer(); mediaType = "" }
+        let code = Int(try r.u8())
+        if code == 0 {
+            if withMediaType { mediaType = try r.string() } else { _ = try r.dataBuffer(); mediaType = "" }
+        } else {
+            guard code <= Self.mediaTypeCodes.count else { throw DecodingError(reason: "unknown media type code \(code)") }
+            mediaType = withMediaType ? Self.mediaTypeCodes[code - 1] : ""
+        }
         size = try r.bool() ? Int64(bitPattern: try r.varint()) : nil
         status = try EventCodec.status(code: try r.u8())
         pushedAt = try r.u64()
