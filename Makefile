@@ -84,10 +84,11 @@ bench-http: deps pydeps
 	$(PYTHON) Benchmarks/http_paging.py
 
 # LMDB's own cost (C, no Swift) of storing a generation the size of the 1M-event history
-# fixture's: 2,975,200 rows of 50 bytes (key and value) and 1,600 checkpoint values of 162 KB (BENCHMARKS.md).
+# fixture's (projection format 4): 1,983,000 rows of 50 bytes (key and value) and 1,800
+# checkpoint values of 113 KB (BENCHMARKS.md).
 bench-lmdb-floor: deps
 	@dir=$$(mktemp -d); cc -O2 Benchmarks/lmdb-floor.c -llmdb -o $$dir/lmdb-floor && \
-	  $$dir/lmdb-floor $$dir 2975200 32 18 1600 162000 4; status=$$?; rm -rf $$dir; exit $$status
+	  $$dir/lmdb-floor $$dir 1983000 32 18 1800 112900 4; status=$$?; rm -rf $$dir; exit $$status
 
 clean:
 	rm -rf .build data

@@ -297,4 +297,55 @@ import Testing
         try ledger.forEachEvent(until: middle, chunkSize: 11) { whole.append($0.seq) }
         #expect(whole == all.filter { $0.timestamp <= middle }.map(\.seq))
     }
+
+    @Test func aRepositorysEventIndexPacksItsSeqsInRowsOf128ThatRebuildCutsAlike() async throws {
+        let (ledger, _) = try makeLedger()
+        let (web, api) = (repo("acme/web"), repo("acme/api"))
+        _ = try await ledger.createRepository(web, context: alice)
+        _ = try await ledger.createRepository(api, context: alice)
+        for i in 0..<200 {  // interleaved, so neither repository's seqs are consecutive
+            _ = try await ledger.putImage(web, manifest: manifest(i), tag: tag("w\(i)"), context: alice)
+            if i % 3 == 0 { _ = try await ledger.putImage(api, manifest: manifest(1000 + i), context: alice) }
+        }
+        let all = try ledger.events()
+        let webSeqs = all.filter { $0.event.repository == web }.map(\.seq)
+        #expect(webSeqs.count == 401)
+        let hid = HistoryIndex.repoPrefix(web)
+        let rows = try ledger.env.read { txn in
+            var rows: [UInt64] = []
+            try txn.withCursor(try ledger.stores.current(txn).repoEvents) { c in
+                var entry = try c.seek(atOrAfter: hid)
+                while let e = entry, KeyLayout.hasPrefix(e.key, hid) { rows.append(KeyLayout.readU64(e.key, at: 16)); entry = try c.next() }
+            }
+            return rows
+        }
+        #expect(rows == [webSeqs[0], webSeqs[128], webSeqs[256], webSeqs[384]])
+        // From the middle of a row, across rows, in small chunks.
+        for from in [webSeqs[0], webSeqs[100], webSeqs[128], webSeqs[300] + 1] {
+            let seqs = try ledger.env.read { txn in try ledger.repositorySeqs(txn, try ledger.stores.current(txn), historyId: hid, from: from) }
+            #expect(seqs == webSeqs.filter { $0 >= from })
+        }
+        var walked: [UInt64] = []
+        try ledger.forEachEvent(repository: web, chunkSize: 50) { walked.append($0.seq) }
+        #expect(walked == webSeqs)
+        let digest = try ledger.stateDigest()
+        #expect(try await ledger.rebuild() == digest)
+    }
+
+    @Test func aDamagedEventIndexRowIsAStorageErrorNotACrash() async throws {
+        let (ledger, _) = try makeLedger()
+        let web = repo("acme/web")
+        _ = try await ledger.createRepository(web, context: alice)
+        try await push(ledger, web, 0..<100)
+        let hid = HistoryIndex.repoPrefix(web)
+        for bad: [UInt8] in [[0], [0x80], [1, 0], Array(repeating: 1, count: SeqRun.capacity)] {
+            try ledger.env.write { txn in
+                let dbs = try ledger.stores.current(txn)
+                let key = try txn.withCursor(dbs.repoEvents) { c in try c.seek(atOrAfter: hid).map { Array($0.key) } }!
+                try txn.put(dbs.repoEvents, key: key, value: bad)
+            }
+            await expectError(.storage) { try ledger.forEachEvent(repository: web) { _ in } }
+            await expectError(.storage) { try ledger.state(at: .seq(try ledger.headSeq()), repository: web) }
+        }
+    }
 }

@@ -19,7 +19,7 @@ extension Ledger {
             while next <= through {
                 let batch = try env.read { txn in
                     let dbs = try stores.current(txn)
-                    let seqs = try self.seqs(txn, dbs.repoEvents, prefix: hid, from: next, through: through, limit: Int(chunkSize))
+                    let seqs = try repositorySeqs(txn, dbs, historyId: hid, from: next, through: through, limit: Int(chunkSize))
                     return try seqs.map { try record(txn, $0) }
                 }
                 for record in batch { try body(record) }

@@ -162,7 +162,7 @@ extension Ledger {
                         try restore(store, at.value)
                     }
                 }
-                let seqs = try seqs(txn, dbs.repoEvents, prefix: hid, from: (checkpointSeq ?? 0) + 1, through: last)
+                let seqs = try repositorySeqs(txn, dbs, historyId: hid, from: (checkpointSeq ?? 0) + 1, through: last)
                 let writer = ProjectionWriter(store, indexesHistory: false)
                 let cache = DecodingCache()
                 var seen = checkpointSeq != nil
@@ -254,6 +254,37 @@ extension Ledger {
                 let seq = KeyLayout.readU64(e.key, at: e.key.count - 8)
                 guard seq <= through else { break }
                 out.append(seq)
+                entry = try c.next()
+            }
+        }
+        return out
+    }
+
+    /// The seqs of one repository's events within [from, through], at most `limit`, from its
+    /// ``SeqRun`` rows in `repoEvents`. - Throws: `storage` for a malformed row.
+    func repositorySeqs(_ txn: Transaction, _ dbs: ProjectionDatabases, historyId hid: [UInt8],
+                        from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [UInt64] {
+        var out: [UInt64] = []
+        func isRow(_ e: Cursor.Entry?) -> Bool { e.map { $0.key.count == 24 && KeyLayout.hasPrefix($0.key, hid) } ?? false }
+        try txn.withCursor(dbs.repoEvents) { c in
+            // The row that holds `from` starts at it or before it.
+            let start = hid + KeyLayout.u64(from)
+            var entry = try c.seek(atOrAfter: start)
+            if !(isRow(entry) && KeyLayout.readU64(entry!.key, at: 16) == from) {
+                let before = entry == nil ? try c.last() : try c.previous()
+                entry = isRow(before) ? before : try c.seek(atOrAfter: start)
+            }
+            while out.count < limit, let e = entry, isRow(e) {
+                let first = KeyLayout.readU64(e.key, at: 16)
+                guard first <= through else { return }
+                let seqs: [UInt64]
+                do { seqs = try SeqRun.decode(first: first, e.value) } catch {
+                    throw LedgerError(.storage, "the event index of a repository is damaged at seq \(first): \(error)")
+                }
+                for seq in seqs where seq >= from {
+                    guard seq <= through, out.count < limit else { return }
+                    out.append(seq)
+                }
                 entry = try c.next()
             }
         }

@@ -5,7 +5,7 @@ import LMDB
 ///
 /// | database    | key                                         | value |
 /// |-------------|---------------------------------------------|-------|
-/// | repoEvents  | history id(16), seq(8)                      | –     |
+/// | repoEvents  | history id(16), first seq(8)                | later seqs (``SeqRun``) |
 /// | tagEvents   | history id(16), tag, 0, seq(8)              | –     |
 /// | scopeEvents | organization scope key, seq(8)              | –     |
 /// | repoHistory | history id(16)                              | eventsSinceCheckpoint(8), interval(8), repository key |

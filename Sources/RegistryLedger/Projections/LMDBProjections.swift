@@ -140,8 +140,24 @@ struct LMDBProjections: ProjectionStore {
 
     func historyId(_ ref: RepositoryRef) -> [UInt8] { HistoryIndex.repoPrefix(ref) }
 
+    /// Adds `seq` to the repository's last ``SeqRun`` row, or starts a row when that one is full.
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws {
-        try txn.put(dbs.repoEvents, key: historyId + KeyLayout.u64(seq), value: [])
+        let last = try txn.withCursor(dbs.repoEvents) { c -> (key: [UInt8], value: [UInt8], seqs: [UInt64])? in
+            let past = try c.seek(atOrAfter: historyId + KeyLayout.u64(.max))
+            guard let e = past == nil ? try c.last() : try c.previous(), e.key.count == 24, KeyLayout.hasPrefix(e.key, historyId) else {
+                return nil
+            }
+            return (Array(e.key), Array(e.value), try SeqRun.decode(first: KeyLayout.readU64(e.key, at: 16), e.value))
+        }
+        if let last, last.seqs.last! >= seq { return }  // indexed already
+        if let last, last.seqs.count < SeqRun.capacity {
+            var value = BinaryWriter(capacity: last.value.count + 3)
+            value.raw(last.value)
+            value.varint(seq - last.seqs.last!)
+            try txn.put(dbs.repoEvents, key: last.key, value: value.bytes)
+        } else {
+            try txn.put(dbs.repoEvents, key: historyId + KeyLayout.u64(seq), value: [])
+        }
     }
 
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) throws {

@@ -183,7 +183,10 @@ extension MemoryProjections {
             if lastRepositoryId > 0 { try sink.row(table, key: LMDBProjections.nextRepoIdKey, value: KeyLayout.u64(lastRepositoryId)) }
         case .repoEvents:
             for (id, h) in sortedHistories() {
-                for seq in h.seqs { try sink.row(table, key: { $0.raw(id); $0.u64(seq) }, value: { _ in }) }
+                for start in stride(from: 0, to: h.seqs.count, by: SeqRun.capacity) {
+                    let run = h.seqs[start..<min(start + SeqRun.capacity, h.seqs.count)]
+                    try sink.row(table, key: { $0.raw(id); $0.u64(run.first!) }, value: { SeqRun.encode(run, into: &$0) })
+                }
             }
         case .tagEvents:
             for (id, h) in sortedHistories() {
