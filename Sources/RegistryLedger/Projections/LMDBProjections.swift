@@ -142,21 +142,22 @@ struct LMDBProjections: ProjectionStore {
 
     /// Adds `seq` to the repository's last ``SeqRun`` row, or starts a row when that one is full.
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws {
-        let last = try txn.withCursor(dbs.repoEvents) { c -> (key: [UInt8], value: [UInt8], seqs: [UInt64])? in
+        try txn.withCursor(dbs.repoEvents) { c in
             let past = try c.seek(atOrAfter: historyId + KeyLayout.u64(.max))
-            guard let e = past == nil ? try c.last() : try c.previous(), e.key.count == 24, KeyLayout.hasPrefix(e.key, historyId) else {
-                return nil
+            if let last = past == nil ? try c.last() : try c.previous(), last.key.count == 24, KeyLayout.hasPrefix(last.key, historyId) {
+                let seqs = try SeqRun.decode(first: KeyLayout.readU64(last.key, at: 16), last.value)
+                if seqs.last! >= seq { return }  // indexed already
+                if seqs.count < SeqRun.capacity {
+                    // Copied before the put: it moves the row the map buffers point into.
+                    let key = Array(last.key)
+                    var value = BinaryWriter(capacity: last.value.count + 3)
+                    value.bytes.append(contentsOf: last.value)
+                    value.varint(seq - seqs.last!)
+                    try key.withUnsafeBytes { k in try value.bytes.withUnsafeBytes { try c.put(key: k, value: $0) } }
+                    return
+                }
             }
-            return (Array(e.key), Array(e.value), try SeqRun.decode(first: KeyLayout.readU64(e.key, at: 16), e.value))
-        }
-        if let last, last.seqs.last! >= seq { return }  // indexed already
-        if let last, last.seqs.count < SeqRun.capacity {
-            var value = BinaryWriter(capacity: last.value.count + 3)
-            value.raw(last.value)
-            value.varint(seq - last.seqs.last!)
-            try txn.put(dbs.repoEvents, key: last.key, value: value.bytes)
-        } else {
-            try txn.put(dbs.repoEvents, key: historyId + KeyLayout.u64(seq), value: [])
+            try (historyId + KeyLayout.u64(seq)).withUnsafeBytes { k in try c.put(key: k, value: UnsafeRawBufferPointer(start: nil, count: 0)) }
         }
     }
 
