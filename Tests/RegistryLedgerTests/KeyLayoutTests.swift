@@ -33,6 +33,18 @@ import Testing
         }
     }
 
+    @Test func aRepositoryEventIndexRowRoundTripsItsSeqs() throws {
+        var rng = SeededGenerator(state: 3)
+        for count in [1, 2, 127, SeqRun.capacity] {
+            var seqs: [UInt64] = [UInt64.random(in: 1...1 << 40, using: &rng)]
+            while seqs.count < count { seqs.append(seqs.last! + UInt64.random(in: 1...1 << 20, using: &rng)) }
+            var w = BinaryWriter()
+            SeqRun.encode(seqs[...], into: &w)
+            #expect(w.bytes.count < count * 4, "deltas, not whole seqs")
+            #expect(try w.bytes.withUnsafeBytes { try SeqRun.decode(first: seqs[0], $0) } == seqs)
+        }
+    }
+
     @Test func anImageRecordWithAnUnknownMediaTypeCodeIsRejected() {
         var bytes = ImageRecord(mediaType: ImageRecord.mediaTypeCodes[0], size: nil, status: .active, pushedAt: 1, tags: []).encoded()
         bytes[0] = UInt8(ImageRecord.mediaTypeCodes.count + 1)
