@@ -155,8 +155,8 @@ public final class Ledger: Sendable {
     /// layouts, checkpoint placement). Stores record it; one built by other rules must be rebuilt.
     /// 1: checkpoint interval max(256, rows); 2: max(256, rows / 4); 3: image records name a
     /// known media type by a one-byte code, checkpoints hold no listing rows, max(256, 3 × rows / 8);
-    /// 4: a repository's event index packs 128 seqs a row (``SeqRun``).
-    public static let projectionFormat: UInt8 = 4
+    /// 4: a repository's event index packs 128 seqs a row (``SeqRun``); 5: interval max(256, rows / 4).
+    public static let projectionFormat: UInt8 = 5
     static let projectionFormatKey = Array("projectionFormat".utf8)
 
     private static func checkProjectionFormat(_ env: Environment, _ stores: StoreDatabases, head: LogHead, path: String,
