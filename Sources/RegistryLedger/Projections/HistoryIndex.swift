@@ -21,8 +21,8 @@ import LMDB
 /// copying stays amortized O(1) per event (about four rows) and replaying from a checkpoint costs
 /// at most about a quarter of reading the state itself. A checkpoint holds images and tags but no
 /// listing entries, which follow from the images, so a quarter of its rows is about half its
-/// images: two thirds of format 2's replay bound (time travel at 1M events −27%, for ~6% more
-/// fold work). The rule depends only on the log, so a rebuild reproduces every checkpoint
+/// images: two thirds of format 2's replay bound (time travel at 1M events −27%, for ~5% more
+/// rebuild time). The rule depends only on the log, so a rebuild reproduces every checkpoint
 /// exactly; changing it changes ``Ledger/projectionFormat``.
 enum HistoryIndex {
     static let minimumInterval: UInt64 = 256
