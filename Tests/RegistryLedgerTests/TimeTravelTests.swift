@@ -48,6 +48,32 @@ import Testing
         #expect(try await ledger.rebuild() == digest)
     }
 
+    @Test func aRepositoryIsCheckpointedAfterAQuarterOfItsLastCheckpointsRowsInEvents() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        _ = try await ledger.createRepository(ref, context: alice)
+        try await push(ledger, ref, 0..<1500)  // one repository only: seqs count its events
+        let hid = HistoryIndex.repoPrefix(ref)
+        let checkpoints = try ledger.env.read { txn -> [(seq: UInt64, rows: UInt64)] in
+            var out: [(seq: UInt64, rows: UInt64)] = []
+            try txn.withCursor(try ledger.stores.current(txn).checkpoints) { c in
+                var entry = try c.seek(atOrAfter: hid)
+                while let e = entry, KeyLayout.hasPrefix(e.key, hid) {
+                    var reader = BinaryReader(e.value)
+                    out.append((KeyLayout.readU64(e.key, at: 16), try reader.varint()))
+                    entry = try c.next()
+                }
+            }
+            return out
+        }
+        #expect(checkpoints.first?.seq == HistoryIndex.minimumInterval)
+        #expect(checkpoints.count >= 6)
+        #expect(checkpoints.contains { $0.rows / HistoryIndex.rowsPerEvent > HistoryIndex.minimumInterval }, "the rows rule is exercised")
+        for (taken, next) in zip(checkpoints, checkpoints.dropFirst()) {
+            #expect(next.seq - taken.seq == max(HistoryIndex.minimumInterval, taken.rows / 4), "after the checkpoint at \(taken.seq)")
+        }
+    }
+
     @Test func aMalformedCheckpointIsAStorageErrorNotACrash() async throws {
         let (ledger, _) = try makeLedger()
         let ref = repo("acme/web")

@@ -17,17 +17,17 @@ import LMDB
 ///
 /// A repository is checkpointed (its projection rows copied) after the event that makes its
 /// count of events since the last checkpoint reach its interval; the interval is the larger of
-/// ``minimumInterval`` and a quarter of the checkpoint's row count (``intervalPerRow``), so
-/// copying stays amortized O(1) per event (about four rows) and replaying from a checkpoint costs
-/// at most about a quarter of reading the state itself. A checkpoint holds images and tags but no
-/// listing entries, which follow from the images, so a quarter of its rows is about half its
-/// images: two thirds of format 2's replay bound (time travel at 1M events −27%, for ~5% more
-/// rebuild time). The rule depends only on the log, so a rebuild reproduces every checkpoint
-/// exactly; changing it changes ``Ledger/projectionFormat``.
+/// ``minimumInterval`` and a quarter of the checkpoint's row count (``rowsPerEvent``), so copying
+/// stays amortized O(1) per event (about four rows) and replaying from a checkpoint costs at most
+/// about a quarter of reading the state itself. A checkpoint holds images and tags but no listing
+/// entries, which follow from the images, so a quarter of its rows is about half its images: two
+/// thirds of format 2's replay bound (BENCHMARKS.md, formats 3–5). The rule depends only on the
+/// log, so a rebuild reproduces every checkpoint exactly; changing it changes
+/// ``Ledger/projectionFormat``.
 enum HistoryIndex {
     static let minimumInterval: UInt64 = 256
-    /// Events of the interval after a checkpoint per row of the checkpoint.
-    static let intervalPerRow = (numerator: UInt64(1), denominator: UInt64(4))
+    /// Rows of a checkpoint per event of the interval that follows it.
+    static let rowsPerEvent: UInt64 = 4
 
     static func repoPrefix(_ ref: RepositoryRef) -> [UInt8] {
         Array(SHA256.hash(data: Array(ref.registryId.value.utf8) + [0] + Array(ref.name.value.utf8)).prefix(16))
@@ -66,7 +66,7 @@ enum HistoryIndex {
         since += 1
         if since >= interval, try store.repository(ref) != nil {
             let rows = try store.checkpoint(ref, historyId: hid, seq: record.seq)
-            (since, interval) = (0, max(minimumInterval, UInt64(rows) * intervalPerRow.numerator / intervalPerRow.denominator))
+            (since, interval) = (0, max(minimumInterval, UInt64(rows) / rowsPerEvent))
         }
         try store.setCheckpointSchedule(historyId: hid, since: since, interval: interval, ref)
     }
