@@ -75,6 +75,31 @@ enum BotocoreVector {
         }
     }
 
+    /// A valid signature over `signedHeaders` only, with `unsigned` headers added to the request afterwards.
+    static func request(signing signedHeaders: [(name: String, value: String)], adding unsigned: [(name: String, value: String)]) -> SignedRequest {
+        let signer = SigV4Signer(credential: BotocoreVector.credential, region: "us-east-1")
+        let body = Array(#"{"repositoryName":"auth/victim"}"#.utf8)
+        let added = signer.sign(method: "POST", path: "/", host: "localhost:1", headers: signedHeaders, body: body)
+        return SignedRequest(method: "POST", path: "/", headers: signedHeaders + unsigned + [("Host", "localhost:1")] + added, body: body)
+    }
+
+    @Test(arguments: [
+        ([], [("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.DeleteRepository"), ("Content-Type", "application/x-amz-json-1.1")], "content-type"),
+        ([("Content-Type", "application/x-amz-json-1.1")], [("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.DeleteRepository")], "x-amz-target"),
+        ([("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.ListImages")], [("Content-Type", "application/x-amz-json-1.1")], "content-type"),
+        ([("X-Amz-Target", "T"), ("Content-Type", "application/x-amz-json-1.1")], [("X-Amz-Security-Token", "stolen")], "x-amz-security-token"),
+    ] as [([(name: String, value: String)], [(name: String, value: String)], String)])
+    func aSignatureThatLeavesOutTheTargetContentTypeOrAnAmzHeaderIsRefused(
+        _ signed: [(name: String, value: String)], _ unsigned: [(name: String, value: String)], _ named: String
+    ) {
+        let verifier = SigV4Verifier(credentials: [BotocoreVector.credential], region: "us-east-1")
+        #expect(throws: SigV4Failure.malformedAuthorization("SignedHeaders must include '\(named)'")) {
+            try verifier.verify(Self.request(signing: signed, adding: unsigned))
+        }
+        // The same headers, signed, verify: the refusal is about coverage, not the signature.
+        #expect(throws: Never.self) { try verifier.verify(Self.request(signing: signed + unsigned, adding: [])) }
+    }
+
     @Test func failureMessagesNeverCarryTheSecret() {
         let failures: [SigV4Failure] = [.missingAuthorization, .malformedAuthorization("x"), .unknownAccessKey, .wrongScope("x"),
                                         .requestTimeTooSkewed, .signatureMismatch]

@@ -14,7 +14,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError, EndpointConnectionError, ConnectionClosedError
 
-from conftest import ALICE, BIN, REGISTRY, SECRETS, TOKENS, Quay, Server, ecr_client, make_config, manifest
+from conftest import ALICE, BIN, BOB, REGISTRY, SECRETS, TOKENS, Quay, Server, ecr_client, make_config, manifest
 
 
 def regledger(*args):
@@ -64,6 +64,16 @@ def test_first_start_generates_a_private_config_and_reuses_it(tmp_path):
     (json.dumps(make_config(credentials=[], tokens=[])), "no credentials"),
     (json.dumps(make_config(credentials=[{"accessKeyId": "AKIA1", "principal": "p"}])), "secretAccessKey"),
     (json.dumps(make_config(activationDelaySeconds=-1)), "activationDelaySeconds"),
+    # A misspelled key used to start a server without the credentials it was meant to have.
+    (json.dumps({k if k != "credentials" else "credentails": v for k, v in make_config().items()}), "unknown key 'credentails'"),
+    (json.dumps(make_config(tokens=[{"token": "t", "user": "u", "scopes": []}])), "tokens[0].scopes is empty"),
+    (json.dumps(make_config(tokens=[{"token": "t", "scopes": ["repo:read"]}])), "tokens[0].user is required"),
+    (json.dumps(make_config(credentials=[{"accessKeyId": "AKIA1", "secretAccessKey": "alice-secret-do-not-log-0123456789abcdef"}])),
+     "credentials[0].principal is required"),
+    (json.dumps(make_config(tokens=[TOKENS["admin"], dict(TOKENS["admin"], user="other")])), "tokens[1].token is the same"),
+    (json.dumps(make_config(credentials=[ALICE, dict(BOB, accessKeyId=ALICE["accessKeyId"])])), "credentials[1].accessKeyId is the same"),
+    (json.dumps(make_config())[:-1] + ', "region": "eu-west-1"}', "the key 'region' appears twice"),
+    (json.dumps(make_config(idleTimeoutSeconds=0)), "idleTimeoutSeconds"),
 ])
 def test_a_bad_config_stops_the_server_with_a_clear_message(tmp_path, content, message):
     config = tmp_path / "bad.json"

@@ -102,6 +102,9 @@ public struct SigV4Verifier: Sendable {
             throw .malformedAuthorization("a signed X-Amz-Date header (YYYYMMDDTHHMMSSZ) is required")
         }
         guard amzDate.hasPrefix(parsed.date) else { throw .wrongScope("the credential date does not match X-Amz-Date") }
+        if let unsigned = Self.headersThatMustBeSigned(request).first(where: { !parsed.signedHeaders.contains($0) }) {
+            throw .malformedAuthorization("SignedHeaders must include '\(unsigned)'")
+        }
         guard abs(time.timeIntervalSince(now)) <= maxSkew else { throw .requestTimeTooSkewed }
         var canonicalHeaders = ""
         for name in parsed.signedHeaders {
@@ -116,6 +119,13 @@ public struct SigV4Verifier: Sendable {
                                       service: parsed.service, amzDate: amzDate, canonicalRequest: canonicalRequest)
         guard constantTimeEquals(Array(expected.utf8), Array(parsed.signature.utf8)) else { throw .signatureMismatch }
         return credential
+    }
+
+    /// The headers a signature must cover besides `host` and `x-amz-date`: every `x-amz-*` header
+    /// the request carries (`x-amz-target` names the operation) and `content-type`, so that a
+    /// captured signature cannot be replayed as another operation or with another body type.
+    static func headersThatMustBeSigned(_ request: SignedRequest) -> [String] {
+        Set(request.headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("x-amz-") || $0 == "content-type" }).sorted()
     }
 
     /// The hex signature of `canonicalRequest` (SigV4 steps 2–4), shared by ``SigV4Signer``.

@@ -60,19 +60,22 @@ public struct QuayResponse: Sendable {
 /// Quay's immutability-policy and tag REST API over the ledger, independent of any HTTP server.
 public struct QuayService: Sendable {
     let ledger: Ledger
-    private let tokens: [String: QuayToken]
+    private let tokens: SecretTable<QuayToken>
 
     public init(ledger: Ledger, tokens: [QuayToken]) {
         self.ledger = ledger
-        self.tokens = Dictionary(tokens.map { ($0.token, $0) }, uniquingKeysWith: { first, _ in first })
+        self.tokens = SecretTable(tokens.map { (secret: $0.token, value: $0) })
     }
+
+    /// The configured token `presented` is, compared in constant time; nil when none.
+    public func token(_ presented: String) -> QuayToken? { tokens.value(for: presented) }
 
     private enum Route {
         case policies(PolicyScope), policy(PolicyScope, String), tags(RepositoryRef), tag(RepositoryRef, String)
     }
 
     public func handle(_ request: QuayRequest, requestId: String) async -> QuayResponse {
-        guard let presented = request.token, let token = tokens[presented] else {
+        guard let presented = request.token, let token = token(presented) else {
             return .error(401, "invalid_token", "Unauthorized", "a valid bearer token is required")
         }
         let parts = request.path.split(separator: "/").map(String.init)

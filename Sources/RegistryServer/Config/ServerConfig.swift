@@ -3,7 +3,10 @@ import RegistryAPI
 import RegistryLedger
 
 /// The server's configuration file (SPEC §4.2): registry id, SigV4 region, ECR/OCI credentials,
-/// Quay tokens and the activation delay of restored images.
+/// Quay tokens, the activation delay of restored images and the connection timeouts.
+///
+/// Parsing is strict: unknown or repeated keys, empty scope lists and duplicate access key ids
+/// or tokens are refused, so that a misspelled key cannot start a server without credentials.
 public struct ServerConfig: Sendable, Equatable {
     public var registryId: RegistryId
     public var region: String
@@ -11,51 +14,77 @@ public struct ServerConfig: Sendable, Equatable {
     public var tokens: [QuayToken]
     /// Seconds between `UpdateImageStorageClass` to STANDARD and the image becoming ACTIVE.
     public var activationDelaySeconds: Double
+    /// Seconds between scheduled lifecycle-policy runs (0: off). Read and checked here; the
+    /// scheduler that uses it comes with lifecycle policies (SPEC §2.8).
+    public var lifecycleIntervalSeconds: Double
+    /// Seconds between scheduled blob garbage collections (0: off). Read and checked here; the
+    /// collector that uses it comes with the blob store (SPEC §8).
+    public var gcIntervalSeconds: Double
+    /// A keep-alive connection idle this long is closed.
+    public var idleTimeoutSeconds: Double
+    /// A connection whose request head has not fully arrived this long after its first byte is closed.
+    public var headerTimeoutSeconds: Double
 
     public init(registryId: RegistryId, region: String, credentials: [AccessCredential], tokens: [QuayToken],
-                activationDelaySeconds: Double = 0) {
+                activationDelaySeconds: Double = 0, lifecycleIntervalSeconds: Double = 3600, gcIntervalSeconds: Double = 86_400,
+                idleTimeoutSeconds: Double = 60, headerTimeoutSeconds: Double = 10) {
         self.registryId = registryId
         self.region = region
         self.credentials = credentials
         self.tokens = tokens
         self.activationDelaySeconds = activationDelaySeconds
+        self.lifecycleIntervalSeconds = lifecycleIntervalSeconds
+        self.gcIntervalSeconds = gcIntervalSeconds
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.headerTimeoutSeconds = headerTimeoutSeconds
     }
 
     /// The scopes a Quay token may carry.
     public static let knownScopes: Set<String> = ["org:admin", "repo:admin", "repo:write", "repo:read"]
+    static let topLevelKeys: Set<String> = [
+        "registryId", "region", "credentials", "tokens", "activationDelaySeconds", "lifecycleIntervalSeconds",
+        "gcIntervalSeconds", "idleTimeoutSeconds", "headerTimeoutSeconds",
+    ]
+    static let credentialKeys: Set<String> = ["accessKeyId", "secretAccessKey", "principal"]
+    static let tokenKeys: Set<String> = ["token", "user", "scopes"]
 
     /// Parses and checks a config file's JSON.
-    /// - Throws: `ConfigError` naming the first field that is missing or invalid.
+    /// - Throws: `ConfigError` naming the first field that is unknown, missing or invalid (never its secret value).
     public init(json: [UInt8]) throws(ConfigError) {
         let root: JSONObject
         do { root = try JSONObject(parsing: json) } catch { throw ConfigError("the config is not a JSON object") }
+        if let repeated = JSONDuplicateKeys.first(in: json) { throw ConfigError("the key '\(Self.shown(repeated))' appears twice in one object") }
+        try Self.refuseUnknownKeys(root, Self.topLevelKeys, at: "")
         do {
             registryId = try RegistryId(try root.optionalString("registryId") ?? RegistryId.defaultId.value)
             region = try root.optionalString("region") ?? "us-east-1"
             guard !region.isEmpty, region.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7a) }) else {
                 throw ConfigError("region must be an AWS region name such as us-east-1")
             }
-            credentials = try (root.optionalObjects("credentials") ?? []).map { c in
-                let credential = AccessCredential(accessKeyId: try c.string("accessKeyId"), secretAccessKey: try c.string("secretAccessKey"),
-                                                  principal: try c.string("principal"))
-                guard !credential.accessKeyId.isEmpty, !credential.secretAccessKey.isEmpty, !credential.principal.isEmpty else {
-                    throw ConfigError("credentials need a non-empty accessKeyId, secretAccessKey and principal")
-                }
+            credentials = try (root.optionalObjects("credentials") ?? []).enumerated().map { index, c in
+                let field = "credentials[\(index)]"
+                try Self.refuseUnknownKeys(c, Self.credentialKeys, at: field)
+                let credential = AccessCredential(accessKeyId: try Self.required(c, "accessKeyId", field), secretAccessKey: try Self.required(c, "secretAccessKey", field),
+                                                  principal: try Self.required(c, "principal", field))
                 return credential
             }
-            tokens = try (root.optionalObjects("tokens") ?? []).map { t in
-                let scopes = try t.strings("scopes")
+            tokens = try (root.optionalObjects("tokens") ?? []).enumerated().map { index, t in
+                let field = "tokens[\(index)]"
+                try Self.refuseUnknownKeys(t, Self.tokenKeys, at: field)
+                let token = try Self.required(t, "token", field), user = try Self.required(t, "user", field)
+                let scopes: [String]
+                do { scopes = try t.strings("scopes") } catch { throw ConfigError("\(field).scopes must be a list of scope names") }
+                guard !scopes.isEmpty else { throw ConfigError("\(field).scopes is empty: a token needs at least one scope") }
                 if let unknown = scopes.first(where: { !Self.knownScopes.contains($0) }) {
-                    throw ConfigError("unknown token scope '\(unknown)'; scopes are \(Self.knownScopes.sorted().joined(separator: ", "))")
+                    throw ConfigError("\(field).scopes: unknown token scope '\(Self.shown(unknown))'; scopes are \(Self.knownScopes.sorted().joined(separator: ", "))")
                 }
-                let token = QuayToken(token: try t.string("token"), user: try t.string("user"), scopes: Set(scopes))
-                guard !token.token.isEmpty, !token.user.isEmpty else { throw ConfigError("tokens need a non-empty token and user") }
-                return token
+                return QuayToken(token: token, user: user, scopes: Set(scopes))
             }
-            activationDelaySeconds = try root.optionalDouble("activationDelaySeconds") ?? 0
-            guard activationDelaySeconds >= 0, activationDelaySeconds <= 86_400 else {
-                throw ConfigError("activationDelaySeconds must be between 0 and 86400")
-            }
+            activationDelaySeconds = try Self.seconds(root, "activationDelaySeconds", default: 0, in: 0...86_400)
+            lifecycleIntervalSeconds = try Self.seconds(root, "lifecycleIntervalSeconds", default: 3600, in: 0...31_536_000)
+            gcIntervalSeconds = try Self.seconds(root, "gcIntervalSeconds", default: 86_400, in: 0...31_536_000)
+            idleTimeoutSeconds = try Self.seconds(root, "idleTimeoutSeconds", default: 60, in: 1...86_400)
+            headerTimeoutSeconds = try Self.seconds(root, "headerTimeoutSeconds", default: 10, in: 1...3600)
         } catch let error as ConfigError {
             throw error
         } catch let error as LedgerError {
@@ -66,9 +95,42 @@ public struct ServerConfig: Sendable, Equatable {
         guard !credentials.isEmpty || !tokens.isEmpty else {
             throw ConfigError("the config names no credentials and no tokens: nobody could use the server")
         }
-        if Set(credentials.map(\.accessKeyId)).count != credentials.count { throw ConfigError("two credentials share an accessKeyId") }
-        if Set(tokens.map(\.token)).count != tokens.count { throw ConfigError("two tokens are the same") }
+        for (index, credential) in credentials.enumerated() {
+            if let first = credentials[..<index].firstIndex(where: { $0.accessKeyId == credential.accessKeyId }) {
+                throw ConfigError("credentials[\(index)].accessKeyId is the same as credentials[\(first)]'s")
+            }
+        }
+        for (index, token) in tokens.enumerated() {
+            if let first = tokens[..<index].firstIndex(where: { $0.token == token.token }) {
+                throw ConfigError("tokens[\(index)].token is the same as tokens[\(first)]'s")
+            }
+        }
     }
+
+    private static func refuseUnknownKeys(_ object: JSONObject, _ known: Set<String>, at field: String) throws(ConfigError) {
+        if let unknown = object.fields.keys.sorted().first(where: { !known.contains($0) }) {
+            let place = field.isEmpty ? "" : "\(field): "
+            throw ConfigError("\(place)unknown key '\(shown(unknown))'; known keys are \(known.sorted().joined(separator: ", "))")
+        }
+    }
+
+    /// A required non-empty string member of `object` (the item `field` of a list).
+    private static func required(_ object: JSONObject, _ key: String, _ field: String) throws(ConfigError) -> String {
+        guard let value = object.fields[key] else { throw ConfigError("\(field).\(key) is required") }
+        guard let string = value as? String, !string.isEmpty else { throw ConfigError("\(field).\(key) must be a non-empty string") }
+        return string
+    }
+
+    private static func seconds(_ root: JSONObject, _ key: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        guard let given = root.fields[key] else { return value }
+        guard let n = given as? NSNumber, !JSONObject.isBoolean(given), range.contains(n.doubleValue) else {
+            throw ConfigError("\(key) must be a number of seconds between \(Int(range.lowerBound)) and \(Int(range.upperBound))")
+        }
+        return n.doubleValue
+    }
+
+    /// A name from the file as it may appear in a message: at most 64 characters.
+    private static func shown(_ name: String) -> String { name.count > 64 ? String(name.prefix(64)) + "…" : name }
 
     /// The file's JSON, as `init(json:)` reads it.
     public func json() -> [UInt8] {
@@ -78,6 +140,10 @@ public struct ServerConfig: Sendable, Equatable {
             "credentials": credentials.map { ["accessKeyId": $0.accessKeyId, "secretAccessKey": $0.secretAccessKey, "principal": $0.principal] },
             "tokens": tokens.map { ["token": $0.token, "user": $0.user, "scopes": $0.scopes.sorted()] },
             "activationDelaySeconds": activationDelaySeconds,
+            "lifecycleIntervalSeconds": lifecycleIntervalSeconds,
+            "gcIntervalSeconds": gcIntervalSeconds,
+            "idleTimeoutSeconds": idleTimeoutSeconds,
+            "headerTimeoutSeconds": headerTimeoutSeconds,
         ]
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return Array(data) + [0x0a]
