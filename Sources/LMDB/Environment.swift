@@ -30,8 +30,11 @@ public final class Environment: @unchecked Sendable {
     }
 
     let env: OpaquePointer
+    /// The directory (or file, with ``Options/noSubdirectory``) the environment lives in.
+    public let path: String
     /// The options this environment was opened with.
     public let options: Options
+    private let staleReaders = ReaderSlotCounter()
     private let resizeLock = ReadWriteLock()
     /// Set under the exclusive lock by ``close()``; read under the shared lock.
     private var isClosed = false
@@ -54,11 +57,13 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_open(handle, path, flags, 0o600))
             var dead: Int32 = 0
             try check(mdb_reader_check(handle, &dead))
+            staleReaders.add(Int(dead))
         } catch {
             mdb_env_close(handle)
             throw error
         }
         self.env = handle
+        self.path = path
         self.options = options
     }
 
@@ -138,7 +143,7 @@ public final class Environment: @unchecked Sendable {
                         mdb_txn_abort(txn)
                         throw error
                     }
-                    if commit { try check(mdb_txn_commit(txn)) } else { mdb_txn_abort(txn) }
+                    if commit { try checkWrite(mdb_txn_commit(txn)) } else { mdb_txn_abort(txn) }
                     return result
                 }
             } catch LMDBError.mapFull {
@@ -167,8 +172,82 @@ public final class Environment: @unchecked Sendable {
             mdb_env_set_mapsize(env, 0)
             rc = mdb_txn_begin(env, nil, flags, &txn)
         }
+        if rc == MDB_READERS_FULL, releaseStaleReaders() > 0 {
+            // Slots held by processes that died inside a read transaction: freed, try once more.
+            rc = mdb_txn_begin(env, nil, flags, &txn)
+        }
         try check(rc)
         guard let txn else { throw LMDBError(code: EINVAL) }
         return txn
     }
+
+    /// A commit's or write's result, with a short write on a full filesystem reported as
+    /// ``LMDBError/noSpace``: LMDB turns a write that stored fewer bytes than asked into `EIO`.
+    private func checkWrite(_ rc: Int32) throws(LMDBError) {
+        if rc == EIO, let free = freeBytes(), free < Self.fullDiskThreshold { throw LMDBError.noSpace }
+        try check(rc)
+    }
+
+    /// Below this many free bytes an `EIO` from a write means the filesystem filled up.
+    static let fullDiskThreshold = 64 << 20
+
+    /// Bytes an unprivileged writer can still allocate on the filesystem holding the environment.
+    public func freeBytes() -> Int? {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return nil }
+        return Int(stats.f_bavail) * Int(stats.f_frsize)
+    }
+
+    // MARK: reader slots
+
+    /// Frees the reader slots of processes that died inside a read transaction (a `kill -9`d
+    /// audit), so they stop pinning old pages and stop filling the reader table. Cheap: it
+    /// scans the table once. - Returns: how many slots it freed.
+    @discardableResult
+    public func releaseStaleReaders() -> Int {
+        resizeLock.withShared {
+            var dead: Int32 = 0
+            guard !isClosed, mdb_reader_check(env, &dead) == 0 else { return 0 }
+            staleReaders.add(Int(dead))
+            return Int(dead)
+        }
+    }
+
+    /// Reader slots in use now, by every process that has the environment open.
+    public func readerSlotsInUse() -> Int {
+        var count = 0
+        resizeLock.withShared {
+            guard !isClosed else { return }
+            withUnsafeMutablePointer(to: &count) { counter in
+                _ = mdb_reader_list(env, { message, context in
+                    // One line a slot in use: "<pid> <thread> <txnid>", the pid right-aligned; the
+                    // header line and "(no active readers)" are not slots.
+                    guard var byte = message, let context else { return 0 }
+                    while byte.pointee == 0x20 { byte += 1 }
+                    if byte.pointee >= 0x30 && byte.pointee <= 0x39 { context.assumingMemoryBound(to: Int.self).pointee += 1 }
+                    return 0
+                }, counter)
+            }
+        }
+        return count
+    }
+
+    /// The size of the reader table (set by whichever process created the lock file).
+    public var readerCapacity: Int {
+        var readers: UInt32 = 0
+        mdb_env_get_maxreaders(env, &readers)
+        return Int(readers)
+    }
+
+    /// Slots freed by ``releaseStaleReaders()`` (and at open) since this environment was opened.
+    public var staleReadersReleased: Int { staleReaders.total }
+}
+
+/// A running total shared by threads.
+final class ReaderSlotCounter: @unchecked Sendable {
+    private let lock = ReadWriteLock()
+    private var count = 0
+
+    func add(_ n: Int) { lock.withExclusive { count += n } }
+    var total: Int { lock.withShared { count } }
 }

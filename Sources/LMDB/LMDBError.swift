@@ -23,6 +23,8 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let readersFull = LMDBError(code: MDB_READERS_FULL)
     public static let keyExists = LMDBError(code: MDB_KEYEXIST)
     public static let badValueSize = LMDBError(code: MDB_BAD_VALSIZE)
+    /// The filesystem holding the environment is full (a commit found no room).
+    public static let noSpace = LMDBError(code: ENOSPC)
     /// The environment was closed.
     public static let closed = LMDBError(code: EBADF)
 

@@ -28,6 +28,9 @@ public final class Ledger: Sendable {
         /// Called on the writer thread after each durable commit with the number of commands
         /// it answered. Keep it cheap: it delays the next group.
         public var onCommit: (@Sendable (_ commands: Int) -> Void)?
+        /// Seconds between checks for reader slots held by dead processes (writable opens; 0: only
+        /// when the reader table is full). See ``Ledger/readerSlots``.
+        public var staleReaderCheckInterval: Double = 1
 
         public init() {}
     }
@@ -47,6 +50,7 @@ public final class Ledger: Sendable {
     public let stats = WriterStats()
     /// Where history is replayed (time travel, verification).
     let scratch = ScratchSpace()
+    private let sweeper: StaleReaderSweeper?
 
     /// Opens the store in directory `path`, creating it (and the directory) when needed.
     ///
@@ -102,6 +106,8 @@ public final class Ledger: Sendable {
         writerLock = lock
         (env, stores, tokenSecret, defaultRegistryId) = (opened.0, opened.1, opened.2, opened.4)
         writer = options.readOnly ? nil : Writer(env: opened.0, stores: opened.1, head: opened.3, stats: stats, onCommit: options.onCommit)
+        sweeper = options.readOnly || options.staleReaderCheckInterval <= 0 ? nil
+            : StaleReaderSweeper(opened.0, every: options.staleReaderCheckInterval)
     }
 
     deinit { close() }
@@ -110,6 +116,7 @@ public final class Ledger: Sendable {
     /// queries fail with a storage error. Idempotent.
     public func close() {
         guard closed.setOnce() else { return }
+        sweeper?.stop()
         writer?.stop()
         env.close()
         writerLock?.release()
@@ -197,6 +204,12 @@ public final class Ledger: Sendable {
         let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
         try env.write { txn in try txn.put(stores.meta, key: tokenSecretKey, value: secret) }
         return secret
+    }
+
+    /// The store's LMDB reader table: slots in use (by any process), its size, and the slots of
+    /// dead processes freed so far.
+    public var readerSlots: ReaderSlotStats {
+        ReaderSlotStats(inUse: env.readerSlotsInUse(), capacity: env.readerCapacity, staleReleased: env.staleReadersReleased)
     }
 
     /// The seq of the last event (0 for an empty log).

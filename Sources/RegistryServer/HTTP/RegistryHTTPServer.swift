@@ -135,7 +135,7 @@ public struct RegistryHTTPServer: Sendable {
             return Self.response(401, Array("credentials required\n".utf8), contentType: "text/plain",
                                  [(OCIService.challenge.name, OCIService.challenge.value)])
         }
-        return Self.response(200, metrics.exposition(headSeq: (try? ledger.headSeq()) ?? 0),
+        return Self.response(200, metrics.exposition(headSeq: (try? ledger.headSeq()) ?? 0, readerSlots: ledger.readerSlots),
                              contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 

@@ -1,4 +1,6 @@
 import Prometheus
+import RegistryLedger
+import Synchronization
 
 /// The server's Prometheus metrics: requests and latencies per API and operation, the store's
 /// durable commits and group-commit sizes, and the log head, exposed at `GET /metrics`.
@@ -8,6 +10,11 @@ public final class ServerMetrics: Sendable {
     private let committedCommands: Counter
     private let batchSizes: ValueHistogram
     private let headSeq: Gauge
+    private let readerSlotsInUse: Gauge
+    private let readerSlotCapacity: Gauge
+    private let staleReadersReleased: Counter
+    /// The store's released-slot total at the last exposition, to turn it into counter increments.
+    private let staleReleasedSeen = Mutex(0)
 
     static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
@@ -25,6 +32,13 @@ public final class ServerMetrics: Sendable {
             labels: [], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
         headSeq = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "log_head", unitName: "seq",
                                                        helpText: "The seq of the last event in the log."))
+        readerSlotsInUse = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "lmdb_reader_slots_in_use",
+                                                                helpText: "LMDB reader slots held now, by every process that has the store open."))
+        readerSlotCapacity = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "lmdb_reader_slots",
+                                                                  helpText: "The size of the store's LMDB reader table."))
+        staleReadersReleased = registry.makeCounter(
+            descriptor: .init(namespace: "regledger", metricName: "lmdb_stale_readers_released", unitName: "total",
+                              helpText: "Reader slots of processes that died inside a read transaction, freed by this server."))
     }
 
     /// Counts one answered request and its latency.
@@ -45,9 +59,16 @@ public final class ServerMetrics: Sendable {
         batchSizes.record(Double(commands))
     }
 
-    /// The exposition text, with the log head read now.
-    func exposition(headSeq seq: UInt64) -> [UInt8] {
+    /// The exposition text, with the log head and the reader table read now.
+    func exposition(headSeq seq: UInt64, readerSlots: ReaderSlotStats) -> [UInt8] {
         headSeq.set(Int64(clamping: seq))
+        readerSlotsInUse.set(Int64(readerSlots.inUse))
+        readerSlotCapacity.set(Int64(readerSlots.capacity))
+        let released = staleReleasedSeen.withLock { seen in
+            defer { seen = max(seen, readerSlots.staleReleased) }
+            return readerSlots.staleReleased - seen
+        }
+        if released > 0 { staleReadersReleased.increment(by: Int64(released)) }
         return registry.emitToBuffer()
     }
 }
