@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "regledger",
             dependencies: [
-                "RegistryLedger", "RegistryAPI", "RegistryServer",
+                "RegistryLedger", "RegistryAPI", "RegistryServer", "LMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/regledger"

@@ -54,7 +54,17 @@ public final class Environment: @unchecked Sendable {
             if options.readOnly { flags |= UInt32(MDB_RDONLY) }
             if !options.durable { flags |= UInt32(MDB_NOSYNC) }
             if options.noSubdirectory { flags |= UInt32(MDB_NOSUBDIR) }
-            try check(mdb_env_open(handle, path, flags, 0o600))
+            if !options.readOnly {
+                // LMDB sizes a new lock file with ftruncate and writes it through a shared map: on a
+                // full filesystem that write is a SIGBUS, not an error. Refuse before it happens.
+                let lockFile = options.noSubdirectory ? path + "-lock" : path + "/lock.mdb"
+                let directory = !options.noSubdirectory ? path : path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+                if access(lockFile, F_OK) != 0, let free = Self.freeBytes(at: directory.isEmpty ? "/" : directory),
+                   free < Self.newEnvironmentMinimum {
+                    throw LMDBError.noSpace
+                }
+            }
+            try Self.checkWrite(mdb_env_open(handle, path, flags, 0o600), path: path)
             var dead: Int32 = 0
             try check(mdb_reader_check(handle, &dead))
             staleReaders.add(Int(dead))
@@ -184,15 +194,21 @@ public final class Environment: @unchecked Sendable {
     /// A commit's or write's result, with a short write on a full filesystem reported as
     /// ``LMDBError/noSpace``: LMDB turns a write that stored fewer bytes than asked into `EIO`.
     private func checkWrite(_ rc: Int32) throws(LMDBError) {
-        if rc == EIO, let free = freeBytes(), free < Self.fullDiskThreshold { throw LMDBError.noSpace }
+        try Self.checkWrite(rc, path: path)
+    }
+
+    private static func checkWrite(_ rc: Int32, path: String) throws(LMDBError) {
+        if rc == EIO, let free = freeBytes(at: path), free < fullDiskThreshold { throw LMDBError.noSpace }
         try check(rc)
     }
 
     /// Below this many free bytes an `EIO` from a write means the filesystem filled up.
     static let fullDiskThreshold = 64 << 20
+    /// Free bytes a new environment needs before LMDB creates its lock table and meta pages.
+    static let newEnvironmentMinimum = 1 << 20
 
-    /// Bytes an unprivileged writer can still allocate on the filesystem holding the environment.
-    public func freeBytes() -> Int? {
+    /// Bytes an unprivileged writer can still allocate on the filesystem holding `path`.
+    private static func freeBytes(at path: String) -> Int? {
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { return nil }
         return Int(stats.f_bavail) * Int(stats.f_frsize)

@@ -3,6 +3,7 @@ that die inside a transaction, a full disk, idle and slow connections, killed im
 test drives real processes, sockets and filesystems."""
 import itertools
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import botocore.awsrequest
 import botocore.credentials
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
-from conftest import ALICE, REGION, TARGET, Server, ecr_client, make_config, manifest
+from conftest import ALICE, BIN, REGION, TARGET, TOKENS, Quay, Server, ecr_client, make_config, manifest
 
 
 def captured_signature(url, body, signed_headers):
@@ -89,6 +91,13 @@ def metric(server, name):
 PUSHES = itertools.count(1)
 
 
+def listed_tags(client, repository):
+    tags = set()
+    for page in client.get_paginator("list_images").paginate(repositoryName=repository, filter={"tagStatus": "TAGGED"}):
+        tags |= {i["imageTag"] for i in page["imageIds"]}
+    return tags
+
+
 def push_for(client, repository, seconds, writers=6):
     """Pushes distinct images from `writers` threads for `seconds`; returns how many were acknowledged."""
     done, stop, lock = [0], threading.Event(), threading.Lock()
@@ -114,8 +123,8 @@ def push_for(client, repository, seconds, writers=6):
 def own_server(tmp_path):
     servers = []
 
-    def start(config=None, **kw):
-        s = Server(tmp_path / f"data{len(servers)}", config=config or make_config(), **kw).start()
+    def start(config=None, data=None):
+        s = Server(data or tmp_path / f"data{len(servers)}", config=config or make_config()).start()
         servers.append(s)
         return s
 
@@ -157,3 +166,102 @@ def test_a_reader_killed_under_write_load_does_not_make_the_store_grow(own_serve
     # A pinned snapshot keeps every page the writers copy: ~40x the baseline before the fix.
     assert grown / max(pushes, 1) < 3 * max(baseline, 1 << 20) / max(baseline_pushes, 1), (grown, pushes, baseline, baseline_pushes)
     assert metric(server, "regledger_lmdb_stale_readers_released_total") >= 1
+
+
+# --- a full disk ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 48 MiB tmpfs mounted for the test (root only, as in CI), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(filesystem, leave=0):
+    """Writes a ballast file until only `leave` bytes are free; returns its path."""
+    ballast = filesystem / f"ballast-{time.monotonic_ns()}"
+    with open(ballast, "wb") as f:
+        chunk = b"\0" * (1 << 20)
+        while True:
+            free = os.statvfs(filesystem).f_bavail * os.statvfs(filesystem).f_frsize
+            if free <= leave:
+                break
+            try:
+                f.write(chunk[: min(len(chunk), free - leave)])
+                f.flush()
+            except OSError:
+                break
+    return ballast
+
+
+def regledger(*args, timeout=120):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_full_disk_gives_writers_a_clear_error_keeps_reads_and_loses_nothing(own_server, small_filesystem, tmp_path):
+    server = own_server(data=small_filesystem / "data")
+    client = ecr_client(server)
+    client.create_repository(repositoryName="disk/full")
+    push_for(client, "disk/full", 1, writers=2)  # the store's first growth
+    ballast = fill(small_filesystem, leave=2 << 20)
+    acknowledged, refusals = [], []
+    for n in range(20_000):
+        tag = f"full{n}"
+        try:
+            client.put_image(repositoryName="disk/full", imageManifest=manifest(900_000 + n), imageTag=tag)
+            acknowledged.append(tag)
+        except ClientError as e:
+            refusals.append(e)
+            if len(refusals) == 3:
+                break
+    assert refusals, "the disk never filled"
+    for e in refusals:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 507
+        assert e.response["Error"]["Code"] == "ServerException"
+        assert "no space left on the device holding" in e.response["Error"]["Message"]
+    # Reads go on, and Quay writes get 507 too.
+    assert requests.get(server.url + "/healthz").status_code == 200
+    assert set(acknowledged) <= listed_tags(client, "disk/full")
+    quay = Quay(server, TOKENS["writer"]["token"])
+    digest = client.batch_get_image(repositoryName="disk/full", imageIds=[{"imageTag": acknowledged[0]}])["images"][0]["imageId"]["imageDigest"]
+    # A small commit may still fit in pages the file already holds: write until one does not.
+    quay_tags = []
+    for n in range(2000):
+        moved = quay.put(f"/repository/disk/full/tag/quay-{n}", json={"manifest_digest": digest})
+        if moved.status_code != 201:
+            break
+        quay_tags.append(f"quay-{n}")
+    assert moved.status_code == 507 and moved.json()["error_type"] == "insufficient_storage", moved.text
+    head = requests.get(server.url + "/healthz").json()["headSeq"]
+    with pytest.raises(ClientError):
+        client.put_image(repositoryName="disk/full", imageManifest=manifest(980_000), imageTag="refused")
+    assert requests.get(server.url + "/healthz").json()["headSeq"] == head
+    assert "no space left on the device holding" in server.stderr()
+    # Space freed: writes succeed again, without a restart.
+    ballast.unlink()
+    client.put_image(repositoryName="disk/full", imageManifest=manifest(990_000), imageTag="after")
+    assert quay.put("/repository/disk/full/tag/quay-new", json={"manifest_digest": digest}).status_code == 201
+    assert set(acknowledged) | set(quay_tags) | {"after", "quay-new"} <= listed_tags(client, "disk/full")
+    assert server.stop() == 0, server.stderr()
+    verify = regledger("audit", "verify", "--data", server.data)
+    assert verify.returncode == 0, verify.stderr
+
+    # rebuild and import on a full disk exit 3 saying so, and change nothing.
+    export = tmp_path / "export.jsonl"
+    assert regledger("export", "--data", server.data, "--output", str(export)).returncode == 0
+    ballast = fill(small_filesystem)
+    rebuilt = regledger("rebuild", "--data", server.data)
+    assert rebuilt.returncode == 3, rebuilt.stderr
+    assert "no space left on the device holding" in rebuilt.stderr
+    imported = regledger("import", "--data", str(small_filesystem / "imported"), "--input", str(export))
+    assert imported.returncode == 3, imported.stderr
+    assert "no space left on the device holding" in imported.stderr
+    assert not (small_filesystem / "imported").exists()
+    ballast.unlink()
+    assert regledger("audit", "verify", "--data", server.data).stdout == verify.stdout
+    assert regledger("rebuild", "--data", server.data).returncode == 0

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import LMDB
 import RegistryLedger
 
 /// `regledger`: the audit and maintenance tool over a RegistryLedger data directory.
-/// Exit status: 0 success, 1 verification failure, 2 bad usage or bad input.
+/// Exit status: 0 success, 1 verification failure, 2 bad usage or bad input, 3 a storage fault
+/// (disk full, I/O error, map limit).
 @main
 struct Regledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +26,10 @@ struct Regledger: AsyncParsableCommand {
             Foundation.exit(1)
         } catch let error as LedgerError {
             FileHandle.standardError.write(Data("regledger: \(error.message)\n".utf8))
-            Foundation.exit(2)
+            Foundation.exit(error.isStorageFault ? 3 : 2)
+        } catch let error as LMDBError {
+            FileHandle.standardError.write(Data("regledger: storage fault: \(error)\n".utf8))
+            Foundation.exit(3)
         } catch let error as LogCorruption {
             FileHandle.standardError.write(Data("regledger: \(error)\n".utf8))
             Foundation.exit(1)
@@ -61,6 +66,7 @@ struct StoreOptions: ParsableArguments {
     }
 
     private func open(_ configure: (inout Ledger.Options) -> Void) throws -> Ledger {
+        try Ledger.refuseIncompleteImport(at: data)
         guard FileManager.default.fileExists(atPath: data + "/data.mdb") else {
             throw LedgerError.invalid("\(data) is not a RegistryLedger data directory (no data.mdb)")
         }

@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try Ledger.refuseIncompleteImport(at: data)  // before a config file is created in it
         let (serverConfig, configPath, created) = try loadConfig()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

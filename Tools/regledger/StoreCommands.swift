@@ -45,38 +45,42 @@ struct Export: AsyncParsableCommand {
 }
 
 struct Import: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Load a JSON Lines export into an empty directory; every hash is recomputed.")
+    static let configuration = CommandConfiguration(
+        abstract: "Load a JSON Lines export into an empty directory; every hash is recomputed.",
+        discussion: """
+            All or nothing: bad input or a storage fault leaves the directory as it was, and an import \
+            that is killed leaves a directory every command refuses until `import` is run again, \
+            which starts over.
+            """)
     @OptionGroup var store: StoreOptions
     @Option(help: "The export file.") var input: String
 
     func run() async throws {
-        if let existing = try? FileManager.default.contentsOfDirectory(atPath: store.data), !existing.isEmpty {
-            throw LedgerError.invalid("\(store.data) is not empty: import needs an empty directory")
-        }
         guard let text = FileManager.default.contents(atPath: input) else { throw LedgerError.invalid("cannot read \(input)") }
-        let ledger = try Ledger(path: store.data)
-        defer { ledger.close() }
-        var records: [EventRecord] = []
-        var manifests: [[UInt8]] = []
-        var lineNumber = 0
         let lines = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
-        let (lineCount, progress) = (lines.count, progressReporter("imported"))
-        for line in lines {
-            lineNumber += 1
-            do {
-                let (record, manifest) = try EventJSON.parse(String(line))
-                records.append(record)
-                if let manifest { manifests.append(manifest) }
-            } catch let error as LedgerError {
-                throw LedgerError.invalid("\(input) line \(lineNumber): \(error.message)")
+        let (head, digest) = try await Ledger.importing(into: store.data) { ledger in
+            var records: [EventRecord] = []
+            var manifests: [[UInt8]] = []
+            var lineNumber = 0
+            let (lineCount, progress) = (lines.count, progressReporter("imported"))
+            for line in lines {
+                lineNumber += 1
+                do {
+                    let (record, manifest) = try EventJSON.parse(String(line))
+                    records.append(record)
+                    if let manifest { manifests.append(manifest) }
+                } catch let error as LedgerError {
+                    throw LedgerError.invalid("\(input) line \(lineNumber): \(error.message)")
+                }
+                if records.count == 10_000 {
+                    try await ledger.append(imported: records, manifests: manifests)
+                    (records, manifests) = ([], [])
+                    progress?(UInt64(lineNumber), UInt64(lineCount))
+                }
             }
-            if records.count == 10_000 {
-                try await ledger.append(imported: records, manifests: manifests)
-                (records, manifests) = ([], [])
-                progress?(UInt64(lineNumber), UInt64(lineCount))
-            }
+            try await ledger.append(imported: records, manifests: manifests)
+            return (try ledger.headSeq(), try ledger.stateDigest())
         }
-        try await ledger.append(imported: records, manifests: manifests)
-        print("imported \(try ledger.headSeq()) events; state digest \(try ledger.stateDigest())")
+        print("imported \(head) events; state digest \(digest)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RegistryLedger
 
 /// An HTTP answer of the ECR JSON 1.1 protocol: a status and a JSON body.
@@ -43,13 +44,17 @@ public struct ECRService: Sendable {
     let ledger: Ledger
     let region: String
     let activations: ActivationScheduler?
+    let logger: Logger
 
-    /// - Parameter activations: completes restores to STANDARD; without one, restored images
-    ///   stay ACTIVATING until the embedding code calls `completeActivation`.
-    public init(ledger: Ledger, region: String, activations: ActivationScheduler? = nil) {
+    /// - Parameters:
+    ///   - activations: completes restores to STANDARD; without one, restored images stay
+    ///     ACTIVATING until the embedding code calls `completeActivation`.
+    ///   - logger: where server faults (a full disk, an I/O error) are logged with their reason.
+    public init(ledger: Ledger, region: String, activations: ActivationScheduler? = nil, logger: Logger = Logger(label: "regledger.ecr")) {
         self.ledger = ledger
         self.region = region
         self.activations = activations
+        self.logger = logger
     }
 
     /// Runs one operation for `principal` (the events' actor).
@@ -65,10 +70,21 @@ public struct ECRService: Sendable {
         do {
             return try await handler(self, try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body), context)
         } catch let error as LedgerError {
-            let status = error.code == .storage ? 500 : 400
-            return .error(error.code.rawValue, error.message, status: status)
+            let (type, status) = Self.exception(for: error)
+            if status >= 500 { logger.error("ECR \(operation) failed", metadata: ["reason": "\(error.message)", "requestId": "\(requestId)"]) }
+            return .error(type, error.message, status: status)
         } catch {
             return .error("ServerException", "internal error", status: 500)
+        }
+    }
+
+    /// ECR's exception and the HTTP status for `error`: the store's own faults are
+    /// `ServerException`, with 507 for a full disk.
+    static func exception(for error: LedgerError) -> (type: String, status: Int) {
+        switch error.code {
+        case .insufficientStorage: ("ServerException", 507)
+        case .storage, .storageFault: ("ServerException", 500)
+        default: (error.code.rawValue, 400)
         }
     }
 

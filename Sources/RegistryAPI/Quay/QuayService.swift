@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RegistryLedger
 
 /// A configured Quay bearer token: its user (the events' actor) and scopes.
@@ -61,10 +62,13 @@ public struct QuayResponse: Sendable {
 public struct QuayService: Sendable {
     let ledger: Ledger
     private let tokens: SecretTable<QuayToken>
+    let logger: Logger
 
-    public init(ledger: Ledger, tokens: [QuayToken]) {
+    /// - Parameter logger: where server faults (a full disk, an I/O error) are logged with their reason.
+    public init(ledger: Ledger, tokens: [QuayToken], logger: Logger = Logger(label: "regledger.quay")) {
         self.ledger = ledger
         self.tokens = SecretTable(tokens.map { (secret: $0.token, value: $0) })
+        self.logger = logger
     }
 
     /// The configured token `presented` is, compared in constant time; nil when none.
@@ -127,7 +131,9 @@ public struct QuayService: Sendable {
                 return .error(405, "invalid_request", "Method not allowed", "\(method) is not allowed here")
             }
         } catch let error as LedgerError {
-            return Self.map(error)
+            let response = Self.map(error)
+            if response.status >= 500 { logger.error("Quay \(method) failed", metadata: ["reason": "\(error.message)", "requestId": "\(requestId)"]) }
+            return response
         } catch {
             return .error(500, "internal_error", "Internal error", "the request could not be completed")
         }
@@ -202,6 +208,7 @@ public struct QuayService: Sendable {
             .error(404, "not_found", "Not found", error.message)
         case .tagImmutable, .imageTagAlreadyExists: .error(409, "tag_immutable", "Tag is immutable", error.message)
         case .forbidden: .error(403, "insufficient_scope", "Forbidden", error.message)
+        case .insufficientStorage: .error(507, "insufficient_storage", "Insufficient storage", error.message)
         default: .error(500, "internal_error", "Internal error", error.message)
         }
     }

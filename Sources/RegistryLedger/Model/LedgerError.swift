@@ -26,8 +26,13 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let tagNotFound = Code(rawValue: "TagNotFound")
         /// The caller lacks the right for this change (HTTP 403).
         public static let forbidden = Code(rawValue: "AccessDeniedException")
-        /// The store could not complete the operation (disk full, I/O error): nothing was changed.
+        /// The store could not complete the operation: nothing was changed.
         public static let storage = Code(rawValue: "ServerException")
+        /// The filesystem holding the store is full (HTTP 507, CLI exit 3): nothing was changed,
+        /// and writes succeed again once space is freed.
+        public static let insufficientStorage = Code(rawValue: "InsufficientStorage")
+        /// The storage itself failed: an I/O error, or the map's size limit (CLI exit 3).
+        public static let storageFault = Code(rawValue: "StorageFault")
     }
 
     public let code: Code
@@ -39,6 +44,9 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+
+    /// Whether the storage failed (a full disk, an I/O error, the map limit) rather than the request.
+    public var isStorageFault: Bool { code == .insufficientStorage || code == .storageFault }
 
     /// An `InvalidParameterException` with `message`.
     public static func invalid(_ message: String) -> LedgerError { LedgerError(.invalidParameter, message) }

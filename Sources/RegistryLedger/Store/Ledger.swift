@@ -31,6 +31,8 @@ public final class Ledger: Sendable {
         /// Seconds between checks for reader slots held by dead processes (writable opens; 0: only
         /// when the reader table is full). See ``Ledger/readerSlots``.
         public var staleReaderCheckInterval: Double = 1
+        /// Set by ``Ledger/importing(into:options:_:)`` only: open a directory marked as an import under way.
+        var acceptsIncompleteImport = false
 
         public init() {}
     }
@@ -66,6 +68,7 @@ public final class Ledger: Sendable {
         let claimed: String
         let lock: WriterLock?
         let opened: (Environment, StoreDatabases, [UInt8], LogHead, RegistryId)
+        if !options.acceptsIncompleteImport { try Self.refuseIncompleteImport(at: path) }
         do {
             if !options.readOnly {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -100,7 +103,7 @@ public final class Ledger: Sendable {
         } catch {
             lock?.release()
             OpenStores.release(claimed)
-            throw LedgerError(.storage, "cannot open the store at \(path): \(error)")
+            throw LedgerError.storage(error, at: path, doing: "opening the store")
         }
         canonicalPath = claimed
         writerLock = lock
@@ -144,7 +147,7 @@ public final class Ledger: Sendable {
         do {
             return try env.read { txn in try body(ProjectionReader(txn: txn, dbs: try stores.current(txn))) }
         } catch let error as LMDBError {
-            throw LedgerError(.storage, "read failed: \(error)")
+            throw LedgerError.storage(error, at: canonicalPath, doing: "a read")
         }
     }
 

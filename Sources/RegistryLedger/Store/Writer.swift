@@ -93,7 +93,7 @@ final class Writer: @unchecked Sendable {
                 onCommit?(batch.count)
                 for work in batch { work.complete(commitError: nil) }
             } catch {
-                let failure = (error as? LedgerError) ?? LedgerError(.storage, "the store could not commit: \(error); nothing was changed")
+                let failure = LedgerError.storage(error, at: env.path, doing: "the commit")
                 for work in batch { work.complete(commitError: failure) }
             }
         }

@@ -38,8 +38,8 @@ public struct RegistryHTTPServer: Sendable {
         self.metrics = metrics
         self.logger = logger
         activations = ActivationScheduler(ledger: ledger, delaySeconds: config.activationDelaySeconds, logger: logger)
-        ecr = ECRService(ledger: ledger, region: config.region, activations: activations)
-        quay = QuayService(ledger: ledger, tokens: config.tokens)
+        ecr = ECRService(ledger: ledger, region: config.region, activations: activations, logger: logger)
+        quay = QuayService(ledger: ledger, tokens: config.tokens, logger: logger)
         oci = OCIService(ledger: ledger, credentials: config.credentials)
         sigv4 = SigV4Verifier(credentials: config.credentials, region: config.region)
     }
