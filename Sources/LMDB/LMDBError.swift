@@ -25,6 +25,14 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let badValueSize = LMDBError(code: MDB_BAD_VALSIZE)
     /// The filesystem holding the environment is full (a commit found no room).
     public static let noSpace = LMDBError(code: ENOSPC)
+    /// The user's disk quota is used up.
+    public static let quotaExceeded = LMDBError(code: EDQUOT)
+    /// The device failed a read or a write.
+    public static let ioError = LMDBError(code: EIO)
+    /// LMDB met a fatal error earlier and the environment must be reopened.
+    public static let panic = LMDBError(code: MDB_PANIC)
+    /// A page of the file is not what LMDB expects.
+    public static let corrupted = LMDBError(code: MDB_CORRUPTED)
     /// The environment was closed.
     public static let closed = LMDBError(code: EBADF)
 

@@ -52,8 +52,9 @@ def make_config(**overrides):
 class Server:
     """One `regledger serve` process on a free port (`--port 0`; the port is read from stdout)."""
 
-    def __init__(self, data, config=None, config_path=None):
+    def __init__(self, data, config=None, config_path=None, preexec_fn=None):
         self.data = str(data)
+        self.preexec_fn = preexec_fn  # runs in the child before exec (e.g. to lower a resource limit)
         self.config_path = config_path
         if config is not None:
             self.config_path = os.path.join(self.data + "-config.json")
@@ -69,7 +70,7 @@ class Server:
         if self.config_path:
             args += ["--config", self.config_path]
         self.stderr_file = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, text=True)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, text=True, preexec_fn=self.preexec_fn)
         ready = threading.Event()
 
         def read():

@@ -5,6 +5,8 @@ import itertools
 import json
 import os
 import pathlib
+import resource
+import socket
 import subprocess
 import sys
 import threading
@@ -123,8 +125,8 @@ def push_for(client, repository, seconds, writers=6):
 def own_server(tmp_path):
     servers = []
 
-    def start(config=None, data=None):
-        s = Server(data or tmp_path / f"data{len(servers)}", config=config or make_config()).start()
+    def start(config=None, data=None, preexec_fn=None):
+        s = Server(data or tmp_path / f"data{len(servers)}", config=config or make_config(), preexec_fn=preexec_fn).start()
         servers.append(s)
         return s
 
@@ -265,3 +267,84 @@ def test_a_full_disk_gives_writers_a_clear_error_keeps_reads_and_loses_nothing(o
     ballast.unlink()
     assert regledger("audit", "verify", "--data", server.data).stdout == verify.stdout
     assert regledger("rebuild", "--data", server.data).returncode == 0
+
+
+# --- idle and slow connections ---------------------------------------------------------------------
+
+def closed_within(sock, seconds):
+    """Whether the server closes `sock` within `seconds` (reads and drops any answer)."""
+    sock.settimeout(seconds)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            if sock.recv(65536) == b"":
+                return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True
+    return False
+
+
+def connect(server):
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def test_idle_and_slow_connections_are_closed_after_their_timeouts(own_server):
+    server = own_server(config=make_config(idleTimeoutSeconds=2, headerTimeoutSeconds=1))
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    # Idle from the start, and idle after a keep-alive answer.
+    silent, kept = connect(server), connect(server)
+    kept.sendall(request)
+    assert b"200 OK" in kept.recv(65536)
+    started = time.monotonic()
+    assert closed_within(silent, 6) and closed_within(kept, 6)
+    assert 1.5 < time.monotonic() - started < 6
+    # A request head dribbled a byte at a time is cut off by the header timeout, well before
+    # the idle timeout could, and before it is complete.
+    slow = connect(server)
+    started = time.monotonic()
+    closed = False
+    for byte in request:
+        try:
+            slow.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        time.sleep(0.25)
+        if time.monotonic() - started > 1.2:
+            closed = closed_within(slow, 1.5)
+            break
+    assert closed, "a slow request head was not cut off"
+    assert time.monotonic() - started < 3
+    # A connection in use is never cut: a request every half second for four seconds.
+    busy = connect(server)
+    for _ in range(8):
+        busy.sendall(request)
+        assert b"200 OK" in busy.recv(65536)
+        time.sleep(0.5)
+    busy.close()
+
+
+def test_fifteen_hundred_open_connections_do_not_stop_healthz(own_server):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 4096:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), hard))
+    # The server starts with the common default of 1,024 and raises it itself.
+    server = own_server(preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)))
+    sockets = []
+    try:
+        for _ in range(1500):
+            sockets.append(connect(server))
+        # Some hold a partial request head, the rest are silent.
+        for s in sockets[:200]:
+            s.sendall(b"GET /healthz HTTP/1.1\r\n")
+        started = time.monotonic()
+        answer = requests.get(server.url + "/healthz", timeout=5)
+        assert answer.status_code == 200
+        assert time.monotonic() - started < 1
+    finally:
+        for s in sockets:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

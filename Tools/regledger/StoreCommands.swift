@@ -56,9 +56,9 @@ struct Import: AsyncParsableCommand {
     @Option(help: "The export file.") var input: String
 
     func run() async throws {
-        guard let text = FileManager.default.contents(atPath: input) else { throw LedgerError.invalid("cannot read \(input)") }
-        let lines = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
         let (head, digest) = try await Ledger.importing(into: store.data) { ledger in
+            guard let text = FileManager.default.contents(atPath: input) else { throw LedgerError.invalid("cannot read \(input)") }
+            let lines = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
             var records: [EventRecord] = []
             var manifests: [[UInt8]] = []
             var lineNumber = 0

@@ -47,8 +47,15 @@ public struct RegistryHTTPServer: Sendable {
     /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try activations.resumePending()
+        let openFiles = Self.raiseOpenFileLimit()
+        logger.info("connection limits", metadata: [
+            "openFiles": "\(openFiles)", "idleTimeoutSeconds": "\(config.idleTimeoutSeconds)",
+            "headerTimeoutSeconds": "\(config.headerTimeoutSeconds)",
+        ])
         let app = Application(
             router: makeRouter(),
+            server: GuardedHTTP1Channel.builder(idleTimeout: .nanoseconds(Int64(config.idleTimeoutSeconds * 1e9)),
+                                                headerTimeout: .nanoseconds(Int64(config.headerTimeoutSeconds * 1e9))),
             configuration: .init(address: .hostname(host, port: port), serverName: "regledger"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)
@@ -140,6 +147,22 @@ public struct RegistryHTTPServer: Sendable {
     }
 
     // MARK: helpers
+
+    /// Raises the soft limit on open files to the hard limit (at most 1M), so that thousands of
+    /// idle connections — closed in time by the idle timeout — cannot use up the descriptors that
+    /// `/healthz` and the store need. Returns the limit now in force.
+    static func raiseOpenFileLimit() -> Int {
+        let openFiles = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        var limit = rlimit()
+        guard getrlimit(openFiles, &limit) == 0 else { return -1 }
+        let wanted = min(limit.rlim_max, 1 << 20)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted
+            _ = setrlimit(openFiles, &limit)
+            _ = getrlimit(openFiles, &limit)
+        }
+        return Int(limit.rlim_cur)
+    }
 
     /// The query parameters, decoded; the first of repeated names wins.
     static func query(_ request: Request) -> [String: String] {
