@@ -88,6 +88,27 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Forces every committed transaction to disk: with ``Options/durable`` off, commits reach the
+    /// file only when this runs (or when the kernel writes the pages back on its own).
+    public func sync() throws {
+        try resizeLock.withShared { () throws -> Void in
+            guard !isClosed else { throw LMDBError.closed }
+            try checkWrite(mdb_env_sync(env, 1))
+        }
+    }
+
+    /// Whether the data file is shorter than the pages its last commit uses (it was truncated
+    /// behind LMDB's back): reading those pages through the map would be a SIGBUS.
+    public func isTruncated() -> Bool {
+        var info = MDB_envinfo()
+        var pages = MDB_stat()
+        guard mdb_env_info(env, &info) == 0, mdb_env_stat(env, &pages) == 0 else { return true }
+        let file = options.noSubdirectory ? path : path + "/data.mdb"
+        var attributes = Glibc.stat()
+        guard lstat(file, &attributes) == 0 else { return true }
+        return Int(attributes.st_size) < (info.me_last_pgno + 1) * Int(pages.ms_psize)
+    }
+
     /// The current map size in bytes.
     public var mapSize: Int {
         var info = MDB_envinfo()

@@ -77,6 +77,11 @@ public struct Transaction {
         try check(mdb_drop(txn, db.dbi, 0))
     }
 
+    /// Deletes `db` itself, with its entries; its handle is invalid afterwards.
+    public func deleteDatabase(_ db: Database) throws {
+        try check(mdb_drop(txn, db.dbi, 1))
+    }
+
     /// Number of entries in `db`.
     public func count(_ db: Database) throws -> Int {
         var stat = MDB_stat()

@@ -66,3 +66,16 @@ extension Ledger {
         try listTags(ref, limit: 1, specificTag: name).tags.first
     }
 }
+
+/// Collects what opening a store said about its derived state (``Ledger/Options/onRecovery``).
+final class Notices: @unchecked Sendable {
+    private let lock = NSLock()
+    private var notices: [RecoveryNotice] = []
+
+    func record(_ notice: RecoveryNotice) { lock.withLock { notices.append(notice) } }
+    var all: [RecoveryNotice] { lock.withLock { notices } }
+    /// The reason of the first rebuild, or nil.
+    var rebuildReason: String? {
+        all.lazy.compactMap { if case .rebuilding(let reason, _) = $0 { reason } else { nil } }.first
+    }
+}

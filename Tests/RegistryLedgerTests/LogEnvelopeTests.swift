@@ -35,7 +35,7 @@ import Testing
             try await group.waitForAll()
         }
         #expect(try ledger.allEntries(r).count == 3000)
-        #expect(ledger.env.mapSize > 256 << 10)
+        #expect(ledger.stateEnv.mapSize > 256 << 10)
     }
 
     @Test func aRebuildThatFillsTheMapGrowsItAndStartsOverWhileItsReaderIsAtWork() async throws {
@@ -54,9 +54,9 @@ import Testing
         // other generation is empty, and rebuilding it needs about as much room again.
         let ledger = try Ledger(path: path, options: options)
         let digest = try ledger.stateDigest()
-        let before = ledger.env.mapSize
+        let before = ledger.stateEnv.mapSize
         #expect(try await ledger.rebuild() == digest)
-        #expect(ledger.env.mapSize > before)
+        #expect(ledger.stateEnv.mapSize > before)
         #expect(try ledger.stateDigest() == digest)
         #expect(try ledger.allEntries(r).count == 2500)
     }

@@ -13,9 +13,9 @@ import Testing
     }
 
     private func sequentialSeqs(_ ledger: Ledger) throws -> [UInt64] {
-        try ledger.env.read { txn in
+        try ledger.logEnv.read { txn in
             var seqs: [UInt64] = []
-            try LogReplay.forEach(txn, ledger.stores.log) { seqs.append($0.seq) }
+            try LogReplay.forEach(txn, ledger.logTables.log) { seqs.append($0.seq) }
             return seqs
         }
     }
@@ -25,7 +25,7 @@ import Testing
         let ledger = try await store()
         let head = try ledger.headSeq()
         var seen: [(UInt64, Event)] = []
-        try LogReplay.forEachConcurrently(ledger.env, ledger.stores.log, through: head, chunk: chunk) { seen.append(($0.seq, $0.event)) }
+        try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: chunk) { seen.append(($0.seq, $0.event)) }
         #expect(seen.map(\.0) == Array(1...head))
         #expect(seen.map(\.0) == (try sequentialSeqs(ledger)))
         let events = try ledger.events(from: 1, limit: Int(head)).map(\.event)
@@ -36,18 +36,18 @@ import Testing
         let ledger = try await store()
         let head = try ledger.headSeq()
         let target: UInt64 = 150
-        try ledger.env.write { txn in
-            var bytes = try txn.get(ledger.stores.log, key: KeyLayout.u64(target))!
+        try ledger.logEnv.write { txn in
+            var bytes = try txn.get(ledger.logTables.log, key: KeyLayout.u64(target))!
             bytes[bytes.count - 40] ^= 0x01  // inside the previous hash: the record's own hash fails
-            try txn.put(ledger.stores.log, key: KeyLayout.u64(target), value: bytes)
+            try txn.put(ledger.logTables.log, key: KeyLayout.u64(target), value: bytes)
         }
         var applied: UInt64 = 0
         #expect(throws: LogCorruption.self) {
-            try LogReplay.forEachConcurrently(ledger.env, ledger.stores.log, through: head, chunk: 32) { applied = $0.seq }
+            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: 32) { applied = $0.seq }
         }
         #expect(applied == target - 1)
         do {
-            try LogReplay.forEachConcurrently(ledger.env, ledger.stores.log, through: head, chunk: 32) { _ in }
+            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: 32) { _ in }
         } catch let corruption as LogCorruption {
             #expect(corruption.seq == target)
         }
@@ -59,9 +59,9 @@ import Testing
         // record 65, the first of the next chunk, no longer links to it.
         let forged = EventRecord(seq: 64, timestamp: 1, context: alice, event: .repositoryDeleted(repo("acme/a")),
                                  prevHash: try ledger.events(from: 63, limit: 1)[0].hash)
-        try ledger.env.write { txn in try txn.put(ledger.stores.log, key: KeyLayout.u64(64), value: forged.encoded) }
+        try ledger.logEnv.write { txn in try txn.put(ledger.logTables.log, key: KeyLayout.u64(64), value: forged.encoded) }
         do {
-            try LogReplay.forEachConcurrently(ledger.env, ledger.stores.log, through: try ledger.headSeq(), chunk: 32) { _ in }
+            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 32) { _ in }
             Issue.record("a broken chain was walked")
         } catch let corruption as LogCorruption {
             #expect(corruption.seq == 65)
@@ -72,7 +72,7 @@ import Testing
         let ledger = try await store()
         let head = try ledger.headSeq()
         do {
-            try LogReplay.forEachConcurrently(ledger.env, ledger.stores.log, through: head + 5, chunk: 50) { _ in }
+            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head + 5, chunk: 50) { _ in }
             Issue.record("a walk past the last record succeeded")
         } catch let corruption as LogCorruption {
             #expect(corruption.seq == head + 1)
@@ -84,7 +84,7 @@ import Testing
         struct Stop: Error {}
         var calls = 0
         #expect(throws: Stop.self) {
-            try LogReplay.forEachConcurrently(ledger.env, ledger.stores.log, through: try ledger.headSeq(), chunk: 3) { _ in
+            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 3) { _ in
                 calls += 1
                 if calls == 10 { throw Stop() }
             }
@@ -97,9 +97,9 @@ import Testing
     @Test func replayDecodingChecksTheHashAndKeepsOnlyWhatApplyingNeeds() async throws {
         let ledger = try await store()
         let full = try ledger.events(from: 1, limit: 50)
-        let lean = try ledger.env.read { txn in
+        let lean = try ledger.logEnv.read { txn in
             var out: [EventRecord] = []
-            try LogReplay.forEach(txn, ledger.stores.log, through: 50, forReplay: true) { out.append($0) }
+            try LogReplay.forEach(txn, ledger.logTables.log, through: 50, forReplay: true) { out.append($0) }
             return out
         }
         #expect(lean.map(\.event) == full.map(\.event))

@@ -70,31 +70,32 @@ private final class Counter: @unchecked Sendable {
 }
 
 struct ProjectionFormatTests {
-    @Test func projectionsBuiltByOtherRulesAreRefusedUntilRebuilt() async throws {
+    @Test func derivedStateBuiltByOtherRulesIsRefusedReadOnlyAndRebuiltByAWritableOpen() async throws {
         let path = NSTemporaryDirectory() + "format-\(UUID().uuidString)"
         var options = Ledger.Options()
         options.durable = false
+        let notices = Notices()
+        options.onRecovery = { notices.record($0) }
+        let digest: String
         do {
             let ledger = try Ledger(path: path, options: options)
             _ = try await ledger.createRepository(repo("acme/web"), context: alice)
-            // What a store written by format 1 looks like: the key is absent.
-            try ledger.env.write { txn in _ = try txn.delete(ledger.stores.meta, key: Ledger.projectionFormatKey) }
+            digest = try ledger.stateDigest()
+            // What derived state of another projection format looks like.
+            try ledger.stateEnv.write { txn in try txn.put(ledger.stateTables.meta, key: Ledger.projectionFormatKey, value: [1]) }
             ledger.close()
         }
-        await expectError(.storage) { try Ledger(path: path, options: options) }
         var readOnly = options
         readOnly.readOnly = true
         let refusal = await expectError(.storage) { try Ledger(path: path, options: readOnly) }
         #expect(refusal?.message.contains("regledger rebuild") == true)
 
-        var rebuilding = options
-        rebuilding.acceptOutdatedProjections = true
-        let ledger = try Ledger(path: path, options: rebuilding)
-        _ = try await ledger.rebuild()
+        let ledger = try Ledger(path: path, options: options)
+        #expect(notices.all.contains { if case .rebuilding(let reason, 1) = $0 { reason.contains("format 1") } else { false } })
+        #expect(try ledger.describeRepositories().items.map(\.name.value) == ["acme/web"])
+        #expect(try ledger.stateDigest() == digest)
         ledger.close()
-        let reopened = try Ledger(path: path, options: options)
-        #expect(try reopened.describeRepositories().items.map(\.name.value) == ["acme/web"])
-        reopened.close()
+        #expect(throws: Never.self) { try Ledger(path: path, options: readOnly).close() }
     }
 
     @Test func aNewStoreRecordsTheCurrentFormat() throws {

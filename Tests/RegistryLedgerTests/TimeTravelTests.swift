@@ -25,7 +25,7 @@ import Testing
     @Test func stateAtAnyPointEqualsALiteralReplayOfThatPrefix() async throws {
         let (ledger, events) = try await history(seed: 11)
         #expect(events.count > 1500)
-        #expect(try ledger.env.read { txn in try txn.count(try ledger.stores.current(txn).checkpoints) } >= 4)
+        #expect(try ledger.stateEnv.read { txn in try txn.count(try ledger.stateTables.current(txn).checkpoints) } >= 4)
         var rng = SeededGenerator(state: 5)
         let points = [1, 2, events.count / 2, events.count] + (0..<8).map { _ in Int.random(in: 1...events.count, using: &rng) }
         for n in points {
@@ -42,7 +42,7 @@ import Testing
 
     @Test func checkpointsAreTakenAndRebuildReproducesThem() async throws {
         let (ledger, _) = try await history(seed: 12)
-        let checkpoints = try ledger.env.read { txn in try txn.count(try ledger.stores.current(txn).checkpoints) }
+        let checkpoints = try ledger.stateEnv.read { txn in try txn.count(try ledger.stateTables.current(txn).checkpoints) }
         #expect(checkpoints >= 4)
         let digest = try ledger.stateDigest()
         #expect(try await ledger.rebuild() == digest)
@@ -54,9 +54,9 @@ import Testing
         _ = try await ledger.createRepository(ref, context: alice)
         try await push(ledger, ref, 0..<1500)  // one repository only: seqs count its events
         let hid = HistoryIndex.repoPrefix(ref)
-        let checkpoints = try ledger.env.read { txn -> [(seq: UInt64, rows: UInt64)] in
+        let checkpoints = try ledger.stateEnv.read { txn -> [(seq: UInt64, rows: UInt64)] in
             var out: [(seq: UInt64, rows: UInt64)] = []
-            try txn.withCursor(try ledger.stores.current(txn).checkpoints) { c in
+            try txn.withCursor(try ledger.stateTables.current(txn).checkpoints) { c in
                 var entry = try c.seek(atOrAfter: hid)
                 while let e = entry, KeyLayout.hasPrefix(e.key, hid) {
                     var reader = BinaryReader(e.value)
@@ -85,8 +85,8 @@ import Testing
         // A row naming database 200 (there are 14), a row with an empty key (LMDB refuses it), a
         // row cut short, nothing at all.
         for bad: [UInt8] in [[1, 200, 1, 0, 1, 0], [1, 0, 0, 1, 0], [2, 0, 3, 1], []] {
-            try ledger.env.write { txn in
-                let checkpoints = try ledger.stores.current(txn).checkpoints
+            try ledger.stateEnv.write { txn in
+                let checkpoints = try ledger.stateTables.current(txn).checkpoints
                 let key = try txn.withCursor(checkpoints) { c in try c.last().map { Array($0.key) } }!
                 try txn.put(checkpoints, key: key, value: bad)
             }
@@ -103,15 +103,15 @@ import Testing
         _ = try await ledger.createPolicy(.repository(ref.registryId, ref.name), tagPattern: "t1.*", context: admin)
         try await push(ledger, ref, 300..<420)
         let head = try ledger.headSeq()
-        let (key, good) = try ledger.env.read { txn in
-            try txn.withCursor(try ledger.stores.current(txn).checkpoints) { c in try c.last().map { (Array($0.key), Array($0.value)) } }!
+        let (key, good) = try ledger.stateEnv.read { txn in
+            try txn.withCursor(try ledger.stateTables.current(txn).checkpoints) { c in try c.last().map { (Array($0.key), Array($0.value)) } }!
         }
         var rng = SeededGenerator(state: 21)
         for _ in 0..<150 {
             var bad = good
             let at = Int.random(in: 0..<bad.count, using: &rng)
             bad[at] ^= UInt8.random(in: 1...255, using: &rng)
-            try ledger.env.write { txn in try txn.put(try ledger.stores.current(txn).checkpoints, key: key, value: bad) }
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).checkpoints, key: key, value: bad) }
             do {
                 _ = try ledger.state(at: .seq(head), repository: ref)
                 _ = try ledger.listImages(ref, at: .seq(head))
@@ -164,8 +164,8 @@ import Testing
         #expect(untagged.count == 10 && expected.count == 261)
         try await push(ledger, r, 500..<520, tagPrefix: "w")
         // The checkpoint that serves `then` holds images and tags, no listing rows.
-        let tables = try ledger.env.read { txn -> Set<UInt8> in
-            let value = try txn.withCursor(try ledger.stores.current(txn).checkpoints) { c in try c.last().map { Array($0.value) } }!
+        let tables = try ledger.stateEnv.read { txn -> Set<UInt8> in
+            let value = try txn.withCursor(try ledger.stateTables.current(txn).checkpoints) { c in try c.last().map { Array($0.value) } }!
             return try value.withUnsafeBytes { bytes in
                 var reader = BinaryReader(bytes)
                 var seen = Set<UInt8>()
@@ -337,9 +337,9 @@ import Testing
         let webSeqs = all.filter { $0.event.repository == web }.map(\.seq)
         #expect(webSeqs.count == 401)
         let hid = HistoryIndex.repoPrefix(web)
-        let rows = try ledger.env.read { txn in
+        let rows = try ledger.stateEnv.read { txn in
             var rows: [UInt64] = []
-            try txn.withCursor(try ledger.stores.current(txn).repoEvents) { c in
+            try txn.withCursor(try ledger.stateTables.current(txn).repoEvents) { c in
                 var entry = try c.seek(atOrAfter: hid)
                 while let e = entry, KeyLayout.hasPrefix(e.key, hid) { rows.append(KeyLayout.readU64(e.key, at: 16)); entry = try c.next() }
             }
@@ -348,7 +348,7 @@ import Testing
         #expect(rows == [webSeqs[0], webSeqs[128], webSeqs[256], webSeqs[384]])
         // From the middle of a row, across rows, in small chunks.
         for from in [webSeqs[0], webSeqs[100], webSeqs[128], webSeqs[300] + 1] {
-            let seqs = try ledger.env.read { txn in try ledger.repositorySeqs(txn, try ledger.stores.current(txn), historyId: hid, from: from) }
+            let seqs = try ledger.stateEnv.read { txn in try ledger.repositorySeqs(txn, try ledger.stateTables.current(txn), historyId: hid, from: from) }
             #expect(seqs == webSeqs.filter { $0 >= from })
         }
         var walked: [UInt64] = []
@@ -365,8 +365,8 @@ import Testing
         try await push(ledger, web, 0..<100)
         let hid = HistoryIndex.repoPrefix(web)
         for bad: [UInt8] in [[0], [0x80], [1, 0], Array(repeating: 1, count: SeqRun.capacity)] {
-            try ledger.env.write { txn in
-                let dbs = try ledger.stores.current(txn)
+            try ledger.stateEnv.write { txn in
+                let dbs = try ledger.stateTables.current(txn)
                 let key = try txn.withCursor(dbs.repoEvents) { c in try c.seek(atOrAfter: hid).map { Array($0.key) } }!
                 try txn.put(dbs.repoEvents, key: key, value: bad)
             }

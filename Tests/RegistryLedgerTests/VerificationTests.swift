@@ -22,10 +22,10 @@ import Testing
     @Test func aFlippedLogByteIsFoundAndItsSeqNamed() async throws {
         let ledger = try await store()
         let target = try ledger.headSeq() / 2
-        try ledger.env.write { txn in
-            var bytes = try txn.get(ledger.stores.log, key: KeyLayout.u64(target))!
+        try ledger.logEnv.write { txn in
+            var bytes = try txn.get(ledger.logTables.log, key: KeyLayout.u64(target))!
             bytes[bytes.count / 2] ^= 0x04
-            try txn.put(ledger.stores.log, key: KeyLayout.u64(target), value: bytes)
+            try txn.put(ledger.logTables.log, key: KeyLayout.u64(target), value: bytes)
         }
         let report = try ledger.verify(chunkSize: 64)
         #expect(!report.isValid)
@@ -37,10 +37,10 @@ import Testing
         let ledger = try await store()
         let pushed = try ledger.events().first { if case .imagePushed = $0.event { true } else { false } }!
         guard case .imagePushed(_, let digest, _, _) = pushed.event else { return }
-        try ledger.env.write { txn in
-            var bytes = try txn.get(ledger.stores.manifests, key: digest.rawBytes)!
+        try ledger.logEnv.write { txn in
+            var bytes = try txn.get(ledger.logTables.manifests, key: digest.rawBytes)!
             bytes[0] = UInt8(ascii: " ")
-            try txn.put(ledger.stores.manifests, key: digest.rawBytes, value: bytes)
+            try txn.put(ledger.logTables.manifests, key: digest.rawBytes, value: bytes)
         }
         let report = try ledger.verify()
         #expect(!report.isValid)
@@ -50,8 +50,8 @@ import Testing
 
     @Test func aTamperedProjectionRowIsFoundByTheDigestComparison() async throws {
         let ledger = try await store()
-        try ledger.env.write { txn in
-            let dbs = try ledger.stores.current(txn)
+        try ledger.stateEnv.write { txn in
+            let dbs = try ledger.stateTables.current(txn)
             try txn.put(dbs.tags, key: KeyLayout.u64(1) + Array("planted".utf8),
                         value: TagRecord(digest: manifest(1).digest, immutable: false, lastModified: 0).encoded())
         }

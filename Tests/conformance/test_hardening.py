@@ -265,7 +265,8 @@ def test_a_full_disk_gives_writers_a_clear_error_keeps_reads_and_loses_nothing(o
     assert "no space left on the device holding" in imported.stderr
     assert not (small_filesystem / "imported").exists()
     ballast.unlink()
-    assert regledger("audit", "verify", "--data", server.data).stdout == verify.stdout
+    after = regledger("audit", "verify", "--data", server.data)
+    assert after.stdout == verify.stdout, after.stderr
     assert regledger("rebuild", "--data", server.data).returncode == 0
 
 

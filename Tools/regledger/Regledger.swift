@@ -60,9 +60,10 @@ struct StoreOptions: ParsableArguments {
         try open { $0.readOnly = true }
     }
 
-    /// Opens the store for `rebuild`: writable, and accepting projections an older version built.
+    /// Opens the store for `rebuild`: writable, so that derived state an older version built (or a
+    /// store of the earlier one-environment layout) is brought up to date as it opens.
     func openForRebuild() throws -> Ledger {
-        try open { $0.acceptOutdatedProjections = true }
+        try open { _ in }
     }
 
     private func open(_ configure: (inout Ledger.Options) -> Void) throws -> Ledger {

@@ -57,12 +57,12 @@ final class PatternCache {
     }
 }
 
-/// What a command sees and does inside its (nested) write transaction: it reads current state
-/// through ``reader`` and records facts with ``emit(_:)``, which appends the event to the log and
-/// applies it at once, so later reads in the same command see it.
+/// What a command sees and does inside its (nested) derived-state transaction: it reads current
+/// state through ``reader`` and records facts with ``emit(_:)``, which chains the event on the
+/// log's head and applies it at once, so later reads in the same command see it. The writer
+/// appends what the command emitted to the log only if the command succeeds.
 struct Changes {
     let txn: Transaction
-    let stores: StoreDatabases
     let projections: ProjectionDatabases
     let context: RequestContext
     let timestamp: UInt64
@@ -70,36 +70,34 @@ struct Changes {
     private(set) var head: LogHead
     /// Refusals to record in the denial log, whether or not the command then fails.
     private(set) var denials: [Denial] = []
-    /// Events appended by this command.
+    /// Events emitted by this command, for the log.
     private(set) var emitted: [EventRecord] = []
+    /// Manifests its events name, for the log's content store.
+    private(set) var manifests: [Digest: [UInt8]] = [:]
     /// Applies this command's events: one for the command, so that its repository is looked up
     /// once for all of them.
     private let writer: ProjectionWriter<LMDBProjections>
 
-    init(txn: Transaction, stores: StoreDatabases, projections: ProjectionDatabases, context: RequestContext,
-         timestamp: UInt64, patterns: PatternCache, head: LogHead) {
-        self.txn = txn; self.stores = stores; self.projections = projections; self.context = context
+    init(txn: Transaction, projections: ProjectionDatabases, context: RequestContext, timestamp: UInt64,
+         patterns: PatternCache, head: LogHead) {
+        self.txn = txn; self.projections = projections; self.context = context
         self.writer = ProjectionWriter(txn: txn, dbs: projections)
         self.timestamp = timestamp; self.patterns = patterns; self.head = head
     }
 
     var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: projections) }
 
-    /// Appends `event` to the log and applies it to the projections.
+    /// Chains `event` on the head and applies it to the projections.
     mutating func emit(_ event: Event) throws {
         let record = EventRecord(seq: head.seq + 1, timestamp: timestamp, context: context, event: event, prevHash: head.hash)
-        try txn.put(stores.log, key: KeyLayout.u64(record.seq), value: record.encoded, flags: .append)
         try writer.apply(record)
         head = LogHead(seq: record.seq, hash: record.hash, timestamp: timestamp)
         emitted.append(record)
     }
 
-    /// Stores manifest bytes under their digest unless present.
-    func storeManifest(_ manifest: Manifest) throws {
-        let key = manifest.digest.rawBytes
-        if try !txn.contains(stores.manifests, key: key) {
-            try txn.put(stores.manifests, key: key, value: manifest.bytes)
-        }
+    /// Keeps manifest bytes for the log's content store (which stores each digest once).
+    mutating func storeManifest(_ manifest: Manifest) {
+        manifests[manifest.digest] = manifest.bytes
     }
 
     /// Records a refusal for the denial log and returns the error to throw or report.

@@ -30,8 +30,8 @@ struct PutImage: LedgerCommand {
         } else if tag == nil, !isNewImage {
             throw alreadyExists()
         }
-        try changes.storeManifest(manifest)
         if isNewImage {
+            changes.storeManifest(manifest)  // an image already in the repository has its manifest in the log
             try changes.emit(.imagePushed(ref, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.imageSize))
         }
         if let tag {

@@ -27,7 +27,8 @@ extension Ledger {
     public static func importing<R>(into path: String, options: Options = Options(), _ body: (Ledger) async throws -> R) async throws -> R {
         let files = FileManager.default
         let existed = files.fileExists(atPath: path)
-        let entries = (try? files.contentsOfDirectory(atPath: path)) ?? []
+        // A marker being written when the process died is not an import yet.
+        let entries = ((try? files.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != "." + importMarkerName + ".tmp" }
         if !entries.isEmpty {
             guard entries.contains(importMarkerName) else {
                 throw LedgerError.invalid("\(path) is not empty: import needs an empty directory")
@@ -36,7 +37,7 @@ extension Ledger {
         } else {
             do {
                 try files.createDirectory(atPath: path, withIntermediateDirectories: true)
-                try writeDurably(path + "/" + importMarkerName, in: path)
+                try DurableFiles.write([], named: importMarkerName, in: path)
             } catch {
                 throw LedgerError.storage(error, at: path, doing: "starting the import")
             }
@@ -48,8 +49,7 @@ extension Ledger {
             ledger = try Ledger(path: path, options: opening)
             let result = try await body(ledger!)
             ledger!.close()
-            try files.removeItem(atPath: path + "/" + importMarkerName)
-            try syncDirectory(path)
+            try DurableFiles.remove(named: importMarkerName, in: path)
             return result
         } catch {
             ledger?.close()
@@ -64,22 +64,6 @@ extension Ledger {
         }
     }
 
-    /// Creates an empty file and makes it and its directory entry durable.
-    private static func writeDurably(_ file: String, in directory: String) throws {
-        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw LMDBError(code: errno) }
-        defer { _ = Glibc.close(fd) }
-        guard fsync(fd) == 0 else { throw LMDBError(code: errno) }
-        try syncDirectory(directory)
-    }
-
-    private static func syncDirectory(_ directory: String) throws {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { throw LMDBError(code: errno) }
-        defer { _ = Glibc.close(fd) }
-        guard fsync(fd) == 0 else { throw LMDBError(code: errno) }
-    }
-
     /// Appends records taken from another store's log (an export), in order, with the manifests
     /// their `image.pushed` events name. Each record must continue this store's chain — the next
     /// seq, the head's hash as its previous hash (a record's own hash always matches its contents:
@@ -88,14 +72,11 @@ extension Ledger {
     ///
     /// - Throws: `InvalidParameterException` naming the first record that does not fit.
     public func append(imported records: [EventRecord], manifests: [[UInt8]] = []) async throws {
-        let stores = self.stores
-        try await exclusive { txn, _, head in
-            var next = head
-            for bytes in manifests {
-                let key = Digest(of: bytes).rawBytes
-                if try !txn.contains(stores.manifests, key: key) { try txn.put(stores.manifests, key: key, value: bytes) }
-            }
-            let writer = ProjectionWriter(txn: txn, dbs: try stores.current(txn))
+        try await exclusive { txn, writer, group in
+            var carried: [Digest: [UInt8]] = [:]
+            for bytes in manifests { carried[Digest(of: bytes)] = bytes }
+            let projections = ProjectionWriter(txn: txn, dbs: try writer.stateTables.current(txn))
+            var next = group.head
             for record in records {
                 guard record.seq == next.seq + 1, record.prevHash == next.hash else {
                     throw LedgerError.invalid("record seq \(record.seq) does not continue the log (head is seq \(next.seq))")
@@ -103,27 +84,29 @@ extension Ledger {
                 guard record.timestamp >= next.timestamp else {
                     throw LedgerError.invalid("record seq \(record.seq) is older than the record before it")
                 }
-                if case .imagePushed(_, let digest, _, _) = record.event, try !txn.contains(stores.manifests, key: digest.rawBytes) {
+                if case .imagePushed(_, let digest, _, _) = record.event, carried[digest] == nil,
+                   try !writer.logEnv.read({ try $0.contains(writer.logTables.manifests, key: digest.rawBytes) }) {
                     throw LedgerError.invalid("record seq \(record.seq) names manifest \(digest), which the import does not carry")
                 }
-                try txn.put(stores.log, key: KeyLayout.u64(record.seq), value: record.encoded, flags: .append)
-                try writer.apply(record)
+                try projections.apply(record)
                 next = LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
             }
-            head = next
+            group.add(records, manifests: carried)
         }
     }
 
     /// The manifest stored under `digest`, if any.
     public func manifest(_ digest: Digest) throws -> [UInt8]? {
-        try env.read { txn in try txn.get(stores.manifests, key: digest.rawBytes) }
+        try logEnv.read { txn in try txn.get(logTables.manifests, key: digest.rawBytes) }
     }
 
     /// The current state straight from the projections (no history replay).
     func currentState() throws -> RegistryState {
-        try read { reader in
-            let head = try Self.readHead(reader.txn, stores)
-            var state = RegistryState(seq: head.seq, timestamp: head.timestamp, repositories: [], organizations: [])
+        try readBoth { stxn, ltxn in
+            let reader = ProjectionReader(txn: stxn, dbs: try stateTables.current(stxn))
+            let applied = try AppliedPoint.read(stxn, stateTables)
+            let timestamp = applied.seq == 0 ? 0 : try record(ltxn, applied.seq).timestamp
+            var state = RegistryState(seq: applied.seq, timestamp: timestamp, repositories: [], organizations: [])
             var refs: [RepositoryRef] = []
             try reader.scan(reader.dbs.repos, prefix: []) { e in
                 refs.append(RepositoryRef(registryId: RegistryId(unchecked: String(decoding: e.key.prefix(12), as: UTF8.self)),

@@ -17,10 +17,10 @@ extension Ledger {
             let hid = HistoryIndex.repoPrefix(repository)
             var next = from
             while next <= through {
-                let batch = try env.read { txn in
-                    let dbs = try stores.current(txn)
-                    let seqs = try repositorySeqs(txn, dbs, historyId: hid, from: next, through: through, limit: Int(chunkSize))
-                    return try seqs.map { try record(txn, $0) }
+                let batch = try readBoth { stxn, ltxn in
+                    let dbs = try stateTables.current(stxn)
+                    let seqs = try repositorySeqs(stxn, dbs, historyId: hid, from: next, through: through, limit: Int(chunkSize))
+                    return try seqs.map { try record(ltxn, $0) }
                 }
                 for record in batch { try body(record) }
                 guard let last = batch.last, last.seq < through, batch.count == Int(chunkSize) else { return }
@@ -37,9 +37,9 @@ extension Ledger {
         var next = seqs.lowerBound
         while next <= seqs.upperBound {
             let end = min(seqs.upperBound, next + chunkSize - 1)
-            let batch = try env.read { txn in
+            let batch = try logEnv.read { txn in
                 var out: [EventRecord] = []
-                try LogReplay.forEach(txn, stores.log, from: next, through: end) { out.append($0) }
+                try LogReplay.forEach(txn, logTables.log, from: next, through: end) { out.append($0) }
                 return out
             }
             for record in batch { try body(record) }

@@ -27,11 +27,12 @@ extension Ledger {
     /// - Throws: `InvalidParameterException` when the log is empty, for seq 0, or for a time
     ///   before the first event.
     public func resolve(_ point: LogPoint) throws -> (seq: UInt64, timestamp: UInt64) {
-        try env.read { txn in
-            let head = try Self.readHead(txn, stores).seq
+        try readBoth { stxn, txn in
+            // The last point the derived state can answer for: the log's head once caught up.
+            let head = try AppliedPoint.read(stxn, stateTables).seq
             guard head > 0 else { throw LedgerError.invalid("the log is empty") }
             func time(_ seq: UInt64) throws -> UInt64 {
-                try txn.withValue(stores.log, key: KeyLayout.u64(seq)) { v in
+                try txn.withValue(logTables.log, key: KeyLayout.u64(seq)) { v in
                     guard let v, v.count > 17 else { throw LogReplay.corrupt(seq, "the record is missing or short") }
                     return KeyLayout.readU64(v, at: 9)
                 }
@@ -90,13 +91,13 @@ extension Ledger {
     public func tagHistory(_ ref: RepositoryRef, tag: String) throws -> [TagHistoryEntry] {
         _ = try Tag(tag)
         let prefix = HistoryIndex.tagPrefix(ref, tag)
-        return try env.read { txn in
-            let dbs = try stores.current(txn)
+        return try readBoth { txn, ltxn in
+            let dbs = try stateTables.current(txn)
             var entries: [TagHistoryEntry] = []
-            for seq in try seqs(txn, dbs.tagEvents, prefix: prefix) { entries.append(.event(try record(txn, seq))) }
+            for seq in try seqs(txn, dbs.tagEvents, prefix: prefix) { entries.append(.event(try record(ltxn, seq))) }
             var denials: [Denial] = []
-            for n in try seqs(txn, stores.tagDenials, prefix: prefix) {
-                guard let bytes = try txn.get(stores.denials, key: KeyLayout.u64(n)) else { continue }
+            for n in try seqs(txn, stateTables.tagDenials, prefix: prefix) {
+                guard let bytes = try ltxn.get(logTables.denials, key: KeyLayout.u64(n)) else { continue }
                 denials.append(try bytes.withUnsafeBytes { try Denial.decode($0) })
             }
             // A denial happened after the event that was the head when it was refused.
@@ -151,8 +152,8 @@ extension Ledger {
         precondition(points == points.sorted(), "points must ascend")
         let hid = HistoryIndex.repoPrefix(ref)
         do {
-            return try env.read { txn in
-                let dbs = try stores.current(txn)
+            return try readBoth { txn, ltxn in
+                let dbs = try stateTables.current(txn)
                 var checkpointSeq: UInt64?
                 try txn.withCursor(dbs.checkpoints) { c in
                     let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
@@ -170,7 +171,7 @@ extension Ledger {
                 var out: [R?] = []
                 for (index, point) in points.enumerated() {
                     while next < seqs.endIndex, seqs[next] <= point {
-                        try writer.apply(try record(txn, seqs[next], forReplay: true, cache: cache))
+                        try writer.apply(try record(ltxn, seqs[next], forReplay: true, cache: cache))
                         seen = true
                         next += 1
                     }
@@ -190,14 +191,14 @@ extension Ledger {
         // The scope index holds the organization's policy events and the creation of every
         // repository in it (which makes the organization known); only the policy events are
         // decoded, so the cost does not grow with the number of repositories.
-        let found = try env.read { txn -> (known: Bool, policyEvents: [EventRecord]) in
-            let dbs = try stores.current(txn)
+        let found = try readBoth { txn, ltxn -> (known: Bool, policyEvents: [EventRecord]) in
+            let dbs = try stateTables.current(txn)
             let all = try seqs(txn, dbs.scopeEvents, prefix: KeyLayout.scope(scope), keyPrefixLength: KeyLayout.scope(scope).count,
                                through: seq)
             let policySeqs = try all.filter { s in
-                try txn.withValue(stores.log, key: KeyLayout.u64(s)) { v in v.flatMap(EventRecord.typeCode(of:)).map(EventCodec.policyTypeCodes.contains) ?? true }
+                try ltxn.withValue(logTables.log, key: KeyLayout.u64(s)) { v in v.flatMap(EventRecord.typeCode(of:)).map(EventCodec.policyTypeCodes.contains) ?? true }
             }
-            return (!all.isEmpty, try policySeqs.map { try record(txn, $0) })
+            return (!all.isEmpty, try policySeqs.map { try record(ltxn, $0) })
         }
         guard found.known else { return nil }
         let policies = try scratch.replay { txn, dbs in
@@ -210,8 +211,8 @@ extension Ledger {
 
     /// Every repository that has ever had an event.
     func knownRepositories() throws -> [RepositoryRef] {
-        try env.read { txn in
-            let dbs = try stores.current(txn)
+        try stateEnv.read { txn in
+            let dbs = try stateTables.current(txn)
             var refs: [RepositoryRef] = []
             try txn.withCursor(dbs.repoHistory) { c in
                 var entry = try c.first()
@@ -228,8 +229,8 @@ extension Ledger {
 
     /// Every organization that has ever been known.
     func knownOrganizations() throws -> [(RegistryId, String)] {
-        try env.read { txn in
-            let dbs = try stores.current(txn)
+        try stateEnv.read { txn in
+            let dbs = try stateTables.current(txn)
             var orgs: [(RegistryId, String)] = []
             try txn.withCursor(dbs.scopeEvents) { c in
                 var entry = try c.first()
@@ -291,10 +292,10 @@ extension Ledger {
         return out
     }
 
-    /// The record at `seq`, its hash verified; `forReplay` leaves out what applying it does not
-    /// need (see ``EventRecord/decodeForReplay(_:)``).
+    /// The record at `seq` in the log read by `txn`, its hash verified; `forReplay` leaves out what
+    /// applying it does not need (see ``EventRecord/decodeForReplay(_:)``).
     func record(_ txn: Transaction, _ seq: UInt64, forReplay: Bool = false, cache: DecodingCache? = nil) throws -> EventRecord {
-        try txn.withValue(stores.log, key: KeyLayout.u64(seq)) { v in
+        try txn.withValue(logTables.log, key: KeyLayout.u64(seq)) { v in
             guard let v else { throw LogReplay.corrupt(seq, "the record is missing") }
             do {
                 return try forReplay ? EventRecord.decodeForReplay(v, cache: cache) : EventRecord.decode(v)

@@ -27,8 +27,10 @@ extension Ledger {
     /// each in its own read transaction, so it never holds old pages for long and works while
     /// another process writes; `progress` hears every `chunkSize` records.
     public func verify(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerificationReport {
-        let (head, storedDigest) = try env.read { txn in
-            (try Self.readHead(txn, stores).seq, try StateDigest.compute(txn, try stores.current(txn)))
+        // The state's digest is compared at the point it reflects; the chain is walked to the head.
+        let (head, applied, storedDigest) = try readBoth { stxn, ltxn in
+            (try LMDBLogStore.head(ltxn, logTables).seq, try AppliedPoint.read(stxn, stateTables).seq,
+             try StateDigest.compute(stxn, try stateTables.current(stxn)))
         }
         var problems: [String] = []
         var firstBad: UInt64?
@@ -38,8 +40,8 @@ extension Ledger {
             let memory = MemoryProjections { key, rows in try stxn.put(sdbs.checkpoints, key: key, value: rows.encoded()) }
             let writer = ProjectionWriter(memory)
             do {
-                try LogReplay.forEachConcurrently(env, stores.log, through: head, chunk: min(chunkSize, 8192)) { record in
-                    try writer.apply(record)
+                try LogReplay.forEachConcurrently(logEnv, logTables.log, through: head, chunk: min(chunkSize, 8192)) { record in
+                    if record.seq <= applied { try writer.apply(record) }
                     verified = record.seq
                     if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
                 }
@@ -69,8 +71,8 @@ extension Ledger {
         var bad: [Digest] = []
         var resume: [UInt8]? = nil
         repeat {
-            resume = try env.read { txn -> [UInt8]? in
-                try txn.withCursor(stores.manifests) { c in
+            resume = try logEnv.read { txn -> [UInt8]? in
+                try txn.withCursor(logTables.manifests) { c in
                     var entry = try resume.map { try c.seek(atOrAfter: $0) } ?? c.first()
                     var n = 0
                     while let e = entry {
@@ -89,11 +91,11 @@ extension Ledger {
 
     /// The first `image.pushed` event naming `digest` (a scan: only run when something is wrong).
     private func firstSeq(naming digest: Digest, through head: UInt64) throws -> UInt64? {
-        try env.read { txn in
+        try logEnv.read { txn in
             var found: UInt64?
             struct Found: Error {}
             do {
-                try LogReplay.forEach(txn, stores.log, through: head) { record in
+                try LogReplay.forEach(txn, logTables.log, through: head) { record in
                     if case .imagePushed(_, let d, _, _) = record.event, d == digest { found = record.seq; throw Found() }
                 }
             } catch is Found {} catch is LogCorruption {}
@@ -108,10 +110,10 @@ extension Ledger {
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
     public func verifyHead(recent: UInt64 = 1024) throws {
-        try env.read { txn in
-            let head = try Self.readHead(txn, stores).seq
+        try logEnv.read { txn in
+            let head = try LMDBLogStore.head(txn, logTables).seq
             guard head > 0 else { return }
-            try LogReplay.forEach(txn, stores.log, from: head > recent ? head - recent + 1 : 1, through: head) { _ in }
+            try LogReplay.forEach(txn, logTables.log, from: head > recent ? head - recent + 1 : 1, through: head) { _ in }
         }
     }
 }

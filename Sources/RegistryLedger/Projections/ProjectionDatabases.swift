@@ -21,37 +21,53 @@ struct ProjectionDatabases: Sendable {
 
     subscript(_ table: Table) -> Database { all[Int(table.rawValue)] }
 
+    /// A table's database name in `generation`.
+    static func name(_ table: Table, generation: Int) -> String { "g\(generation).\(table)" }
+
     static func open(_ env: Environment, generation: Int, create: Bool) throws -> ProjectionDatabases {
-        func db(_ name: String) throws -> Database { try env.openDatabase(named: "g\(generation).\(name)", create: create) }
+        func db(_ table: Table) throws -> Database { try env.openDatabase(named: name(table, generation: generation), create: create) }
         return ProjectionDatabases(
-            repos: try db("repos"), images: try db("images"), tags: try db("tags"), listing: try db("listing"),
-            policies: try db("policies"), policyIndex: try db("policyIndex"), policyPatterns: try db("policyPatterns"),
-            organizations: try db("organizations"), counters: try db("counters"),
-            repoEvents: try db("repoEvents"), tagEvents: try db("tagEvents"), scopeEvents: try db("scopeEvents"),
-            repoHistory: try db("repoHistory"), checkpoints: try db("checkpoints"))
+            repos: try db(.repos), images: try db(.images), tags: try db(.tags), listing: try db(.listing),
+            policies: try db(.policies), policyIndex: try db(.policyIndex), policyPatterns: try db(.policyPatterns),
+            organizations: try db(.organizations), counters: try db(.counters),
+            repoEvents: try db(.repoEvents), tagEvents: try db(.tagEvents), scopeEvents: try db(.scopeEvents),
+            repoHistory: try db(.repoHistory), checkpoints: try db(.checkpoints))
     }
 }
 
-/// Every database of a store: the log and what is not derived from it, plus both projection
-/// generations.
-struct StoreDatabases: Sendable {
+/// The log environment's tables (`DIR/data.mdb`): the log and what reading it needs — the
+/// manifests its events name, the denial log, the store's identity. The only durable truth:
+/// written by durable group commits that touch nothing else (SPEC §3).
+struct LogTables: Sendable {
     /// seq(8) → EventRecord.
     let log: Database
-    /// seq(8) → Denial.
+    /// denial number(8) → Denial.
     let denials: Database
     /// digest(32) → manifest bytes (content store, written with the event that first names it).
     let manifests: Database
-    /// Store metadata: head, generation, token secret.
+    /// The store's identity: default registry id, page-token secret.
     let meta: Database
-    /// repository key, 0, tag, 0, denial seq(8) → empty: the refused attempts on one tag.
+
+    static func open(_ env: Environment, create: Bool) throws -> LogTables {
+        LogTables(log: try env.openDatabase(named: "log", create: create),
+                  denials: try env.openDatabase(named: "denials", create: create),
+                  manifests: try env.openDatabase(named: "manifests", create: create),
+                  meta: try env.openDatabase(named: "meta", create: create))
+    }
+}
+
+/// The derived-state environment's tables (`DIR/state/`): both projection generations, the
+/// denial index, and what the state reflects. Everything here follows from the log tables.
+struct StateTables: Sendable {
+    /// generation, projection format, applied seq and hash, applied denial number.
+    let meta: Database
+    /// repository key, 0, tag, 0, denial number(8) → empty: the refused attempts on one tag.
     let tagDenials: Database
+    /// Two generations, so that `rebuild` can fill a fresh one and switch to it in one commit.
     let generations: [ProjectionDatabases]
 
-    static func open(_ env: Environment, create: Bool) throws -> StoreDatabases {
-        StoreDatabases(
-            log: try env.openDatabase(named: "log", create: create),
-            denials: try env.openDatabase(named: "denials", create: create),
-            manifests: try env.openDatabase(named: "manifests", create: create),
+    static func open(_ env: Environment, create: Bool) throws -> StateTables {
+        StateTables(
             meta: try env.openDatabase(named: "meta", create: create),
             tagDenials: try env.openDatabase(named: "tagDenials", create: create),
             generations: [try .open(env, generation: 0, create: create), try .open(env, generation: 1, create: create)])

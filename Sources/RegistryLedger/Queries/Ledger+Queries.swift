@@ -132,7 +132,7 @@ extension Ledger {
                 switch try id.resolve(in: reader, repoId: repo.repoId) {
                 case .failure(let f): failures.append(f)
                 case .success(let (digest, image)):
-                    guard let bytes = try reader.txn.get(stores.manifests, key: digest.rawBytes) else {
+                    guard let bytes = try manifest(digest) else {
                         throw LedgerError(.storage, "manifest \(digest) is missing from the content store")
                     }
                     images.append(FoundImage(imageId: ImageIdentifier(digest: digest.description, tag: id.tag),
@@ -212,8 +212,8 @@ extension Ledger {
 
     /// The refused mutations recorded so far, oldest first.
     public func denials() throws -> [Denial] {
-        try env.read { txn in
-            try txn.withCursor(stores.denials) { c in
+        try logEnv.read { txn in
+            try txn.withCursor(logTables.denials) { c in
                 var out: [Denial] = []
                 var entry = try c.first()
                 while let e = entry { out.append(try Denial.decode(e.value)); entry = try c.next() }
@@ -224,11 +224,11 @@ extension Ledger {
 
     /// The log records from `from` on (at most `limit`), verified against the chain.
     public func events(from: UInt64 = 1, limit: Int = .max) throws -> [EventRecord] {
-        try env.read { txn in
+        try logEnv.read { txn in
             var out: [EventRecord] = []
             struct Enough: Error {}
             do {
-                try LogReplay.forEach(txn, stores.log, from: from) { record in
+                try LogReplay.forEach(txn, logTables.log, from: from) { record in
                     guard out.count < limit else { throw Enough() }
                     out.append(record)
                 }

@@ -1,12 +1,20 @@
 import Foundation
 import LMDB
 
-/// The embeddable registry metadata store: an event-sourced, hash-chained log in LMDB with
-/// projections of current state.
+/// The embeddable registry metadata store: an event-sourced, hash-chained log in LMDB and the
+/// state derived from it.
+///
+/// The log (with the manifests its events name, the denial log and the store's identity) is the
+/// only durable truth: it lives in `DIR/data.mdb`, and every group commit writes only its tail,
+/// durably. Derived state — projections of current state, listing, history and time-travel
+/// indexes — lives in `DIR/state/`, is committed without an fsync of its own, flushed at least
+/// once a second and at ``close()``, and records the seq it reflects; at open the store applies
+/// the log after that seq, or rebuilds the state from the log when it is missing, of another
+/// projection format, damaged or possibly torn (SPEC §3).
 ///
 /// Commands (`createRepository`, `putImage`, …) are `async`: they queue for the single writer
 /// thread, are group-committed with concurrent commands, and return once durable. Queries are
-/// synchronous reads of the projections. One `Ledger` per data directory per process.
+/// synchronous reads of the derived state. One `Ledger` per data directory per process.
 public final class Ledger: Sendable {
     /// How to open a store.
     public struct Options: Sendable {
@@ -14,31 +22,38 @@ public final class Ledger: Sendable {
         /// that later opens without one (the audit tool) use the same; `nil` uses the recorded one,
         /// or `000000000000` in a store that has none.
         public var defaultRegistryId: RegistryId?
-        /// Fsync every commit (default). Off trades crash durability for speed (tests, seeding).
+        /// Fsync every log append (default). Off trades crash durability for speed (tests, seeding).
         public var durable = true
-        /// Initial LMDB map size; the map doubles on demand up to ``maxMapSize``.
+        /// Initial LMDB map size of each environment; maps double on demand up to ``maxMapSize``.
         public var mapSize = 64 << 20
         /// Past this size writes fail with a storage error and change nothing.
         public var maxMapSize = 1 << 40
         /// Open for reading only (the audit tool): commands fail.
         public var readOnly = false
-        /// Open a store whose projections an older version built (see ``Ledger/projectionFormat``),
-        /// so that ``Ledger/rebuild()`` can bring them up to date; queries may be wrong until then.
-        public var acceptOutdatedProjections = false
         /// Called on the writer thread after each durable commit with the number of commands
         /// it answered. Keep it cheap: it delays the next group.
         public var onCommit: (@Sendable (_ commands: Int) -> Void)?
         /// Seconds between checks for reader slots held by dead processes (writable opens; 0: only
         /// when the reader table is full). See ``Ledger/readerSlots``.
         public var staleReaderCheckInterval: Double = 1
+        /// Seconds between flushes of the derived state to disk (writable opens; 0: only at close).
+        public var stateFlushInterval: Double = 1
+        /// Hears why an open rebuilds the derived state, and its progress (events done, of total).
+        /// Default: a line on stderr saying why, and progress when stderr is a terminal.
+        public var onRecovery: @Sendable (RecoveryNotice) -> Void = RecoveryNotice.toStandardError
         /// Set by ``Ledger/importing(into:options:_:)`` only: open a directory marked as an import under way.
         var acceptsIncompleteImport = false
 
         public init() {}
     }
 
-    let env: Environment
-    let stores: StoreDatabases
+    /// The local log (every mode keeps one; it is what the store reads the log from).
+    let logEnv: Environment
+    let logTables: LogTables
+    /// The derived state, `DIR/state/`.
+    let stateEnv: Environment
+    let stateTables: StateTables
+    let flusher: StateFlusher?
     let writer: Writer?
     let tokenSecret: [UInt8]
     /// The resolved directory, claimed in ``OpenStores`` while open.
@@ -54,24 +69,22 @@ public final class Ledger: Sendable {
     let scratch = ScratchSpace()
     private let sweeper: StaleReaderSweeper?
 
-    /// Opens the store in directory `path`, creating it (and the directory) when needed.
+    /// The derived state's directory inside a store's directory (SPEC §3: nothing else lives there).
+    public static func stateDirectory(_ path: String) -> String { path + "/state" }
+
+    /// Opens the store in directory `path`, creating it (and the directory) when needed, and
+    /// brings its derived state up to the log (see the type's discussion).
     ///
     /// - Throws: `LedgerError` with code `storage` when the directory cannot be opened or is not a
-    ///   store (read-only opens of a missing or empty directory).
+    ///   store (read-only opens of a missing or empty directory, or of a store whose derived state
+    ///   needs rebuilding); `insufficientStorage` or `storageFault` for a full disk or an I/O error.
     public init(path: String, options: Options = Options()) throws {
-        var envOptions = Environment.Options()
-        envOptions.mapSize = options.mapSize
-        envOptions.maxMapSize = options.maxMapSize
-        envOptions.durable = options.durable
-        envOptions.readOnly = options.readOnly
-        envOptions.maxDatabases = 64
+        if !options.acceptsIncompleteImport { try Self.refuseIncompleteImport(at: path) }
         let claimed: String
         let lock: WriterLock?
-        let opened: (Environment, StoreDatabases, [UInt8], LogHead, RegistryId)
-        if !options.acceptsIncompleteImport { try Self.refuseIncompleteImport(at: path) }
         do {
             if !options.readOnly {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: Self.stateDirectory(path), withIntermediateDirectories: true)
             }
             claimed = try OpenStores.claim(path)
         } catch let error as LedgerError {
@@ -85,43 +98,44 @@ public final class Ledger: Sendable {
             OpenStores.release(claimed)
             throw error
         }
+        let opened: OpenedStore
         do {
-            let env = try Environment(path: path, options: envOptions)
-            let stores = try StoreDatabases.open(env, create: !options.readOnly)
-            let secret = try Self.tokenSecret(env, stores, create: !options.readOnly)
-            let head = try env.read { txn in try Self.readHead(txn, stores) }
-            try Self.checkProjectionFormat(env, stores, head: head, path: path, options: options)
-            let registry = try Self.defaultRegistry(env, stores, requested: options.defaultRegistryId, record: !options.readOnly)
-            opened = (env, stores, secret, head, registry)
-        } catch let error as LedgerError {
-            lock?.release()
-            OpenStores.release(claimed)
-            throw error
-        } catch LMDBError.notFound where options.readOnly {
-            OpenStores.release(claimed)
-            throw LedgerError(.storage, "the store at \(path) lacks databases this version needs (written by an older version?); run `regledger rebuild --data \(path)` once")
+            opened = try OpenedStore(path: path, options: options)
         } catch {
             lock?.release()
             OpenStores.release(claimed)
+            if case LMDBError.notFound = error, options.readOnly {
+                throw LedgerError(.storage, "the store at \(path) lacks databases this version needs (written by an older version?); "
+                    + "run `regledger rebuild --data \(path)` once")
+            }
             throw LedgerError.storage(error, at: path, doing: "opening the store")
         }
         canonicalPath = claimed
         writerLock = lock
-        (env, stores, tokenSecret, defaultRegistryId) = (opened.0, opened.1, opened.2, opened.4)
-        writer = options.readOnly ? nil : Writer(env: opened.0, stores: opened.1, head: opened.3, stats: stats, onCommit: options.onCommit)
+        (logEnv, logTables, stateEnv, stateTables) = (opened.logEnv, opened.logTables, opened.stateEnv, opened.stateTables)
+        (tokenSecret, defaultRegistryId, flusher) = (opened.secret, opened.registry, opened.flusher)
+        if let flusher = opened.flusher {
+            writer = Writer(log: LMDBLogStore(env: logEnv, tables: logTables), logEnv: logEnv, logTables: logTables,
+                            state: stateEnv, stateTables: stateTables, flusher: flusher, head: opened.head,
+                            lastDenial: opened.lastDenial, stats: stats, onCommit: options.onCommit)
+        } else {
+            writer = nil
+        }
         sweeper = options.readOnly || options.staleReaderCheckInterval <= 0 ? nil
-            : StaleReaderSweeper(opened.0, every: options.staleReaderCheckInterval)
+            : StaleReaderSweeper(logEnv, stateEnv, every: options.staleReaderCheckInterval)
     }
 
     deinit { close() }
 
-    /// Finishes queued commands, stops the writer and closes the store. Later commands and
-    /// queries fail with a storage error. Idempotent.
+    /// Finishes queued commands, stops the writer, flushes the derived state and closes the
+    /// store. Later commands and queries fail with a storage error. Idempotent.
     public func close() {
         guard closed.setOnce() else { return }
         sweeper?.stop()
         writer?.stop()
-        env.close()
+        flusher?.close()
+        stateEnv.close()
+        logEnv.close()
         writerLock?.release()
         OpenStores.release(canonicalPath)
     }
@@ -135,7 +149,7 @@ public final class Ledger: Sendable {
         }
     }
 
-    func exclusive<R: Sendable>(_ body: @escaping (Transaction, Writer, inout LogHead) throws -> R) async throws -> R {
+    func exclusive<R: Sendable>(_ body: @escaping (Transaction, Writer, GroupBuilder) throws -> R) async throws -> R {
         guard let writer else { throw LedgerError(.storage, "the store is open read-only") }
         return try await withCheckedThrowingContinuation { continuation in
             writer.enqueue(ExclusiveJob(body, continuation))
@@ -145,109 +159,65 @@ public final class Ledger: Sendable {
     /// Runs `body` in a read transaction over the current projections.
     func read<R>(_ body: (ProjectionReader) throws -> R) throws -> R {
         do {
-            return try env.read { txn in try body(ProjectionReader(txn: txn, dbs: try stores.current(txn))) }
+            return try stateEnv.read { txn in try body(ProjectionReader(txn: txn, dbs: try stateTables.current(txn))) }
         } catch let error as LMDBError {
             throw LedgerError.storage(error, at: canonicalPath, doing: "a read")
         }
     }
 
+    /// Runs `body` with a read transaction on the derived state and one on the log.
+    func readBoth<R>(_ body: (_ state: Transaction, _ log: Transaction) throws -> R) throws -> R {
+        try stateEnv.read { state in try logEnv.read { log in try body(state, log) } }
+    }
+
     // MARK: store state
 
-    static func readHead(_ txn: Transaction, _ stores: StoreDatabases) throws -> LogHead {
-        try txn.withCursor(stores.log) { c in
-            guard let last = try c.last() else { return LogHead() }
-            let record = try EventRecord.decode(last.value, verifyHash: false)
-            return LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
-        }
-    }
-
-    /// The version of the rules that derive projections and history indexes from the log (key
-    /// layouts, checkpoint placement). Stores record it; one built by other rules must be rebuilt.
+    /// The version of the rules that derive state from the log (key layouts, checkpoint
+    /// placement). The derived state records it; one built by other rules is rebuilt at open.
     /// 1: checkpoint interval max(256, rows); 2: max(256, rows / 4); 3: image records name a
     /// known media type by a one-byte code, checkpoints hold no listing rows, max(256, 3 × rows / 8);
-    /// 4: a repository's event index packs 128 seqs a row (``SeqRun``); 5: interval max(256, rows / 4).
-    public static let projectionFormat: UInt8 = 5
+    /// 4: a repository's event index packs 128 seqs a row (``SeqRun``); 5: interval max(256, rows / 4);
+    /// 6: derived state in its own environment, with its applied point.
+    public static let projectionFormat: UInt8 = 6
     static let projectionFormatKey = Array("projectionFormat".utf8)
 
-    private static func checkProjectionFormat(_ env: Environment, _ stores: StoreDatabases, head: LogHead, path: String,
-                                              options: Options) throws {
-        // Stores from before this key existed have format 1.
-        let recorded = try env.read { txn in try txn.get(stores.meta, key: projectionFormatKey)?.first } ?? 1
-        if head.seq == 0 && !options.readOnly {
-            if recorded != projectionFormat {
-                try env.write { txn in try txn.put(stores.meta, key: projectionFormatKey, value: [projectionFormat]) }
-            }
-            return
-        }
-        guard recorded == projectionFormat || options.acceptOutdatedProjections else {
-            throw LedgerError(.storage, "the projections of the store at \(path) were built by another version of RegistryLedger "
-                + "(format \(recorded), this version uses \(projectionFormat)); the log is unaffected: run "
-                + "`regledger rebuild --data \(path)` once")
-        }
-    }
-
-    private static let defaultRegistryKey = Array("defaultRegistryId".utf8)
-
-    private static func defaultRegistry(_ env: Environment, _ stores: StoreDatabases, requested: RegistryId?, record: Bool) throws -> RegistryId {
-        let recorded = try env.read { txn in try txn.get(stores.meta, key: defaultRegistryKey) }
-            .flatMap { try? RegistryId(String(decoding: $0, as: UTF8.self)) }
-        guard let requested else { return recorded ?? .defaultId }
-        if record && recorded != requested {
-            try env.write { txn in try txn.put(stores.meta, key: defaultRegistryKey, value: Array(requested.value.utf8)) }
-        }
-        return requested
-    }
-
-    private static let tokenSecretKey = Array("tokenSecret".utf8)
-
-    private static func tokenSecret(_ env: Environment, _ stores: StoreDatabases, create: Bool) throws -> [UInt8] {
-        if let secret = try env.read({ txn in try txn.get(stores.meta, key: tokenSecretKey) }) { return secret }
-        guard create else { return [] }
-        var rng = SystemRandomNumberGenerator()
-        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        try env.write { txn in try txn.put(stores.meta, key: tokenSecretKey, value: secret) }
-        return secret
-    }
-
-    /// The store's LMDB reader table: slots in use (by any process), its size, and the slots of
-    /// dead processes freed so far.
-    public var readerSlots: ReaderSlotStats {
-        ReaderSlotStats(inUse: env.readerSlotsInUse(), capacity: env.readerCapacity, staleReleased: env.staleReadersReleased)
-    }
-
-    /// The seq of the last event (0 for an empty log).
+    /// The seq of the last event in the log (0 for an empty log).
     public func headSeq() throws -> UInt64 {
-        try env.read { txn in try Self.readHead(txn, stores).seq }
+        try logEnv.read { txn in try LMDBLogStore.head(txn, logTables).seq }
+    }
+
+    /// The seq of the last event the derived state reflects (the log's head once caught up).
+    public func appliedSeq() throws -> UInt64 {
+        try stateEnv.read { txn in try AppliedPoint.read(txn, stateTables).seq }
+    }
+
+    /// The store's LMDB reader tables (log and derived state): slots in use (by any process),
+    /// their size, and the slots of dead processes freed so far.
+    public var readerSlots: ReaderSlotStats {
+        ReaderSlotStats(inUse: logEnv.readerSlotsInUse() + stateEnv.readerSlotsInUse(),
+                        capacity: logEnv.readerCapacity + stateEnv.readerCapacity,
+                        staleReleased: logEnv.staleReadersReleased + stateEnv.staleReadersReleased)
     }
 
     /// A SHA-256 (hex) over every projection entry: equal digests mean identical projections.
     public func stateDigest() throws -> String {
-        try env.read { txn in try StateDigest.compute(txn, try stores.current(txn)) }
+        try stateEnv.read { txn in try StateDigest.compute(txn, try stateTables.current(txn)) }
     }
 
     /// Replays the whole log into fresh projection databases, verifying the hash chain, and
-    /// switches to them in one commit. Blocks other commands while it runs.
+    /// switches to them in one commit, flushed to disk. Blocks other commands while it runs.
     ///
     /// - Returns: the state digest of the rebuilt projections.
     /// - Throws: `LedgerError` naming the first bad seq if the chain does not verify; the old
     ///   projections then stay in place.
     @discardableResult
     public func rebuild() async throws -> String {
-        let stores = self.stores
-        return try await exclusive { txn, writer, head in
-            let current = try stores.current(txn)
-            let targetIndex = stores.generations[0].repos == current.repos ? 1 : 0
-            let target = stores.generations[targetIndex]
-            for db in target.all { try txn.clear(db) }
-            // The log folds in memory; each table is then written once, in key order.
-            let memory = MemoryProjections { key, rows in try txn.put(target.checkpoints, key: key, value: rows.encoded()) }
-            let projections = ProjectionWriter(memory)
-            try LogReplay.forEachConcurrently(writer.env, stores.log, through: head.seq) { record in try projections.apply(record) }
-            let digest = try memory.write(into: txn, target)
-            try txn.put(stores.meta, key: StoreDatabases.generationKey, value: [UInt8(targetIndex)])
-            try txn.put(stores.meta, key: Self.projectionFormatKey, value: [Self.projectionFormat])
-            return digest
+        let digest = try await exclusive { txn, writer, group in
+            try RebuildState.run(txn, writer.stateTables, log: writer.logEnv, writer.logTables,
+                                 through: group.head, lastDenial: group.lastDenial)
         }
+        try flusher?.flush()
+        return digest
     }
 }
 

@@ -8,10 +8,11 @@ import LMDB
 final class StaleReaderSweeper: @unchecked Sendable {  // a DispatchSource is thread-safe
     private let timer: any DispatchSourceTimer
 
-    init(_ env: Environment, every interval: Double) {
+    init(_ envs: Environment..., every interval: Double) {
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "regledger.stale-readers"))
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(100))
-        timer.setEventHandler { [weak env] in env?.releaseStaleReaders() }
+        let envs = envs.map { WeakEnvironment(env: $0) }
+        timer.setEventHandler { for weak in envs { weak.env?.releaseStaleReaders() } }
         timer.resume()
     }
 
@@ -22,11 +23,15 @@ final class StaleReaderSweeper: @unchecked Sendable {  // a DispatchSource is th
     }
 }
 
-/// The reader table of a store's LMDB environment, for monitoring.
+private struct WeakEnvironment: @unchecked Sendable {
+    weak var env: Environment?
+}
+
+/// The reader tables of a store's LMDB environments, for monitoring.
 public struct ReaderSlotStats: Sendable, Equatable {
     /// Slots held now, by every process that has the store open.
     public let inUse: Int
-    /// The table's size.
+    /// The tables' size.
     public let capacity: Int
     /// Slots of dead processes this process freed since it opened the store.
     public let staleReleased: Int

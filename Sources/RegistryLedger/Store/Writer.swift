@@ -1,28 +1,69 @@
 import Foundation
 import LMDB
 
-/// Work the writer thread runs inside a write transaction.
+/// Work the writer thread runs inside a derived-state write transaction.
 protocol WriterWork: AnyObject, Sendable {
-    /// Runs alone in its own transaction instead of joining a group commit.
+    /// Runs alone in its own group instead of joining others.
     var isExclusive: Bool { get }
-    /// Does the work in `txn`, advancing `head`. Throws only errors that must abort the whole
-    /// transaction (storage errors); its own failures are kept for ``complete(commitError:)``.
-    func run(_ txn: Transaction, _ writer: Writer, head: inout LogHead) throws
-    /// Answers the caller once the transaction committed (`nil`) or failed.
+    /// Does the work in `txn` (the derived state), adding what the log must hold to `group`.
+    /// Throws only errors that must abort the whole group (storage errors); its own failures are
+    /// kept for ``complete(commitError:)``. May run again from the start when the map grows.
+    func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws
+    /// Answers the caller once the group is durable in the log (`nil`) or failed.
     func complete(commitError: (any Error)?)
 }
 
-/// The single thread that owns every write transaction (LMDB requires a write transaction to
-/// begin and end on one thread, and never to span an `await`).
+/// The group being assembled: the records its commands emitted, chained on ``head``, the
+/// manifests they name, and the refusals they met, numbered on from ``lastDenial``.
+final class GroupBuilder {
+    private(set) var head: LogHead
+    private(set) var lastDenial: UInt64
+    private(set) var log = LogGroup()
+
+    init(head: LogHead, lastDenial: UInt64) {
+        self.head = head
+        self.lastDenial = lastDenial
+    }
+
+    /// Adds records that continue ``head`` (already applied to the state) and their manifests.
+    func add(_ records: [EventRecord], manifests: [Digest: [UInt8]]) {
+        guard let last = records.last else { return }
+        precondition(records.first!.seq == head.seq + 1, "records must continue the group's head")
+        log.records += records
+        log.manifests.merge(manifests) { first, _ in first }
+        head = LogHead(seq: last.seq, hash: last.hash, timestamp: last.timestamp)
+    }
+
+    /// Numbers `denials` and adds them.
+    func add(denials: [Denial]) {
+        for denial in denials {
+            lastDenial += 1
+            log.denials.append((lastDenial, denial))
+        }
+    }
+
+    /// Whether the group names a manifest with this digest.
+    func holdsManifest(_ digest: Digest) -> Bool { log.manifests[digest] != nil }
+}
+
+/// The single thread that owns every write (LMDB requires a write transaction to begin and end
+/// on one thread, and never to span an `await`).
 ///
-/// Commands queue up while a commit is in flight; the next transaction takes them all (up to
-/// ``maxBatch``), runs each in a nested transaction so one failure rolls back only itself,
-/// and commits once: one fsync answers many callers.
+/// Commands queue up while a group is in flight; the next group takes them all (up to
+/// ``maxBatch``). In one derived-state transaction each command decides and applies in a
+/// nested transaction, so a refusal rolls back only itself; then the group's records go to the
+/// log in one durable append, and the state commits without an fsync of its own. One durable
+/// append answers many callers, and its cost is the log's tail, not the state's pages.
 final class Writer: @unchecked Sendable {
     static let maxBatch = 2048
 
-    let env: Environment
-    let stores: StoreDatabases
+    let log: any LogStore
+    /// The local log, which exclusive work reads (rebuild replays it).
+    let logEnv: Environment
+    let logTables: LogTables
+    let state: Environment
+    let stateTables: StateTables
+    let flusher: StateFlusher
     let patterns = PatternCache()
     private let condition = NSCondition()
     private var queue: [any WriterWork] = []
@@ -30,13 +71,22 @@ final class Writer: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     /// Only touched on the writer thread after start.
     private var head: LogHead
+    private var lastDenial: UInt64
+    /// The log holds a group the state could not commit: catch up before the next group.
+    private var stateBehind = false
     private let stats: WriterStats
     private let onCommit: (@Sendable (Int) -> Void)?
 
-    init(env: Environment, stores: StoreDatabases, head: LogHead, stats: WriterStats, onCommit: (@Sendable (Int) -> Void)?) {
-        self.env = env
-        self.stores = stores
+    init(log: any LogStore, logEnv: Environment, logTables: LogTables, state: Environment, stateTables: StateTables,
+         flusher: StateFlusher, head: LogHead, lastDenial: UInt64, stats: WriterStats, onCommit: (@Sendable (Int) -> Void)?) {
+        self.log = log
+        self.logEnv = logEnv
+        self.logTables = logTables
+        self.state = state
+        self.stateTables = stateTables
+        self.flusher = flusher
         self.head = head
+        self.lastDenial = lastDenial
         self.stats = stats
         self.onCommit = onCommit
         let thread = Thread { [unowned self] in self.loop() }
@@ -81,41 +131,75 @@ final class Writer: @unchecked Sendable {
 
     private func loop() {
         while let batch = nextBatch() {
-            let start = head
-            var end = start
             do {
-                try env.write { txn in
-                    end = start  // a retry after map growth starts over
-                    for work in batch { try work.run(txn, self, head: &end) }
+                if stateBehind {
+                    _ = try flusher.committing {
+                        let applied = try state.read { txn in try AppliedPoint.read(txn, stateTables) }
+                        try DerivedState.catchUp(from: applied, state: state, stateTables, log: logEnv, logTables, through: head.seq)
+                    }
+                    stateBehind = false
                 }
-                head = end
+                try flusher.committing { try runGroup(batch) }
                 stats.recordCommit(batchSize: batch.count)
                 onCommit?(batch.count)
                 for work in batch { work.complete(commitError: nil) }
             } catch {
-                let failure = LedgerError.storage(error, at: env.path, doing: "the commit")
+                let failure = LedgerError.storage(error, at: logEnv.path, doing: "the commit")
                 for work in batch { work.complete(commitError: failure) }
             }
         }
         stopped.signal()
     }
 
+    /// Decides and applies `batch` in one state transaction, appends its group to the log
+    /// durably, then commits the state. Once the append returned the group stands, whatever
+    /// happens to the state's commit: the state catches up from the log.
+    private func runGroup(_ batch: [any WriterWork]) throws {
+        var builder = GroupBuilder(head: head, lastDenial: lastDenial)
+        var appended = false
+        do {
+            try state.write { txn in
+                if appended {
+                    // The commit failed after the append (the state's map had to grow): apply what the log now holds.
+                    let writer = ProjectionWriter(txn: txn, dbs: try stateTables.current(txn))
+                    for record in builder.log.records { try writer.apply(record) }
+                } else {
+                    builder = GroupBuilder(head: head, lastDenial: lastDenial)
+                    for work in batch { try work.run(txn, self, builder) }
+                }
+                try DerivedState.index(denials: builder.log.denials, txn, stateTables)
+                try AppliedPoint(seq: builder.head.seq, hash: builder.head.hash, denial: builder.lastDenial).write(txn, stateTables)
+                if !appended {
+                    try append(builder.log)
+                    appended = true
+                }
+            }
+        } catch where appended {
+            stateBehind = true
+        }
+        head = builder.head
+        lastDenial = builder.lastDenial
+    }
+
+    /// Appends `group` to the log; when the log cannot tell whether it did, reads its head back.
+    private func append(_ group: LogGroup) throws {
+        do {
+            try log.append(group)
+        } catch let unknown as LogAppendOutcomeUnknown {
+            let held: Bool
+            if let last = group.records.last {
+                let now = try log.head()
+                held = now.seq == last.seq && now.hash == last.hash
+            } else {
+                held = try group.denials.last.map { try log.lastDenial() == $0.number } ?? true
+            }
+            guard held else { throw LedgerError(.storageFault, "\(unknown); read back, the log does not hold the group: nothing was changed") }
+        }
+    }
+
     /// The next timestamp: now in µs, never before the log's last one.
     func timestamp(after head: LogHead) -> UInt64 {
         max(UInt64(Date().timeIntervalSince1970 * 1_000_000), head.timestamp)
-    }
-
-    /// Appends refusals to the denial log (in the enclosing transaction, outside any command's).
-    func recordDenials(_ denials: [Denial], _ txn: Transaction) throws {
-        guard !denials.isEmpty else { return }
-        var next = try txn.withCursor(stores.denials) { c in try c.last().map { KeyLayout.readU64($0.key) } ?? 0 }
-        for denial in denials {
-            next += 1
-            try txn.put(stores.denials, key: KeyLayout.u64(next), value: denial.encoded(), flags: .append)
-            if let repository = denial.repository, let tag = denial.tag {
-                try txn.put(stores.tagDenials, key: HistoryIndex.tagPrefix(repository, tag) + KeyLayout.u64(next), value: [])
-            }
-        }
     }
 }
 
@@ -134,26 +218,29 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
 
     var isExclusive: Bool { false }
 
-    func run(_ txn: Transaction, _ writer: Writer, head: inout LogHead) throws {
-        let projections = try writer.stores.current(txn)
-        let timestamp = writer.timestamp(after: head)
+    func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
+        let projections = try writer.stateTables.current(txn)
+        let timestamp = writer.timestamp(after: group.head)
         // What comes back out of the command's nested transaction, whether it commits or not.
-        var (newHead, denials) = (head, [Denial]())
+        var denials: [Denial] = []
         do {
+            var emitted: ([EventRecord], [Digest: [UInt8]]) = ([], [:])
             let output = try txn.nested { child in
-                var changes = Changes(txn: child, stores: writer.stores, projections: projections, context: context,
-                                      timestamp: timestamp, patterns: writer.patterns, head: head)
-                defer { (newHead, denials) = (changes.head, changes.denials) }
-                return try command.run(&changes)
+                var changes = Changes(txn: child, projections: projections, context: context, timestamp: timestamp,
+                                      patterns: writer.patterns, head: group.head)
+                defer { denials = changes.denials }
+                let output = try command.run(&changes)
+                emitted = (changes.emitted, changes.manifests)
+                return output
             }
-            head = newHead
+            group.add(emitted.0, manifests: emitted.1)
             outcome = .success(output)
         } catch let error as LMDBError {
             throw error  // the transaction is unusable: abort (and grow, when the map is full)
         } catch {
             outcome = .failure(error)
         }
-        try writer.recordDenials(denials, txn)
+        group.add(denials: denials)
     }
 
     func complete(commitError: (any Error)?) {
@@ -166,21 +253,21 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
     }
 }
 
-/// Exclusive work given the whole transaction (rebuild, bulk import).
+/// Exclusive work given the whole state transaction and group (rebuild, bulk import).
 final class ExclusiveJob<R: Sendable>: WriterWork, @unchecked Sendable {
-    let body: (Transaction, Writer, inout LogHead) throws -> R
+    let body: (Transaction, Writer, GroupBuilder) throws -> R
     let continuation: CheckedContinuation<R, any Error>
     private var result: R?
 
-    init(_ body: @escaping (Transaction, Writer, inout LogHead) throws -> R, _ continuation: CheckedContinuation<R, any Error>) {
+    init(_ body: @escaping (Transaction, Writer, GroupBuilder) throws -> R, _ continuation: CheckedContinuation<R, any Error>) {
         self.body = body
         self.continuation = continuation
     }
 
     var isExclusive: Bool { true }
 
-    func run(_ txn: Transaction, _ writer: Writer, head: inout LogHead) throws {
-        result = try body(txn, writer, &head)
+    func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
+        result = try body(txn, writer, group)
     }
 
     func complete(commitError: (any Error)?) {

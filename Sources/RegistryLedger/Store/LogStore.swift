@@ -1,0 +1,80 @@
+import LMDB
+
+/// What one group commit appends to the log: its records (chained on the head), the manifests
+/// they name, and the refusals its commands met.
+struct LogGroup: Sendable {
+    var records: [EventRecord] = []
+    /// Manifest bytes by digest; a digest the log already holds is not stored again.
+    var manifests: [Digest: [UInt8]] = [:]
+    /// Refusals, numbered on from the log's last denial.
+    var denials: [(number: UInt64, denial: Denial)] = []
+
+    var isEmpty: Bool { records.isEmpty && denials.isEmpty }
+}
+
+/// The log can not tell whether an append happened: a remote log whose connection broke during
+/// its commit. The caller reads ``LogStore/head()`` before deciding anything again.
+struct LogAppendOutcomeUnknown: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "the log could not confirm the append: \(reason)" }
+}
+
+/// The log boundary (SPEC §3): append a group durably, read the head. Everything above it —
+/// commands, derived state, queries, history — is the same whichever log is behind it. Records
+/// are read from the store's local LMDB log, which every mode keeps (a cluster node copies the
+/// shared log into it).
+protocol LogStore: AnyObject, Sendable {
+    /// The last record, where the next group chains on.
+    func head() throws -> LogHead
+    /// The number of the last refusal in the denial log (0 when none).
+    func lastDenial() throws -> UInt64
+    /// Appends `group` durably, all or nothing: once it returns, the group survives a crash of
+    /// the process and of the machine. Its first record continues ``head()``.
+    ///
+    /// - Throws: ``LogAppendOutcomeUnknown`` when whether it happened is unknown; any other error
+    ///   means it did not happen.
+    func append(_ group: LogGroup) throws
+}
+
+/// The embedded log: the log tables in the store directory's LMDB environment, each append one
+/// durable write transaction that touches only the log's tail, the new manifests and denials.
+final class LMDBLogStore: LogStore {
+    let env: Environment
+    let tables: LogTables
+
+    init(env: Environment, tables: LogTables) {
+        self.env = env
+        self.tables = tables
+    }
+
+    func head() throws -> LogHead {
+        try env.read { txn in try Self.head(txn, tables) }
+    }
+
+    static func head(_ txn: Transaction, _ tables: LogTables) throws -> LogHead {
+        try txn.withCursor(tables.log) { c in
+            guard let last = try c.last() else { return LogHead() }
+            let record = try EventRecord.decode(last.value, verifyHash: false)
+            return LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
+        }
+    }
+
+    func lastDenial() throws -> UInt64 {
+        try env.read { txn in try txn.withCursor(tables.denials) { c in try c.last().map { KeyLayout.readU64($0.key) } ?? 0 } }
+    }
+
+    func append(_ group: LogGroup) throws {
+        guard !group.isEmpty else { return }
+        try env.write { txn in
+            for (digest, bytes) in group.manifests where try !txn.contains(tables.manifests, key: digest.rawBytes) {
+                try txn.put(tables.manifests, key: digest.rawBytes, value: bytes)
+            }
+            for record in group.records {
+                try txn.put(tables.log, key: KeyLayout.u64(record.seq), value: record.encoded, flags: .append)
+            }
+            for (number, denial) in group.denials {
+                try txn.put(tables.denials, key: KeyLayout.u64(number), value: denial.encoded(), flags: .append)
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import LMDB
+
+/// A store's two environments, opened and brought into step: the log (upgraded from the
+/// earlier one-environment layout when needed) and the derived state, caught up with the log
+/// or rebuilt from it. What ``Ledger/init(path:options:)`` keeps.
+struct OpenedStore {
+    let logEnv: Environment
+    let logTables: LogTables
+    let stateEnv: Environment
+    let stateTables: StateTables
+    let secret: [UInt8]
+    let registry: RegistryId
+    let head: LogHead
+    let lastDenial: UInt64
+    /// Writable opens only.
+    let flusher: StateFlusher?
+
+    init(path: String, options: Ledger.Options) throws {
+        var logOptions = Environment.Options()
+        logOptions.mapSize = options.mapSize
+        logOptions.maxMapSize = options.maxMapSize
+        logOptions.durable = options.durable
+        logOptions.readOnly = options.readOnly
+        logOptions.maxDatabases = 64  // the earlier layout had 33
+        let logEnv = try Environment(path: path, options: logOptions)
+        do {
+            if try Self.hasLegacyTables(logEnv) {
+                guard !options.readOnly else {
+                    throw LedgerError(.storage, "the store at \(path) was written by an earlier version of RegistryLedger; its log "
+                        + "is kept as it is, but its derived state must be rebuilt once: run `regledger rebuild --data \(path)` "
+                        + "(or start the server)")
+                }
+                try Self.dropLegacyTables(logEnv)
+                options.onRecovery(.upgraded)
+            }
+            let logTables = try LogTables.open(logEnv, create: !options.readOnly)
+            secret = try Self.tokenSecret(logEnv, logTables, create: !options.readOnly)
+            registry = try Self.defaultRegistry(logEnv, logTables, requested: options.defaultRegistryId, record: !options.readOnly)
+            head = try logEnv.read { txn in try LMDBLogStore.head(txn, logTables) }
+            lastDenial = try LMDBLogStore(env: logEnv, tables: logTables).lastDenial()
+            let state = try Self.openState(path: path, options: options, log: logEnv, logTables, head: head, lastDenial: lastDenial)
+            (self.logEnv, self.logTables) = (logEnv, logTables)
+            (stateEnv, stateTables, flusher) = (state.env, state.tables, state.flusher)
+        } catch {
+            logEnv.close()
+            throw error
+        }
+    }
+
+    // MARK: the derived state
+
+    private static func stateOptions(_ options: Ledger.Options) -> Environment.Options {
+        var state = Environment.Options()
+        state.mapSize = options.mapSize
+        state.maxMapSize = options.maxMapSize
+        state.durable = false  // the log is durable; the state is flushed by a StateFlusher
+        state.readOnly = options.readOnly
+        state.maxDatabases = 64
+        return state
+    }
+
+    private static func openState(path: String, options: Ledger.Options, log: Environment, _ logTables: LogTables, head: LogHead,
+                                  lastDenial: UInt64) throws -> (env: Environment, tables: StateTables, flusher: StateFlusher?) {
+        let directory = Ledger.stateDirectory(path)
+        if options.readOnly { return try openStateReadOnly(path: path, directory: directory, options: options) }
+        var reason = StateFlusher.tornReason(directory: directory)
+        var opened: (Environment, StateTables)?
+        if reason == nil {
+            do {
+                opened = try openStateTables(directory, options)
+                if let (env, tables) = opened { reason = try whyRebuild(env, tables, log: log, logTables, head: head) }
+            } catch {
+                reason = "it is damaged (\(error))"
+            }
+        }
+        if reason != nil, !FileManager.default.fileExists(atPath: directory + "/data.mdb") || opened == nil {
+            // Missing or unreadable: start from an empty environment (rebuild fills it).
+            opened?.0.close()
+            try? FileManager.default.removeItem(atPath: directory)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            opened = try openStateTables(directory, options)
+        }
+        let (env, tables) = opened!
+        do {
+            let flusher = StateFlusher(env: env, directory: directory, interval: options.stateFlushInterval)
+            if let reason {
+                options.onRecovery(.rebuilding(reason: reason, events: head.seq))
+                _ = try flusher.committing {
+                    try env.write { txn in
+                        try RebuildState.run(txn, tables, log: log, logTables, through: head, lastDenial: lastDenial) { done, total in
+                            options.onRecovery(.progress(done: done, total: total))
+                        }
+                    }
+                }
+                try flusher.flush()
+            } else {
+                let applied = try env.read { txn in try AppliedPoint.read(txn, tables) }
+                if applied.seq < head.seq || applied.denial < lastDenial {
+                    _ = try flusher.committing {
+                        try DerivedState.catchUp(from: applied, state: env, tables, log: log, logTables, through: head.seq)
+                    }
+                    if applied.seq < head.seq { options.onRecovery(.caughtUp(events: head.seq - applied.seq)) }
+                }
+            }
+            return (env, tables, flusher)
+        } catch {
+            env.close()
+            throw error
+        }
+    }
+
+    private static func openStateTables(_ directory: String, _ options: Ledger.Options) throws -> (Environment, StateTables) {
+        let env = try Environment(path: directory, options: stateOptions(options))
+        do {
+            guard !env.isTruncated() else { throw LMDBError.corrupted }
+            return (env, try StateTables.open(env, create: !options.readOnly))
+        } catch {
+            env.close()
+            throw error
+        }
+    }
+
+    /// Why the derived state in `env` cannot simply catch up with the log, or nil.
+    private static func whyRebuild(_ env: Environment, _ tables: StateTables, log: Environment, _ logTables: LogTables,
+                                   head: LogHead) throws -> String? {
+        let (format, applied) = try env.read { txn in
+            (try txn.get(tables.meta, key: Ledger.projectionFormatKey)?.first, try AppliedPoint.read(txn, tables))
+        }
+        guard let format else {
+            guard head.seq == 0 else { return "it is missing" }
+            // A new store: record what the empty state is.
+            try env.write { txn in
+                try txn.put(tables.meta, key: Ledger.projectionFormatKey, value: [Ledger.projectionFormat])
+                try AppliedPoint().write(txn, tables)
+            }
+            return nil
+        }
+        guard format == Ledger.projectionFormat else {
+            return "it was built by another version of RegistryLedger (projection format \(format), this version uses \(Ledger.projectionFormat))"
+        }
+        guard applied.seq <= head.seq else { return "it reflects seq \(applied.seq), beyond the log's head \(head.seq)" }
+        if applied.seq > 0 {
+            let hash = try log.read { txn in
+                try txn.withValue(logTables.log, key: KeyLayout.u64(applied.seq)) { v in
+                    try v.map { Array(try EventRecord.decode($0, verifyHash: false).hash) }
+                }
+            }
+            guard hash == applied.hash else { return "it follows another log (its seq \(applied.seq) has another hash)" }
+        }
+        return nil
+    }
+
+    private static func openStateReadOnly(path: String, directory: String, options: Ledger.Options) throws
+        -> (env: Environment, tables: StateTables, flusher: StateFlusher?) {
+        let rebuild = "start the server on it or run `regledger rebuild --data \(path)` once (the log is unaffected)"
+        guard FileManager.default.fileExists(atPath: directory + "/data.mdb") else {
+            throw LedgerError(.storage, "the derived state of the store at \(path) is missing: \(rebuild)")
+        }
+        if let torn = StateFlusher.tornReason(directory: directory) {
+            throw LedgerError(.storage, "the derived state of the store at \(path) may be torn (\(torn)): \(rebuild)")
+        }
+        let (env, tables): (Environment, StateTables)
+        do { (env, tables) = try openStateTables(directory, options) } catch {
+            throw LedgerError(.storage, "the derived state of the store at \(path) is damaged (\(error)): \(rebuild)")
+        }
+        let format = try env.read { txn in try txn.get(tables.meta, key: Ledger.projectionFormatKey)?.first }
+        guard format == Ledger.projectionFormat else {
+            env.close()
+            throw LedgerError(.storage, "the projections of the store at \(path) were built by another version of RegistryLedger "
+                + "(format \(format.map(String.init) ?? "none"), this version uses \(Ledger.projectionFormat)): \(rebuild)")
+        }
+        return (env, tables, nil)
+    }
+
+    // MARK: the log
+
+    /// Whether the log environment still holds the derived tables of the one-environment layout.
+    private static func hasLegacyTables(_ env: Environment) throws -> Bool {
+        (try? env.openDatabase(named: ProjectionDatabases.name(.repos, generation: 0), create: false)) != nil
+    }
+
+    /// Drops the derived tables and keys that the one-environment layout kept beside the log.
+    private static func dropLegacyTables(_ env: Environment) throws {
+        var names = [0, 1].flatMap { g in ProjectionDatabases.Table.allCases.map { ProjectionDatabases.name($0, generation: g) } }
+        names.append("tagDenials")
+        let legacy = names.compactMap { try? env.openDatabase(named: $0, create: false) }
+        let meta = try env.openDatabase(named: "meta", create: true)
+        try env.write { txn in
+            for db in legacy { try txn.deleteDatabase(db) }
+            for key in [StateTables.generationKey, Ledger.projectionFormatKey] { try txn.delete(meta, key: key) }
+        }
+    }
+
+    private static let defaultRegistryKey = Array("defaultRegistryId".utf8)
+
+    private static func defaultRegistry(_ env: Environment, _ tables: LogTables, requested: RegistryId?, record: Bool) throws -> RegistryId {
+        let recorded = try env.read { txn in try txn.get(tables.meta, key: defaultRegistryKey) }
+            .flatMap { try? RegistryId(String(decoding: $0, as: UTF8.self)) }
+        guard let requested else { return recorded ?? .defaultId }
+        if record && recorded != requested {
+            try env.write { txn in try txn.put(tables.meta, key: defaultRegistryKey, value: Array(requested.value.utf8)) }
+        }
+        return requested
+    }
+
+    private static let tokenSecretKey = Array("tokenSecret".utf8)
+
+    private static func tokenSecret(_ env: Environment, _ tables: LogTables, create: Bool) throws -> [UInt8] {
+        if let secret = try env.read({ txn in try txn.get(tables.meta, key: tokenSecretKey) }) { return secret }
+        guard create else { return [] }
+        var rng = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        try env.write { txn in try txn.put(tables.meta, key: tokenSecretKey, value: secret) }
+        return secret
+    }
+}

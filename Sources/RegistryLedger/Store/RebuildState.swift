@@ -1,0 +1,31 @@
+import LMDB
+
+/// Derived state made anew from the log: the log folds in memory (read and verified a chunk
+/// ahead on another thread), each table is then written once, in key order, into the spare
+/// projection generation, and one commit switches to it.
+enum RebuildState {
+    /// Rebuilds in `txn` from the log through `head` (and its denials through `lastDenial`).
+    /// - Returns: the state digest of the new projections.
+    /// - Throws: ``LogCorruption`` naming the first bad seq; the state then stays as it was.
+    static func run(_ txn: Transaction, _ tables: StateTables, log: Environment, _ logTables: LogTables, through head: LogHead,
+                    lastDenial: UInt64, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> String {
+        let current = try tables.current(txn)
+        let targetIndex = tables.generations[0].repos == current.repos ? 1 : 0
+        let target = tables.generations[targetIndex]
+        for db in target.all { try txn.clear(db) }
+        let memory = MemoryProjections { key, rows in try txn.put(target.checkpoints, key: key, value: rows.encoded()) }
+        let projections = ProjectionWriter(memory)
+        try LogReplay.forEachConcurrently(log, logTables.log, through: head.seq) { record in
+            try projections.apply(record)
+            if record.seq % 100_000 == 0 || record.seq == head.seq { progress?(record.seq, head.seq) }
+        }
+        let digest = try memory.write(into: txn, target)
+        try txn.clear(tables.tagDenials)
+        let denials = try log.read { ltxn in try DerivedState.denials(ltxn, logTables, after: 0) }.filter { $0.number <= lastDenial }
+        try DerivedState.index(denials: denials, txn, tables)
+        try AppliedPoint(seq: head.seq, hash: head.hash, denial: lastDenial).write(txn, tables)
+        try txn.put(tables.meta, key: StateTables.generationKey, value: [UInt8(targetIndex)])
+        try txn.put(tables.meta, key: Ledger.projectionFormatKey, value: [Ledger.projectionFormat])
+        return digest
+    }
+}
