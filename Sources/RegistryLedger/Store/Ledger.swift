@@ -43,6 +43,8 @@ public final class Ledger: Sendable {
         public var onRecovery: @Sendable (RecoveryNotice) -> Void = RecoveryNotice.toStandardError
         /// Set by ``Ledger/importing(into:options:_:)`` only: open a directory marked as an import under way.
         var acceptsIncompleteImport = false
+        /// The log appends go to, given the local LMDB log (which every mode keeps and reads from).
+        var makeLogStore: @Sendable (LMDBLogStore) -> any LogStore = { $0 }
 
         public init() {}
     }
@@ -115,7 +117,7 @@ public final class Ledger: Sendable {
         (logEnv, logTables, stateEnv, stateTables) = (opened.logEnv, opened.logTables, opened.stateEnv, opened.stateTables)
         (tokenSecret, defaultRegistryId, flusher) = (opened.secret, opened.registry, opened.flusher)
         if let flusher = opened.flusher {
-            writer = Writer(log: LMDBLogStore(env: logEnv, tables: logTables), logEnv: logEnv, logTables: logTables,
+            writer = Writer(log: options.makeLogStore(LMDBLogStore(env: logEnv, tables: logTables)), logEnv: logEnv, logTables: logTables,
                             state: stateEnv, stateTables: stateTables, flusher: flusher, head: opened.head,
                             lastDenial: opened.lastDenial, stats: stats, onCommit: options.onCommit)
         } else {

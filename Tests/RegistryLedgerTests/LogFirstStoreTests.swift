@@ -1,0 +1,218 @@
+import Foundation
+import LMDB
+@testable import RegistryLedger
+import Testing
+
+/// A store whose log and derived state are left as a crash or an operator might leave them.
+private func closedStore(pushes: Int = 40) async throws -> (path: String, digest: String, head: UInt64) {
+    let (ledger, path) = try makeLedger()
+    let r = repo("acme/web")
+    _ = try await ledger.createRepository(r, context: alice)
+    try await push(ledger, r, 0..<pushes)
+    _ = try? await ledger.putImage(r, manifest: manifest(999), tag: tag("v1"), context: alice)  // a tag move
+    let result = (path, try ledger.stateDigest(), try ledger.headSeq())
+    ledger.close()
+    return result
+}
+
+private func reopen(_ path: String, readOnly: Bool = false) throws -> (Ledger, Notices) {
+    let notices = Notices()
+    var options = Ledger.Options()
+    options.durable = false
+    options.readOnly = readOnly
+    options.onRecovery = { notices.record($0) }
+    return (try Ledger(path: path, options: options), notices)
+}
+
+@Suite struct LogFirstStoreTests {
+    @Test func theLogAndTheDerivedStateLiveInTwoEnvironmentsAndACleanCloseLeavesNoMarker() async throws {
+        let (path, _, head) = try await closedStore()
+        #expect(FileManager.default.fileExists(atPath: path + "/data.mdb"))
+        #expect(FileManager.default.fileExists(atPath: path + "/state/data.mdb"))
+        #expect(!FileManager.default.fileExists(atPath: path + "/state/" + StateFlusher.markerName))
+        let (ledger, notices) = try reopen(path)
+        defer { ledger.close() }
+        #expect(notices.all.isEmpty)
+        #expect(try ledger.appliedSeq() == head)
+        // The log environment holds no derived table.
+        #expect(throws: LMDBError.notFound) { _ = try ledger.logEnv.openDatabase(named: "g0.repos", create: false) }
+    }
+
+    @Test(arguments: ["deleted", "truncated", "garbage", "another boot"])
+    func derivedStateLostWhileClosedIsRebuiltAtOpenLosingNothingAndSayingWhy(_ damage: String) async throws {
+        let (path, digest, head) = try await closedStore()
+        let state = path + "/state"
+        switch damage {
+        case "deleted":
+            try FileManager.default.removeItem(atPath: state)
+        case "truncated":
+            let size = try FileManager.default.attributesOfItem(atPath: state + "/data.mdb")[.size] as! Int
+            #expect(truncate(state + "/data.mdb", off_t(size / 2)) == 0)
+        case "garbage":
+            try Data(repeating: 0x5a, count: 64 << 10).write(to: URL(fileURLWithPath: state + "/data.mdb"))
+        default:  // the machine restarted while the state held unflushed commits
+            try Array("00000000-0000-0000-0000-000000000000\n".utf8).withUnsafeBufferPointer { bytes in
+                try Data(buffer: bytes).write(to: URL(fileURLWithPath: state + "/" + StateFlusher.markerName))
+            }
+        }
+        let (ledger, notices) = try reopen(path)
+        defer { ledger.close() }
+        let reason = try #require(notices.rebuildReason)
+        switch damage {
+        case "deleted": #expect(reason.contains("missing"))
+        case "truncated", "garbage": #expect(reason.contains("damaged"))
+        default: #expect(reason.contains("machine restarted"))
+        }
+        #expect(try ledger.stateDigest() == digest)
+        #expect(try ledger.appliedSeq() == head)
+        #expect(try ledger.verify().isValid)
+        #expect(!FileManager.default.fileExists(atPath: state + "/" + StateFlusher.markerName), "a rebuild at open is flushed")
+    }
+
+    @Test func aMarkerFromThisBootMeansOnlyTheProcessDiedAndTheStateIsKept() async throws {
+        let (path, digest, _) = try await closedStore()
+        try Data(((StateFlusher.bootId() ?? "") + "\n").utf8).write(to: URL(fileURLWithPath: path + "/state/" + StateFlusher.markerName))
+        let (ledger, notices) = try reopen(path)
+        defer { ledger.close() }
+        #expect(notices.rebuildReason == nil)
+        #expect(try ledger.stateDigest() == digest)
+    }
+
+    @Test func aStateBehindTheLogAppliesTheLogsTailAtOpen() async throws {
+        let (ledger, path) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        try await push(ledger, r, 0..<30)
+        ledger.close()
+        // Keep the state as it was at seq 61, then let the log run on.
+        let saved = path + "-state-copy"
+        try FileManager.default.copyItem(atPath: path + "/state", toPath: saved)
+        let (again, _) = try reopen(path)
+        try await push(again, r, 30..<50)
+        _ = try await again.createPolicy(.repository(r.registryId, r.name), tagPattern: "v1.*", context: admin)
+        _ = try? await again.putImage(r, manifest: manifest(1234), tag: tag("v10"), context: alice)  // refused: a denial
+        let (digest, head) = (try again.stateDigest(), try again.headSeq())
+        let history = try again.tagHistory(r, tag: "v10")
+        again.close()
+        try FileManager.default.removeItem(atPath: path + "/state")
+        try FileManager.default.moveItem(atPath: saved, toPath: path + "/state")
+
+        let (caughtUp, notices) = try reopen(path)
+        defer { caughtUp.close() }
+        #expect(notices.all.contains(.caughtUp(events: head - 61)), "\(notices.all)")
+        #expect(notices.rebuildReason == nil)
+        #expect(try caughtUp.stateDigest() == digest)
+        #expect(try caughtUp.tagHistory(r, tag: "v10") == history, "the denial is indexed too")
+    }
+
+    @Test func aStateThatFollowsAnotherLogIsRebuilt() async throws {
+        let (path, digest, _) = try await closedStore(pushes: 40)
+        let (other, _, _) = try await closedStore(pushes: 45)
+        try FileManager.default.removeItem(atPath: path + "/state")
+        try FileManager.default.copyItem(atPath: other + "/state", toPath: path + "/state")
+        let (ledger, notices) = try reopen(path)
+        defer { ledger.close() }
+        #expect(notices.rebuildReason?.contains("beyond the log's head") == true || notices.rebuildReason?.contains("another log") == true)
+        #expect(try ledger.stateDigest() == digest)
+    }
+
+    @Test func readOnlyOpensRefuseAMissingStateAndSayWhatToRun() async throws {
+        let (path, _, _) = try await closedStore()
+        try FileManager.default.removeItem(atPath: path + "/state")
+        do {
+            _ = try reopen(path, readOnly: true)
+            Issue.record("opened")
+        } catch let error as LedgerError {
+            #expect(error.message.contains("missing") && error.message.contains("regledger rebuild"))
+        }
+    }
+
+    @Test func unflushedCommitsAreMarkedUntilAFlushRemovesTheMarker() async throws {
+        let path = NSTemporaryDirectory() + "flush-\(UUID().uuidString)"
+        var options = Ledger.Options()
+        options.stateFlushInterval = 0.2
+        let ledger = try Ledger(path: path, options: options)
+        defer { ledger.close() }
+        _ = try await ledger.createRepository(repo("acme/web"), context: alice)
+        let marker = path + "/state/" + StateFlusher.markerName
+        #expect(FileManager.default.fileExists(atPath: marker), "unflushed commits are marked")
+        let deadline = Date().addingTimeInterval(5)
+        while FileManager.default.fileExists(atPath: marker), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!FileManager.default.fileExists(atPath: marker), "the flush removes the marker")
+    }
+}
+
+/// A log whose appends sometimes cannot tell whether they happened, as a remote log's can.
+final class UncertainLog: LogStore, @unchecked Sendable {
+    enum Mode { case normal, appendThenLoseTheAnswer, loseTheAppend }
+    let inner: LMDBLogStore
+    private let lock = NSLock()
+    private var _mode = Mode.normal
+    var mode: Mode {
+        get { lock.withLock { _mode } }
+        set { lock.withLock { _mode = newValue } }
+    }
+
+    init(_ inner: LMDBLogStore) { self.inner = inner }
+
+    func head() throws -> LogHead { try inner.head() }
+    func lastDenial() throws -> UInt64 { try inner.lastDenial() }
+    func append(_ group: LogGroup) throws {
+        switch mode {
+        case .normal: try inner.append(group)
+        case .appendThenLoseTheAnswer:
+            try inner.append(group)
+            throw LogAppendOutcomeUnknown(reason: "connection lost during COMMIT")
+        case .loseTheAppend: throw LogAppendOutcomeUnknown(reason: "connection lost before COMMIT")
+        }
+    }
+}
+
+@Suite struct LogBoundaryTests {
+    private func ledger() throws -> (Ledger, UncertainLog) {
+        let box = LockedBox<UncertainLog>()
+        var options = Ledger.Options()
+        options.durable = false
+        options.makeLogStore = { inner in box.set(UncertainLog(inner)) }
+        let ledger = try Ledger(path: NSTemporaryDirectory() + "uncertain-\(UUID().uuidString)", options: options)
+        return (ledger, box.value!)
+    }
+
+    @Test func anAppendThatHappenedButWasNotConfirmedIsFoundByReadingBackAndAnsweredOnce() async throws {
+        let (ledger, log) = try ledger()
+        defer { ledger.close() }
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        log.mode = .appendThenLoseTheAnswer
+        _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("v1"), context: alice)
+        log.mode = .normal
+        _ = try await ledger.putImage(r, manifest: manifest(2), tag: tag("v2"), context: alice)
+        #expect(try ledger.headSeq() == 5)  // created, pushed+tagged twice: nothing appended twice
+        #expect(try ledger.appliedSeq() == 5)
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func anAppendThatDidNotHappenFailsTheGroupAndLeavesNoTrace() async throws {
+        let (ledger, log) = try ledger()
+        defer { ledger.close() }
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        let digest = try ledger.stateDigest()
+        log.mode = .loseTheAppend
+        await expectError(.storageFault) { _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("v1"), context: alice) }
+        #expect(try ledger.headSeq() == 1)
+        #expect(try ledger.stateDigest() == digest, "the state applied nothing")
+        log.mode = .normal
+        _ = try await ledger.putImage(r, manifest: manifest(1), tag: tag("v1"), context: alice)
+        #expect(try ledger.headSeq() == 3)
+        #expect(try ledger.verify().isValid)
+    }
+}
+
+/// A value set once from a `@Sendable` closure.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value?
+    func set(_ value: Value) -> Value { lock.withLock { stored = value }; return value }
+    var value: Value? { lock.withLock { stored } }
+}
