@@ -10,11 +10,24 @@ let package = Package(
         .package(name: "RegistryLedger", path: "../"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(
             name: "BenchSupport",
             dependencies: [.product(name: "RegistryLedger", package: "RegistryLedger")]
+        ),
+        // The SQLite peers (GRDB) that goals are measured against.
+        .target(
+            name: "Peers",
+            dependencies: [
+                "BenchSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // `make bench-check`: every goal of SPEC §5 this store owns, one JSON line each.
+        .executableTarget(
+            name: "bench-check",
+            dependencies: ["BenchSupport", "Peers", .product(name: "RegistryLedger", package: "RegistryLedger")]
         ),
         .executableTarget(
             name: "http-paging",
@@ -39,7 +52,7 @@ for suite in ["Paging", "Append", "Replay", "TimeTravel"] {
             "BenchSupport",
             .product(name: "RegistryLedger", package: "RegistryLedger"),
             .product(name: "Benchmark", package: "benchmark"),
-        ] + (suite == "Paging" ? [.product(name: "GRDB", package: "GRDB.swift")] : []),
+        ] + (suite == "Paging" ? ["Peers", .product(name: "GRDB", package: "GRDB.swift")] : []),
         path: "Benchmarks/\(suite)",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ))

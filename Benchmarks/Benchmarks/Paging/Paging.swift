@@ -1,5 +1,6 @@
 import Benchmark
 import BenchSupport
+import Peers
 import Foundation
 import GRDB
 @_spi(Benchmarks) import RegistryLedger
@@ -40,19 +41,6 @@ func measureWalk(_ benchmark: Benchmark, _ body: () throws -> (entries: Int, pag
     benchmark.measurement(entriesPerSecond, Int(Double(entries) / seconds))
     benchmark.measurement(pagesPerSecond, Int(Double(pages) / seconds))
     blackHole(entries)
-}
-
-func walkListImages(_ ledger: Ledger, pageSize: Int, filter: ImageFilter) throws -> (entries: Int, pages: Int) {
-    var token: String?
-    var entries = 0
-    var pages = 0
-    repeat {
-        let page = try ledger.listImages(Fixtures.pagingRepository, filter: filter, maxResults: pageSize, nextToken: token)
-        entries += page.items.count
-        pages += 1
-        token = page.nextToken
-    } while token != nil
-    return (entries, pages)
 }
 
 let ratioPercent = BenchmarkMetric.custom("ours / raw scan (%)", polarity: .prefersLarger, useScalingFactor: false)

@@ -6,8 +6,8 @@ import RegistryLedger
 /// What an embedding user would pick instead: SQLite (through GRDB) holding the same listing
 /// entries in a `WITHOUT ROWID` table keyed like our listing index, paged by keyset on that key
 /// with the same default filter (active images only).
-enum SQLitePeer {
-    static func database(entries: Int) async throws -> DatabaseQueue {
+public enum SQLitePeer {
+    public static func database(entries: Int) async throws -> DatabaseQueue {
         let path = Fixtures.root + "/sqlite-\(entries)-\(Fixtures.version).db"
         if FileManager.default.fileExists(atPath: path) { return try DatabaseQueue(path: path) }
         let partial = path + ".partial"
@@ -32,14 +32,14 @@ enum SQLitePeer {
     }
 
     /// The digest's 32 bytes, so the key sorts as ours does.
-    static func blob(_ digest: RegistryLedger.Digest) -> Data {
+    public static func blob(_ digest: RegistryLedger.Digest) -> Data {
         let hex = Array(digest.description.utf8.dropFirst(7))
         func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
         return Data(stride(from: 0, to: 64, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) })
     }
 
     /// Walks every page of active entries, `pageSize` at a time, resuming after the last key.
-    static func walk(_ queue: DatabaseQueue, pageSize: Int) throws -> (entries: Int, pages: Int) {
+    public static func walk(_ queue: DatabaseQueue, pageSize: Int) throws -> (entries: Int, pages: Int) {
         try queue.read { db in
             var entries = 0
             var pages = 0

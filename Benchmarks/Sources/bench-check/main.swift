@@ -1,0 +1,239 @@
+// `make bench-check`: measures, at full size, every goal of SPEC §5 that the store owns and
+// prints one JSON line per goal as soon as it is known:
+//   {"goal": ID, "value": N, "target": ">=N" or "<=N", "met": bool}
+// Ratios are measured in one run, ours and the peer alternating. Fixtures come from the
+// benchmark cache (BENCHMARKS.md); `REGLEDGER_BENCH_QUICK=1` uses small sizes (a smoke run:
+// its values say nothing about the goals).
+//
+//   bench-check                       all goals
+//   bench-check recovery-writer DIR   (internal) push into DIR with 64 writers until killed
+import BenchSupport
+import Foundation
+import Peers
+@_spi(Benchmarks) import RegistryLedger
+
+/// Prints one goal's line now.
+func report(_ goal: String, _ value: Double, atLeast: Double? = nil, atMost: Double? = nil) {
+    let rounded = (value * 100).rounded() / 100
+    let (target, met) = atLeast.map { (">=\(format($0))", value >= $0) } ?? (atMost.map { ("<=\(format($0))", value <= $0) } ?? ("", false))
+    FileHandle.standardOutput.write(Data((#"{"goal": "\#(goal)", "value": \#(format(rounded)), "target": "\#(target)", "met": \#(met)}"# + "\n").utf8))
+}
+
+func format(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+func seconds<R>(_ body: () throws -> R) rethrows -> (R, Double) {
+    let start = ContinuousClock.now
+    let result = try body()
+    return (result, (ContinuousClock.now - start) / .seconds(1))
+}
+
+func say(_ line: String) { FileHandle.standardError.write(Data(("bench-check: " + line + "\n").utf8)) }
+
+let quick = Fixtures.quick
+let ref = try RepositoryRef("bench/append")
+
+/// A fresh durable store with one repository, removed by `done`.
+func freshStore(durable: Bool = true) async throws -> (ledger: Ledger, done: () -> Void) {
+    let path = NSTemporaryDirectory() + "regledger-bench-check-\(UUID().uuidString)"
+    var options = Ledger.Options()
+    options.durable = durable
+    let ledger = try Ledger(path: path, options: options)
+    _ = try await ledger.createRepository(ref, context: Fixtures.context)
+    return (ledger, { ledger.close(); try? FileManager.default.removeItem(atPath: path) })
+}
+
+/// Pushes `count` new images from `writers` concurrent tasks; commands/s.
+func push(_ ledger: Ledger, count: Int, writers: Int, offset: Int = 0) async throws -> Double {
+    let manifests = (0..<count).map { Fixtures.manifest(offset + $0) }
+    let start = ContinuousClock.now
+    try await Fixtures.concurrently(count, parallel: writers) { i in
+        _ = try await ledger.putImage(ref, manifest: manifests[i], tag: try Tag("t\(offset + i)"), context: Fixtures.context)
+    }
+    return Double(count) / ((ContinuousClock.now - start) / .seconds(1))
+}
+
+/// A copy of a fixture to change (rebuild, recovery), removed by `done`.
+func copy(_ fixture: String) throws -> (path: String, done: () -> Void) {
+    let path = NSTemporaryDirectory() + "regledger-bench-check-\(UUID().uuidString)"
+    try FileManager.default.copyItem(atPath: fixture, toPath: path)
+    return (path, { try? FileManager.default.removeItem(atPath: path) })
+}
+
+// MARK: the recovery writer (a child process killed under load)
+
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "recovery-writer" {
+    let ledger = try Ledger(path: CommandLine.arguments[2])
+    _ = try await ledger.createRepository(ref, context: Fixtures.context)
+    FileHandle.standardOutput.write(Data("ready\n".utf8))
+    var round = 0
+    while true {
+        _ = try await push(ledger, count: 6_400, writers: 64, offset: 10_000_000 + round * 6_400)
+        round += 1
+    }
+}
+
+// MARK: appends
+
+let rounds = 3
+do {
+    var single: [Double] = []
+    var ours: [Double] = []
+    var sqlite: [Double] = []
+    var ratios: [Double] = []
+    let groupCount = quick ? 2_000 : 20_000
+    for round in 0..<rounds {
+        let (ledger, done) = try await freshStore()
+        single.append(try await push(ledger, count: quick ? 100 : 500, writers: 1))
+        done()
+        // Ours and SQLite alternate which goes first.
+        var pair: (ours: Double, sqlite: Double) = (0, 0)
+        for turn in 0..<2 {
+            if (turn == 0) == (round % 2 == 0) {
+                let (ledger, done) = try await freshStore()
+                pair.ours = try await push(ledger, count: groupCount, writers: 64)
+                done()
+            } else {
+                pair.sqlite = try SQLiteAppendPeer.run(count: groupCount)
+            }
+        }
+        ours.append(pair.ours)
+        sqlite.append(pair.sqlite)
+        ratios.append(pair.ours / pair.sqlite)
+        say("append round \(round + 1): one command a commit \(Int(single.last!))/s; 64 writers \(Int(pair.ours))/s, SQLite \(Int(pair.sqlite))/s")
+    }
+    report("append_single_per_s", median(single), atLeast: 1_000)
+    report("group_commit_64_per_s", median(ours), atLeast: 20_000)
+    report("group_commit_vs_sqlite_x", median(ratios), atLeast: 1.5)
+}
+
+// MARK: verify, rebuild and recovery at 1M events
+
+let historyEvents = quick ? 20_000 : 1_000_000
+let history = try await Fixtures.historyStore(events: historyEvents)
+do {
+    var options = Ledger.Options()
+    options.readOnly = true
+    let ledger = try Ledger(path: history, options: options)
+    var rates: [Double] = []
+    for _ in 0..<2 {
+        let (verified, time) = try seconds { try ledger.verify() }
+        precondition(verified.isValid, "the fixture does not verify: \(verified.problems)")
+        rates.append(Double(verified.eventsVerified) / time)
+    }
+    ledger.close()
+    say("verify: \(rates.map { Int($0) }) events/s")
+    report("verify_1m_events_per_s", median(rates), atLeast: 1_000_000)
+}
+do {
+    let (path, done) = try copy(history)
+    defer { done() }
+    let ledger = try Ledger(path: path)
+    let head = try ledger.headSeq()
+    var rates: [Double] = []
+    for _ in 0..<2 {
+        let start = ContinuousClock.now
+        _ = try await ledger.rebuild()
+        rates.append(Double(head) / ((ContinuousClock.now - start) / .seconds(1)))
+    }
+    ledger.close()
+    say("rebuild: \(rates.map { Int($0) }) events/s")
+    report("rebuild_1m_events_per_s", median(rates), atLeast: 500_000)
+}
+do {
+    var times: [Double] = []
+    for _ in 0..<2 {
+        let (path, done) = try copy(history)
+        defer { done() }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = ["recovery-writer", path]
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+        _ = output.fileHandleForReading.availableData  // "ready"
+        try await Task.sleep(for: .seconds(3))
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        var options = Ledger.Options()
+        options.onRecovery = { notice in say("recovery: \(notice)") }
+        let (ledger, time) = try seconds { try Ledger(path: path, options: options) }
+        say("recovery after kill -9 of 64 writers on a \(historyEvents)-event log: opened at seq \(try ledger.headSeq()) in \(time) s")
+        ledger.close()
+        times.append(time)
+    }
+    report("recovery_after_kill_s", median(times), atMost: 1)
+}
+
+// MARK: time travel
+
+do {
+    var p50: [Int: Double] = [:]
+    for events in quick ? [10_000, 20_000] : [100_000, 1_000_000] {
+        var options = Ledger.Options()
+        options.readOnly = true
+        let ledger = try Ledger(path: try await Fixtures.historyStore(events: events), options: options)
+        let repositories = UInt64(Fixtures.historyRepositories(events: events))
+        let head = try ledger.headSeq()
+        var random = SystemRandomNumberGenerator()
+        var latencies: [Double] = []
+        for query in 0..<(quick ? 100 : 400) {
+            let seq = repositories + 1 + UInt64.random(in: 0..<(head - repositories), using: &random)
+            let repository = try Fixtures.historyRepository(Int(UInt64.random(in: 0..<repositories, using: &random)))
+            let (_, time) = try seconds { try ledger.state(at: .seq(seq), repository: repository) }
+            if query >= 20 { latencies.append(time * 1000) }  // after a warm-up
+        }
+        ledger.close()
+        p50[events] = median(latencies)
+        say("time travel at \(events) events: p50 \(median(latencies)) ms, p99 \(percentile(latencies, 0.99)) ms")
+        if events == historyEvents {
+            report("time_travel_p50_ms_1m", median(latencies), atMost: 1)
+            report("time_travel_p99_ms_1m", percentile(latencies, 0.99), atMost: 5)
+        }
+    }
+    let sizes = p50.keys.sorted()
+    report("time_travel_growth_pct", 100 * p50[sizes[1]]! / p50[sizes[0]]! - 100, atMost: 0)
+}
+
+// MARK: paging
+
+do {
+    let entries = quick ? 10_000 : 1_000_000
+    var options = Ledger.Options()
+    options.readOnly = true
+    let ledger = try Ledger(path: try await Fixtures.pagingStore(entries: entries), options: options)
+    let sqlite = try await SQLitePeer.database(entries: entries)
+    var rawRatios: [Double] = []
+    var sqliteRatios: [Double] = []
+    for round in 0..<5 {
+        var rates: (ours: Double, raw: Double, oursActive: Double, sqlite: Double) = (0, 0, 0, 0)
+        for turn in 0..<2 {
+            if (turn == 0) == (round % 2 == 0) {
+                let (scan, time) = try seconds { try ledger.rawListingScan(Fixtures.pagingRepository) }
+                rates.raw = Double(scan.keys) / time
+                let (walked, sqliteTime) = try seconds { try SQLitePeer.walk(sqlite, pageSize: 1000) }
+                rates.sqlite = Double(walked.entries) / sqliteTime
+            } else {
+                let (all, time) = try seconds { try walkListImages(ledger, pageSize: 1000, filter: ImageFilter(imageStatus: .any)) }
+                rates.ours = Double(all.entries) / time
+                let (active, activeTime) = try seconds { try walkListImages(ledger, pageSize: 1000, filter: ImageFilter()) }
+                rates.oursActive = Double(active.entries) / activeTime
+            }
+        }
+        rawRatios.append(100 * rates.ours / rates.raw)
+        sqliteRatios.append(rates.oursActive / rates.sqlite)
+        say("paging round \(round + 1): \(Int(rates.ours)) entries/s, raw scan \(Int(rates.raw)), SQLite \(Int(rates.sqlite))")
+    }
+    ledger.close()
+    report("paging_vs_raw_pct", median(rawRatios), atLeast: 50)
+    report("paging_vs_sqlite_x", median(sqliteRatios), atLeast: 10)
+}
