@@ -81,8 +81,9 @@ bench-quick: deps
 
 # Every goal of SPEC §5 the store owns, at full size: one JSON line per goal (BENCHMARKS.md).
 bench-check: deps
-	cd Benchmarks && $(SWIFT) build -c release --product bench-check
-	Benchmarks/.build/release/bench-check
+	$(SWIFT) build -c release --product regledger
+	cd Benchmarks && $(SWIFT) build -c release --product bench-check && $(SWIFT) build -c release --product http-paging
+	REGLEDGER_BIN=$$($(SWIFT) build -c release --show-bin-path)/regledger Benchmarks/.build/release/bench-check
 
 bench-http: deps pydeps
 	@$(PYTHON) -m pip show -q moto flask flask-cors >/dev/null 2>&1 || $(PYTHON) -m pip install -q 'moto[server]'

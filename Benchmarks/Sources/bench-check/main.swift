@@ -14,7 +14,9 @@ import Peers
 
 /// Prints one goal's line now.
 func report(_ goal: String, _ value: Double, atLeast: Double? = nil, atMost: Double? = nil) {
-    let rounded = (value * 100).rounded() / 100
+    // Two decimals, or four below 1 (a recovery takes milliseconds).
+    let scale = abs(value) < 1 ? 10_000.0 : 100.0
+    let rounded = (value * scale).rounded() / scale
     let (target, met) = atLeast.map { (">=\(format($0))", value >= $0) } ?? (atMost.map { ("<=\(format($0))", value <= $0) } ?? ("", false))
     FileHandle.standardOutput.write(Data((#"{"goal": "\#(goal)", "value": \#(format(rounded)), "target": "\#(target)", "met": \#(met)}"# + "\n").utf8))
 }
@@ -236,4 +238,57 @@ do {
     ledger.close()
     report("paging_vs_raw_pct", median(rawRatios), atLeast: 50)
     report("paging_vs_sqlite_x", median(sqliteRatios), atLeast: 10)
+}
+
+// MARK: the server's memory
+
+/// The `RssAnon` of process `pid` (resident memory outside mapped files, so outside LMDB's map), MiB.
+func anonymousResidentMiB(_ pid: Int32) throws -> Double {
+    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("RssAnon:") }),
+          let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { throw CocoaError(.fileReadCorruptFile) }
+    return kib / 1024
+}
+
+if let server = ProcessInfo.processInfo.environment["REGLEDGER_BIN"] {
+    let entries = quick ? 10_000 : 1_000_000
+    let data = try await Fixtures.pagingStore(entries: entries)
+    let (key, secret) = ("AKIABENCHCHECK000000", "bench-check-secret-0123456789abcdefghijkl")
+    let config = NSTemporaryDirectory() + "bench-check-config-\(UUID().uuidString).json"
+    try Data(#"{"credentials": [{"accessKeyId": "\#(key)", "secretAccessKey": "\#(secret)", "principal": "bench"}]}"#.utf8)
+        .write(to: URL(fileURLWithPath: config))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: server)
+    process.arguments = ["serve", "--data", data, "--port", "0", "--config", config]
+    process.environment = ProcessInfo.processInfo.environment.merging(["LOG_LEVEL": "warning"]) { _, new in new }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var port: Int?
+    var pending = ""
+    while port == nil, let chunk = try output.fileHandleForReading.read(upToCount: 1), !chunk.isEmpty {
+        pending += String(decoding: chunk, as: UTF8.self)
+        if let range = pending.range(of: "http://127.0.0.1:"), let end = pending[range.upperBound...].firstIndex(where: { !$0.isNumber }) {
+            port = Int(pending[range.upperBound..<end])
+        }
+    }
+    guard let port else { fatalError("regledger serve did not start") }
+    // ListImages pages under load, as http_paging.py drives it, then the server's memory.
+    let client = Process()
+    client.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        .appendingPathComponent("http-paging")
+    client.arguments = ["--endpoint", "http://127.0.0.1:\(port)", "--access-key", key, "--secret", secret, "--seconds", "5",
+                        "--connections", "4", "--max-results", "1000"]
+    client.standardOutput = FileHandle.nullDevice
+    try client.run()
+    client.waitUntilExit()
+    let rss = try anonymousResidentMiB(process.processIdentifier)
+    process.terminate()
+    process.waitUntilExit()
+    try? FileManager.default.removeItem(atPath: config)
+    say("server RssAnon after 5 s of ListImages pages over \(entries) entries: \(rss) MiB")
+    report("server_rss_mb_1m", rss, atMost: 100)
+} else {
+    say("server_rss_mb_1m: set REGLEDGER_BIN to a release `regledger` (make bench-check does)")
 }

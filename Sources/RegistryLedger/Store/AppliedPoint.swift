@@ -42,6 +42,7 @@ enum DerivedState {
     /// Applies the log's records after `point` (through `head`) and indexes its later denials,
     /// `chunk` records a state transaction; returns the point reached. Every record is verified
     /// against the chain as it is read.
+    @discardableResult
     static func catchUp(from point: AppliedPoint, state: Environment, _ stateTables: StateTables,
                         log: Environment, _ logTables: LogTables, through head: UInt64, chunk: UInt64 = 10_000) throws -> AppliedPoint {
         var point = point
