@@ -64,18 +64,22 @@ struct OpenedStore {
                                   lastDenial: UInt64) throws -> (env: Environment, tables: StateTables, flusher: StateFlusher?) {
         let directory = Ledger.stateDirectory(path)
         if options.readOnly { return try openStateReadOnly(path: path, directory: directory, options: options) }
-        var reason = StateFlusher.tornReason(directory: directory)
+        let torn = StateFlusher.tornReason(directory: directory)
+        var reason = torn
         var opened: (Environment, StateTables)?
         if reason == nil {
             do {
                 opened = try openStateTables(directory, options)
                 if let (env, tables) = opened { reason = try whyRebuild(env, tables, log: log, logTables, head: head) }
             } catch {
+                opened?.0.close()
+                opened = nil
                 reason = "it is damaged (\(error))"
             }
         }
-        if reason != nil, !FileManager.default.fileExists(atPath: directory + "/data.mdb") || opened == nil {
-            // Missing or unreadable: start from an empty environment (rebuild fills it).
+        if reason != nil, torn != nil || opened == nil || !FileManager.default.fileExists(atPath: directory + "/data.mdb") {
+            // Missing, unreadable or possibly torn (a torn B-tree is not even safe to clear):
+            // start from an empty environment, which the rebuild fills.
             opened?.0.close()
             try? FileManager.default.removeItem(atPath: directory)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
