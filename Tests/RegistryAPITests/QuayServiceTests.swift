@@ -16,7 +16,7 @@ struct QuayHarness {
             QuayToken(token: "writer-token", user: "ci", scopes: ["repo:write"]),
             QuayToken(token: "reader-token", user: "viewer", scopes: ["repo:read"]),
         ])
-        let who = RequestContext(actor: "seed")
+        let who = CommandContext(actor: "seed")
         let r = try RepositoryRef("acme/web")
         _ = try await ledger.createRepository(r, context: who)
         let m = try Manifest(bytes: Array(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":5}}"#.utf8))
@@ -105,7 +105,7 @@ struct QuayHarness {
         let (conflict, error) = try await h.call("DELETE", "/api/v1/repository/acme/web/tag/v1")
         #expect(conflict == 409 && error["error_type"] as? String == "tag_immutable")
         #expect(try await h.call("PUT", "/api/v1/repository/acme/web/tag/v1", #"{"manifest_digest":"\#(digest)"}"#).0 == 409)
-        _ = try await h.ledger.putImageTagMutability(try RepositoryRef("acme/web"), try TagMutability(mode: .immutable), context: RequestContext(actor: "x"))
+        _ = try await h.ledger.putImageTagMutability(try RepositoryRef("acme/web"), try TagMutability(mode: .immutable), context: CommandContext(actor: "x"))
         #expect(try await h.call("PUT", "/api/v1/repository/acme/web/tag/dev", #"{"manifest_digest":"\#(digest)"}"#).0 == 409)
         #expect(try await h.call("GET", "/api/v1/repository/acme/web/tag/", query: ["page": "0"]).0 == 400)
         #expect(try await h.call("GET", "/api/v1/repository/acme/web/tag/", query: ["limit": "x"]).0 == 400)

@@ -23,7 +23,7 @@ import Testing
     ]
 
     func record(_ event: Event, seq: UInt64 = 7) -> EventRecord {
-        EventRecord(seq: seq, timestamp: 1_700_000_000_123_456, context: RequestContext(actor: "alice", origin: .quay, requestId: "r-9"),
+        EventRecord(seq: seq, timestamp: 1_700_000_000_123_456, context: CommandContext(actor: "alice", origin: .quay, requestId: "r-9"),
                     event: event, prevHash: Array(repeating: 0xAB, count: 32))
     }
 
@@ -85,7 +85,7 @@ import Testing
 
     @Test func hashCoversThePreviousHash() {
         let a = record(Self.events[1])
-        let b = EventRecord(seq: 7, timestamp: a.timestamp, context: RequestContext(actor: "alice", origin: .quay, requestId: "r-9"),
+        let b = EventRecord(seq: 7, timestamp: a.timestamp, context: CommandContext(actor: "alice", origin: .quay, requestId: "r-9"),
                             event: Self.events[1], prevHash: Array(repeating: 0xAC, count: 32))
         #expect(a.hash != b.hash)
     }

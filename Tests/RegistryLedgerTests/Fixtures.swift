@@ -11,8 +11,8 @@ func makeLedger(durable: Bool = false) throws -> (Ledger, String) {
     return (try Ledger(path: path, options: options), path)
 }
 
-let alice = RequestContext(actor: "alice", origin: .ecr, requestId: "req-1")
-let admin = RequestContext(actor: "root", origin: .quay, requestId: "req-admin", isAdmin: true)
+let alice = CommandContext(actor: "alice", origin: .ecr, requestId: "req-1")
+let admin = CommandContext(actor: "root", origin: .quay, requestId: "req-admin", isAdmin: true)
 
 func repo(_ name: String) -> RepositoryRef { try! RepositoryRef(name) }
 func tag(_ t: String) -> RegistryLedger.Tag { try! Tag(t) }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct LogEnvelopeTests {
     @Test func everyEventCarriesActorOriginRequestIdAndNonDecreasingTime() async throws {
         let (ledger, _) = try makeLedger()
-        let quay = RequestContext(actor: "bob", origin: .quay, requestId: "q-7")
+        let quay = CommandContext(actor: "bob", origin: .quay, requestId: "q-7")
         _ = try await ledger.createRepository(repo("acme/web"), context: alice)
         _ = try await ledger.putImage(repo("acme/web"), manifest: manifest(1), tag: tag("v1"), context: alice)
         _ = try await ledger.createPolicy(.organization(.defaultId, "acme"), tagPattern: "v.*", context: quay)

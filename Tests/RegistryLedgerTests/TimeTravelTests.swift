@@ -246,7 +246,7 @@ import Testing
         let (ledger, events) = try await history(seed: 14, count: 100)
         let (fresh, _) = try makeLedger()
         await expectError(.invalidParameter) { try await fresh.append(imported: Array(events.dropFirst())) }
-        let tampered = EventRecord(seq: 1, timestamp: events[0].timestamp, context: RequestContext(actor: "mallory"),
+        let tampered = EventRecord(seq: 1, timestamp: events[0].timestamp, context: CommandContext(actor: "mallory"),
                                    event: events[0].event, prevHash: events[0].prevHash)
         await expectError(.invalidParameter) { try await fresh.append(imported: [tampered, events[1]]) }
         #expect(try fresh.headSeq() == 0)

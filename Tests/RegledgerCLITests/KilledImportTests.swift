@@ -23,7 +23,7 @@ func largeStore(images: Int) async throws -> String {
     let ledger = try Ledger(path: path, options: options)
     defer { ledger.close() }
     let r = try RepositoryRef("bulk/app")
-    let who = RequestContext(actor: "seeder", origin: .cli, requestId: "seed")
+    let who = CommandContext(actor: "seeder", origin: .cli, requestId: "seed")
     _ = try await ledger.createRepository(r, context: who)
     try await withThrowingTaskGroup(of: Void.self) { group in
         for worker in 0..<32 {

@@ -27,8 +27,8 @@ func regledger(_ arguments: [String]) throws -> (status: Int32, out: String, err
 func seededStore() async throws -> String {
     let path = NSTemporaryDirectory() + "cli-\(UUID().uuidString)"
     let ledger = try Ledger(path: path)
-    let who = RequestContext(actor: "alice", origin: .cli, requestId: "r1")
-    let admin = RequestContext(actor: "root", origin: .quay, requestId: "r2", isAdmin: true)
+    let who = CommandContext(actor: "alice", origin: .cli, requestId: "r1")
+    let admin = CommandContext(actor: "root", origin: .quay, requestId: "r2", isAdmin: true)
     let r = try RepositoryRef("acme/web")
     func m(_ i: Int) throws -> Manifest {
         try Manifest(bytes: Array(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":\#(i)},"layers":[]}"#.utf8))
@@ -152,7 +152,7 @@ func seededStore() async throws -> String {
             while !Task.isCancelled && i < 5_000 {
                 i += 1
                 let m = try Manifest(bytes: Array(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":\#(1000 + i)}}"#.utf8))
-                _ = try await ledger.putImage(r, manifest: m, tag: try Tag("w\(i)"), context: RequestContext(actor: "writer"))
+                _ = try await ledger.putImage(r, manifest: m, tag: try Tag("w\(i)"), context: CommandContext(actor: "writer"))
             }
         }
         defer { writer.cancel() }

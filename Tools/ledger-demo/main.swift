@@ -35,8 +35,8 @@ do {
     let ledger = try Ledger(path: path)
     let run = try ledger.headSeq()
     let org = "demo\(run)"
-    let ci = RequestContext(actor: "ci-bot", origin: .library, requestId: "demo-\(run)")
-    let admin = RequestContext(actor: "security-admin", origin: .library, requestId: "demo-\(run)-admin", isAdmin: true)
+    let ci = CommandContext(actor: "ci-bot", origin: .library, requestId: "demo-\(run)")
+    let admin = CommandContext(actor: "security-admin", origin: .library, requestId: "demo-\(run)-admin", isAdmin: true)
     say("RegistryLedger demo — store at \(path), log head seq \(run), organization \(org)\n")
 
     let web = try RepositoryRef("\(org)/web")

@@ -19,7 +19,7 @@ public enum Fixtures {
     /// `REGLEDGER_BENCH_QUICK=1`: small sizes only (CI, smoke runs).
     public static var quick: Bool { ProcessInfo.processInfo.environment["REGLEDGER_BENCH_QUICK"] != nil }
 
-    public static let context = RequestContext(actor: "bench", origin: .library, requestId: "seed")
+    public static let context = CommandContext(actor: "bench", origin: .library, requestId: "seed")
 
     /// A distinct OCI image manifest for each `n` (config 100 bytes, one 1000-byte layer).
     public static func manifest(_ n: Int) -> Manifest {

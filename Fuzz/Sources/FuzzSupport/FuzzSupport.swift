@@ -44,8 +44,8 @@ public let fuzzLedger: Ledger = {
     let ref = try! RepositoryRef("fuzz/web")
     let manifest = try! Manifest(bytes: Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":1},"layers":[]}"#.utf8))
     blocking {
-        _ = try? await ledger.createRepository(ref, context: RequestContext(actor: "fuzz"))
-        _ = try? await ledger.putImage(ref, manifest: manifest, tag: try! Tag("v1"), context: RequestContext(actor: "fuzz"))
+        _ = try? await ledger.createRepository(ref, context: CommandContext(actor: "fuzz"))
+        _ = try? await ledger.putImage(ref, manifest: manifest, tag: try! Tag("v1"), context: CommandContext(actor: "fuzz"))
     }
     return ledger
 }()

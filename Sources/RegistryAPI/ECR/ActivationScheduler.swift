@@ -28,7 +28,7 @@ public final class ActivationScheduler: Sendable {
         tasks.start { [ledger, delay, logger] in
             try? await Task.sleep(for: delay)
             if Task.isCancelled { return }
-            let context = RequestContext(actor: Self.actor, origin: .ecr, requestId: requestId)
+            let context = CommandContext(actor: Self.actor, origin: .ecr, requestId: requestId)
             do {
                 _ = try await ledger.completeActivation(ref, digest: digest, context: context)
             } catch let error as LedgerError where error.code != .storage {

@@ -27,7 +27,7 @@ public struct ECRService: Sendable {
     /// The operations served (SPEC §4.3).
     public static let operations: Set<String> = Set(handlers.keys)
 
-    private typealias Handler = @Sendable (ECRService, JSONObject, RequestContext) async throws -> ECRResponse
+    private typealias Handler = @Sendable (ECRService, JSONObject, CommandContext) async throws -> ECRResponse
     private static let handlers: [String: Handler] = [
         "CreateRepository": { s, input, context in try await s.createRepository(input, context) },
         "DescribeRepositories": { s, input, _ in try s.describeRepositories(input) },
@@ -66,7 +66,7 @@ public struct ECRService: Sendable {
         guard let handler = Self.handlers[operation] else {
             return .error("UnknownOperationException", "Unknown operation \(operation.prefix(100))")
         }
-        let context = RequestContext(actor: principal, origin: .ecr, requestId: requestId)
+        let context = CommandContext(actor: principal, origin: .ecr, requestId: requestId)
         do {
             return try await handler(self, try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body), context)
         } catch let error as LedgerError {
@@ -121,7 +121,7 @@ public struct ECRService: Sendable {
         return shape
     }
 
-    private func createRepository(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+    private func createRepository(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
         let created = try await ledger.createRepository(ref, mutability: try mutability(input) ?? .default, context: context)
         return .ok(["repository": repositoryShape(created)])
@@ -146,12 +146,12 @@ public struct ECRService: Sendable {
         return .ok(out)
     }
 
-    private func deleteRepository(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+    private func deleteRepository(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let deleted = try await ledger.deleteRepository(try repository(input), force: try input.optionalBool("force") ?? false, context: context)
         return .ok(["repository": repositoryShape(deleted)])
     }
 
-    private func putImage(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+    private func putImage(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
         let manifest = try Manifest(bytes: Array(try input.string("imageManifest").utf8),
                                     mediaType: try input.optionalString("imageManifestMediaType"))
@@ -239,13 +239,13 @@ public struct ECRService: Sendable {
         ])
     }
 
-    private func batchDeleteImage(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+    private func batchDeleteImage(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
         let result = try await ledger.batchDeleteImage(ref, imageIds: try imageIds(input, required: true)!, context: context)
         return .ok(["imageIds": result.deleted.map(Self.idShape), "failures": result.failures.map(Self.failureShape)])
     }
 
-    private func putImageTagMutability(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+    private func putImageTagMutability(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
         guard let setting = try mutability(input) else { throw LedgerError.invalid("'imageTagMutability' is required") }
         let stored = try await ledger.putImageTagMutability(ref, setting, context: context)
@@ -257,7 +257,7 @@ public struct ECRService: Sendable {
         return .ok(out)
     }
 
-    private func updateImageStorageClass(_ input: JSONObject, _ context: RequestContext) async throws -> ECRResponse {
+    private func updateImageStorageClass(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
         let id = try input.object("imageId")
         let imageId = ImageIdentifier(digest: try id.optionalString("imageDigest"), tag: try id.optionalString("imageTag"))

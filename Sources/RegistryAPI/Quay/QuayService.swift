@@ -102,7 +102,7 @@ public struct QuayService: Sendable {
         guard token.allows(needed) else {
             return .error(403, "insufficient_scope", "Forbidden", "this token lacks the \(needed) scope")
         }
-        let context = RequestContext(actor: token.user, origin: .quay, requestId: requestId, isAdmin: token.allows("repo:admin"))
+        let context = CommandContext(actor: token.user, origin: .quay, requestId: requestId, isAdmin: token.allows("repo:admin"))
         do {
             switch (route, method) {
             case (.policies(let scope), "GET"):
@@ -186,7 +186,7 @@ public struct QuayService: Sendable {
         ])
     }
 
-    private func putTag(_ ref: RepositoryRef, _ name: String, _ body: [UInt8], _ context: RequestContext, _ token: QuayToken) async throws -> QuayResponse {
+    private func putTag(_ ref: RepositoryRef, _ name: String, _ body: [UInt8], _ context: CommandContext, _ token: QuayToken) async throws -> QuayResponse {
         let input = try JSONObject(parsing: body)
         let tag = try Tag(name)
         if input.fields["immutable"] != nil && input.fields["manifest_digest"] != nil {

@@ -64,7 +64,7 @@ final class PatternCache {
 struct Changes {
     let txn: Transaction
     let projections: ProjectionDatabases
-    let context: RequestContext
+    let context: CommandContext
     let timestamp: UInt64
     let patterns: PatternCache
     private(set) var head: LogHead
@@ -78,7 +78,7 @@ struct Changes {
     /// once for all of them.
     private let writer: ProjectionWriter<LMDBProjections>
 
-    init(txn: Transaction, projections: ProjectionDatabases, context: RequestContext, timestamp: UInt64,
+    init(txn: Transaction, projections: ProjectionDatabases, context: CommandContext, timestamp: UInt64,
          patterns: PatternCache, head: LogHead) {
         self.txn = txn; self.projections = projections; self.context = context
         self.writer = ProjectionWriter(txn: txn, dbs: projections)

@@ -23,7 +23,7 @@ public struct EventRecord: Sendable, Hashable {
     public let encoded: [UInt8]
 
     /// Builds the record that follows `prevHash`, computing its hash.
-    public init(seq: UInt64, timestamp: UInt64, context: RequestContext, event: Event, prevHash: [UInt8]) {
+    public init(seq: UInt64, timestamp: UInt64, context: CommandContext, event: Event, prevHash: [UInt8]) {
         self.seq = seq
         self.timestamp = timestamp
         self.actor = context.actor

@@ -39,7 +39,7 @@ public enum EventJSON {
         let payload = try f.object("payload")
         let registry = try RegistryId(try f.string("registryId"))
         let event = try self.event(type: try f.string("type"), registry: registry, repositoryName: f.optionalString("repositoryName"), payload)
-        let context = RequestContext(actor: try f.string("actor"), origin: origin, requestId: try f.string("requestId"))
+        let context = CommandContext(actor: try f.string("actor"), origin: origin, requestId: try f.string("requestId"))
         let record = EventRecord(seq: seq, timestamp: timestamp, context: context, event: event, prevHash: try unhex(try f.string("prevHash")))
         guard hex(record.hash) == (try f.string("hash")) else { throw LedgerError.invalid("seq \(seq): the hash does not match the record") }
         let manifest = try payload.optionalString("manifest").map { b64 -> [UInt8] in

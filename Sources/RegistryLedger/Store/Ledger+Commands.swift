@@ -14,75 +14,75 @@ extension RepositoryRef {
 extension Ledger {
     /// ECR `CreateRepository`.
     public func createRepository(_ ref: RepositoryRef, mutability: TagMutability = .default,
-                                 context: RequestContext) async throws -> Repository {
+                                 context: CommandContext) async throws -> Repository {
         try await submit(CreateRepository(ref: ref, mutability: mutability), context)
     }
 
     /// ECR `DeleteRepository`; `force` deletes a repository that still has images.
-    public func deleteRepository(_ ref: RepositoryRef, force: Bool = false, context: RequestContext) async throws -> Repository {
+    public func deleteRepository(_ ref: RepositoryRef, force: Bool = false, context: CommandContext) async throws -> Repository {
         try await submit(DeleteRepository(ref: ref, force: force), context)
     }
 
     /// ECR `PutImageTagMutability`; returns the setting (mode and filters) as stored.
     public func putImageTagMutability(_ ref: RepositoryRef, _ mutability: TagMutability,
-                                      context: RequestContext) async throws -> TagMutability {
+                                      context: CommandContext) async throws -> TagMutability {
         try await submit(PutImageTagMutability(ref: ref, mutability: mutability), context)
     }
 
     /// ECR `PutImage`. `expectedDigest` is the client's `imageDigest`, if it sent one.
     public func putImage(_ ref: RepositoryRef, manifest: Manifest, tag: Tag? = nil, expectedDigest: String? = nil,
-                         context: RequestContext) async throws -> PushedImage {
+                         context: CommandContext) async throws -> PushedImage {
         try await submit(PutImage(ref: ref, manifest: manifest, tag: tag, expectedDigest: expectedDigest), context)
     }
 
     /// ECR `BatchDeleteImage`: per-id results, with refused ids in `failures`.
     public func batchDeleteImage(_ ref: RepositoryRef, imageIds: [ImageIdentifier],
-                                 context: RequestContext) async throws -> BatchDeleteResult {
+                                 context: CommandContext) async throws -> BatchDeleteResult {
         try await submit(BatchDeleteImage(ref: ref, imageIds: imageIds), context)
     }
 
     /// ECR `UpdateImageStorageClass` with `ARCHIVE` or `STANDARD`.
     public func updateImageStorageClass(_ ref: RepositoryRef, imageId: ImageIdentifier, targetStorageClass: String,
-                                        context: RequestContext) async throws -> (digest: Digest, status: ImageStatus) {
+                                        context: CommandContext) async throws -> (digest: Digest, status: ImageStatus) {
         try await submit(UpdateImageStorageClass(ref: ref, imageId: imageId, targetStorageClass: targetStorageClass), context)
     }
 
     /// Ends a restore: ACTIVATING → ACTIVE.
-    public func completeActivation(_ ref: RepositoryRef, digest: Digest, context: RequestContext) async throws -> ImageStatus {
+    public func completeActivation(_ ref: RepositoryRef, digest: Digest, context: CommandContext) async throws -> ImageStatus {
         try await submit(CompleteActivation(ref: ref, digest: digest), context)
     }
 
     /// Quay: create an immutability policy; returns it with its new uuid.
     public func createPolicy(_ scope: PolicyScope, tagPattern: String, tagPatternMatches: Bool = true,
-                             context: RequestContext) async throws -> Policy {
+                             context: CommandContext) async throws -> Policy {
         try await submit(WritePolicy(scope: scope, uuid: UUID().uuidString.lowercased(), tagPattern: tagPattern,
                                      tagPatternMatches: tagPatternMatches, isUpdate: false), context)
     }
 
     /// Quay: replace a policy (an update replaces the whole policy).
     public func updatePolicy(_ scope: PolicyScope, uuid: String, tagPattern: String, tagPatternMatches: Bool = true,
-                             context: RequestContext) async throws -> Policy {
+                             context: CommandContext) async throws -> Policy {
         try await submit(WritePolicy(scope: scope, uuid: uuid, tagPattern: tagPattern, tagPatternMatches: tagPatternMatches,
                                      isUpdate: true), context)
     }
 
     /// Quay: delete a policy; the flags it set stay.
-    public func deletePolicy(_ scope: PolicyScope, uuid: String, context: RequestContext) async throws {
+    public func deletePolicy(_ scope: PolicyScope, uuid: String, context: CommandContext) async throws {
         _ = try await submit(DeletePolicy(scope: scope, uuid: uuid), context)
     }
 
     /// Quay: point `tag` at an image of the repository (create or retarget).
-    public func setTag(_ ref: RepositoryRef, tag: Tag, digest: Digest, context: RequestContext) async throws -> TagInfo {
+    public func setTag(_ ref: RepositoryRef, tag: Tag, digest: Digest, context: CommandContext) async throws -> TagInfo {
         try await submit(SetTag(ref: ref, tag: tag, digest: digest), context)
     }
 
     /// Quay: delete a tag.
-    public func deleteTag(_ ref: RepositoryRef, tag: Tag, context: RequestContext) async throws {
+    public func deleteTag(_ ref: RepositoryRef, tag: Tag, context: CommandContext) async throws {
         try await submit(DeleteTag(ref: ref, tag: tag), context)
     }
 
     /// Quay: set or clear a tag's immutable flag (clearing needs `context.isAdmin`).
-    public func setTagImmutable(_ ref: RepositoryRef, tag: Tag, immutable: Bool, context: RequestContext) async throws -> TagInfo {
+    public func setTagImmutable(_ ref: RepositoryRef, tag: Tag, immutable: Bool, context: CommandContext) async throws -> TagInfo {
         try await submit(SetTagImmutability(ref: ref, tag: tag, immutable: immutable), context)
     }
 }

@@ -144,7 +144,7 @@ public final class Ledger: Sendable {
 
     // MARK: running commands
 
-    func submit<C: LedgerCommand>(_ command: C, _ context: RequestContext) async throws -> C.Output {
+    func submit<C: LedgerCommand>(_ command: C, _ context: CommandContext) async throws -> C.Output {
         guard let writer else { throw LedgerError(.storage, "the store is open read-only") }
         return try await withCheckedThrowingContinuation { continuation in
             writer.enqueue(PendingCommand(command, context, continuation))

@@ -206,11 +206,11 @@ final class Writer: @unchecked Sendable {
 /// A command waiting for the writer, with its caller's continuation.
 final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
     let command: C
-    let context: RequestContext
+    let context: CommandContext
     let continuation: CheckedContinuation<C.Output, any Error>
     private var outcome: Result<C.Output, any Error>?
 
-    init(_ command: C, _ context: RequestContext, _ continuation: CheckedContinuation<C.Output, any Error>) {
+    init(_ command: C, _ context: CommandContext, _ continuation: CheckedContinuation<C.Output, any Error>) {
         self.command = command
         self.context = context
         self.continuation = continuation
