@@ -5,9 +5,9 @@ import Foundation
 /// "repositoryName" (when the event has one),"payload":{…},"prevHash","hash"}`.
 /// Hashes are lowercase hex; `timestamp` is ISO 8601 UTC with microseconds. With manifests,
 /// `image.pushed` payloads carry the manifest bytes (base64) so that an import is self-contained.
-public enum EventJSON {
+package enum EventJSON {
     /// One record as a JSON object (one line, keys sorted).
-    public static func line(_ record: EventRecord, manifest: [UInt8]? = nil) -> String {
+    package static func line(_ record: EventRecord, manifest: [UInt8]? = nil) -> String {
         var object: [String: Any] = [
             "seq": record.seq, "timestamp": ISO8601.format(record.timestamp), "actor": record.actor,
             "origin": record.origin.rawValue, "requestId": record.requestId, "type": record.event.typeName,
@@ -25,7 +25,7 @@ public enum EventJSON {
     /// Parses one line back into a record (its hash recomputed and checked against `hash`) and
     /// the manifest it carries, if any.
     /// - Throws: `InvalidParameterException` saying what is wrong with the line.
-    public static func parse(_ line: String) throws -> (EventRecord, [UInt8]?) {
+    package static func parse(_ line: String) throws -> (EventRecord, [UInt8]?) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
             throw LedgerError.invalid("not a JSON object")
         }
@@ -50,7 +50,7 @@ public enum EventJSON {
     }
 
     /// The event's payload fields, as in the JSON form.
-    public static func payload(_ event: Event) -> [String: Any] {
+    package static func payload(_ event: Event) -> [String: Any] {
         func mutability(_ m: TagMutability) -> [String: Any] {
             ["imageTagMutability": m.mode.rawValue,
              "imageTagMutabilityExclusionFilters": m.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }]

@@ -2,14 +2,14 @@ import Foundation
 
 /// Typed access to a decoded JSON object's fields, with `InvalidParameterException`s that name
 /// the field. Used by every JSON reader (exports, request bodies).
-public struct JSONObject {
-    public let fields: [String: Any]
+package struct JSONObject {
+    package let fields: [String: Any]
 
-    public init(_ fields: [String: Any]) { self.fields = fields }
+    package init(_ fields: [String: Any]) { self.fields = fields }
 
     /// Parses `bytes` as a JSON object.
     /// - Throws: `InvalidParameterException` when the bytes are not one JSON object.
-    public init(parsing bytes: [UInt8]) throws {
+    package init(parsing bytes: [UInt8]) throws {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
             throw LedgerError.invalid("the body is not a JSON object")
         }
@@ -17,28 +17,28 @@ public struct JSONObject {
     }
 
     /// Whether a decoded value is a JSON boolean (on Linux the numbers 0 and 1 also cast to Bool).
-    public static func isBoolean(_ v: Any) -> Bool {
+    package static func isBoolean(_ v: Any) -> Bool {
         guard let n = v as? NSNumber else { return false }
         return String(cString: n.objCType) == "c"
     }
 
-    public func string(_ key: String) throws -> String {
+    package func string(_ key: String) throws -> String {
         guard let v = try optionalString(key) else { throw LedgerError.invalid("'\(key)' is required") }
         return v
     }
 
-    public func optionalString(_ key: String) throws -> String? {
+    package func optionalString(_ key: String) throws -> String? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard let s = v as? String else { throw LedgerError.invalid("'\(key)' must be a string") }
         return s
     }
 
-    public func uint(_ key: String) throws -> UInt64 {
+    package func uint(_ key: String) throws -> UInt64 {
         guard let v = try optionalUInt(key) else { throw LedgerError.invalid("'\(key)' is required") }
         return v
     }
 
-    public func optionalUInt(_ key: String) throws -> UInt64? {
+    package func optionalUInt(_ key: String) throws -> UInt64? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard let n = v as? NSNumber, !Self.isBoolean(v), n.doubleValue >= 0, n.doubleValue < 1.8e19,
               n.doubleValue == n.doubleValue.rounded() else {
@@ -48,7 +48,7 @@ public struct JSONObject {
     }
 
     /// An optional integer that must lie in `range`.
-    public func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+    package func optionalInt(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard let n = v as? NSNumber, !Self.isBoolean(v), n.doubleValue == n.doubleValue.rounded(),
               n.doubleValue >= Double(range.lowerBound), n.doubleValue <= Double(range.upperBound) else {
@@ -57,41 +57,41 @@ public struct JSONObject {
         return n.intValue
     }
 
-    public func bool(_ key: String) throws -> Bool {
+    package func bool(_ key: String) throws -> Bool {
         guard let v = try optionalBool(key) else { throw LedgerError.invalid("'\(key)' is required") }
         return v
     }
 
-    public func optionalBool(_ key: String) throws -> Bool? {
+    package func optionalBool(_ key: String) throws -> Bool? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard Self.isBoolean(v), let b = v as? Bool else { throw LedgerError.invalid("'\(key)' must be true or false") }
         return b
     }
 
-    public func object(_ key: String) throws -> JSONObject {
+    package func object(_ key: String) throws -> JSONObject {
         guard let v = try optionalObject(key) else { throw LedgerError.invalid("'\(key)' is required") }
         return v
     }
 
-    public func optionalObject(_ key: String) throws -> JSONObject? {
+    package func optionalObject(_ key: String) throws -> JSONObject? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard let o = v as? [String: Any] else { throw LedgerError.invalid("'\(key)' must be an object") }
         return JSONObject(o)
     }
 
-    public func array(_ key: String) throws -> [Any] {
+    package func array(_ key: String) throws -> [Any] {
         guard let v = try optionalArray(key) else { throw LedgerError.invalid("'\(key)' is required") }
         return v
     }
 
-    public func optionalArray(_ key: String) throws -> [Any]? {
+    package func optionalArray(_ key: String) throws -> [Any]? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard let a = v as? [Any] else { throw LedgerError.invalid("'\(key)' must be a list") }
         return a
     }
 
     /// A required list of strings.
-    public func strings(_ key: String) throws -> [String] {
+    package func strings(_ key: String) throws -> [String] {
         try array(key).map { item in
             guard let s = item as? String else { throw LedgerError.invalid("every item of '\(key)' must be a string") }
             return s
@@ -99,14 +99,14 @@ public struct JSONObject {
     }
 
     /// An optional number (not a boolean).
-    public func optionalDouble(_ key: String) throws -> Double? {
+    package func optionalDouble(_ key: String) throws -> Double? {
         guard let v = fields[key], !(v is NSNull) else { return nil }
         guard let n = v as? NSNumber, !Self.isBoolean(v), n.doubleValue.isFinite else { throw LedgerError.invalid("'\(key)' must be a number") }
         return n.doubleValue
     }
 
     /// A list of objects.
-    public func optionalObjects(_ key: String) throws -> [JSONObject]? {
+    package func optionalObjects(_ key: String) throws -> [JSONObject]? {
         try optionalArray(key).map { items in
             try items.map { item in
                 guard let o = item as? [String: Any] else { throw LedgerError.invalid("every item of '\(key)' must be an object") }
