@@ -93,3 +93,24 @@ import Testing
         await expectError(.storage) { try Ledger(path: path + "-missing", options: options) }
     }
 }
+
+@Suite struct WriterConfinementTests {
+    @Test func aWriteOffTheWriterThreadTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let (ledger, _) = try makeLedger()
+            ledger.writer!.assertOnWriterThread()  // the test's thread is not the writer's
+        }
+    }
+
+    @Test func commandsRunOnTheWriterThread() async throws {
+        let (ledger, _) = try makeLedger()
+        defer { ledger.close() }
+        // Every command asserts it; a hundred concurrent ones all pass.
+        _ = try await ledger.createRepository(repo("acme/web"), context: alice)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<100 { group.addTask { _ = try await ledger.putImage(repo("acme/web"), manifest: manifest(i), tag: tag("t\(i)"), context: alice) } }
+            try await group.waitForAll()
+        }
+        #expect(try ledger.headSeq() == 201)
+    }
+}

@@ -76,6 +76,8 @@ final class Writer: @unchecked Sendable {
     private var stateBehind = false
     private let stats: WriterStats
     private let onCommit: (@Sendable (Int) -> Void)?
+    /// The thread every write transaction runs on; set when it starts (LMDB requires it).
+    private var thread: pthread_t?
 
     init(log: any LogStore, logEnv: Environment, logTables: LogTables, state: Environment, stateTables: StateTables,
          flusher: StateFlusher, head: LogHead, lastDenial: UInt64, stats: WriterStats, onCommit: (@Sendable (Int) -> Void)?) {
@@ -129,7 +131,13 @@ final class Writer: @unchecked Sendable {
         return batch
     }
 
+    /// Traps unless called on the writer thread: write transactions must begin and end there.
+    func assertOnWriterThread() {
+        precondition(thread.map { pthread_equal($0, pthread_self()) != 0 } == true, "a write ran off the writer thread")
+    }
+
     private func loop() {
+        thread = pthread_self()
         while let batch = nextBatch() {
             do {
                 if stateBehind {
@@ -155,6 +163,7 @@ final class Writer: @unchecked Sendable {
     /// durably, then commits the state. Once the append returned the group stands, whatever
     /// happens to the state's commit: the state catches up from the log.
     private func runGroup(_ batch: [any WriterWork]) throws {
+        assertOnWriterThread()
         var builder = GroupBuilder(head: head, lastDenial: lastDenial)
         var appended = false
         do {
@@ -219,6 +228,7 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
     var isExclusive: Bool { false }
 
     func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
+        writer.assertOnWriterThread()
         let projections = try writer.stateTables.current(txn)
         let timestamp = writer.timestamp(after: group.head)
         // What comes back out of the command's nested transaction, whether it commits or not.
@@ -267,6 +277,7 @@ final class ExclusiveJob<R: Sendable>: WriterWork, @unchecked Sendable {
     var isExclusive: Bool { true }
 
     func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
+        writer.assertOnWriterThread()
         result = try body(txn, writer, group)
     }
 
