@@ -50,9 +50,15 @@ struct OpenedStore {
 
     // MARK: the derived state
 
-    private static func stateOptions(_ options: Ledger.Options) -> Environment.Options {
+    /// - Parameter fresh: the environment is new and about to be rebuilt: its map starts at twice
+    ///   the log's size (address space, not disk), sparing the rebuild the restarts of doubling
+    ///   its way there.
+    private static func stateOptions(_ options: Ledger.Options, directory: String, fresh: Bool) -> Environment.Options {
         var state = Environment.Options()
         state.mapSize = options.mapSize
+        if fresh, let logSize = try? FileManager.default.attributesOfItem(atPath: directory + "/../data.mdb")[.size] as? Int {
+            state.mapSize = min(max(options.mapSize, 2 * logSize), options.maxMapSize)
+        }
         state.maxMapSize = options.maxMapSize
         state.durable = false  // the log is durable; the state is flushed by a StateFlusher
         state.readOnly = options.readOnly
@@ -65,11 +71,12 @@ struct OpenedStore {
         let directory = Ledger.stateDirectory(path)
         if options.readOnly { return try openStateReadOnly(path: path, directory: directory, options: options) }
         let torn = StateFlusher.tornReason(directory: directory)
+        let existed = FileManager.default.fileExists(atPath: directory + "/data.mdb")
         var reason = torn
         var opened: (Environment, StateTables)?
         if reason == nil {
             do {
-                opened = try openStateTables(directory, options)
+                opened = try openStateTables(directory, options, fresh: !existed)
                 if let (env, tables) = opened { reason = try whyRebuild(env, tables, log: log, logTables, head: head) }
             } catch {
                 opened?.0.close()
@@ -83,7 +90,7 @@ struct OpenedStore {
             opened?.0.close()
             try? FileManager.default.removeItem(atPath: directory)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            opened = try openStateTables(directory, options)
+            opened = try openStateTables(directory, options, fresh: true)
         }
         let (env, tables) = opened!
         do {
@@ -114,8 +121,8 @@ struct OpenedStore {
         }
     }
 
-    private static func openStateTables(_ directory: String, _ options: Ledger.Options) throws -> (Environment, StateTables) {
-        let env = try Environment(path: directory, options: stateOptions(options))
+    private static func openStateTables(_ directory: String, _ options: Ledger.Options, fresh: Bool = false) throws -> (Environment, StateTables) {
+        let env = try Environment(path: directory, options: stateOptions(options, directory: directory, fresh: fresh))
         do {
             guard !env.isTruncated() else { throw LMDBError.corrupted }
             return (env, try StateTables.open(env, create: !options.readOnly))
