@@ -20,4 +20,15 @@ extension LedgerError {
             LedgerError(.storage, "\(doing) failed at \(path): \(error)")
         }
     }
+
+    /// The derived state in `path` could not follow a group the log already holds (`error`):
+    /// the callers are not told it succeeded, since what they read would not show it yet, nor
+    /// that nothing changed. The state catches up from the log before the next group.
+    static func stateBehind(_ error: any Error, at path: String) -> LedgerError {
+        let fault = storage(error, at: path, doing: "applying the change to the derived state")
+        let cause = fault.code == .insufficientStorage ? "no space left on the device holding \(path)" : fault.message
+        return LedgerError(fault.code == .storage ? .storageFault : fault.code,
+                           "\(cause): the change is durable in the log, but the derived state could not follow it yet; "
+                               + "it shows once the state catches up (with the next write after space is freed)")
+    }
 }

@@ -161,7 +161,8 @@ final class Writer: @unchecked Sendable {
 
     /// Decides and applies `batch` in one state transaction, appends its group to the log
     /// durably, then commits the state. Once the append returned the group stands, whatever
-    /// happens to the state's commit: the state catches up from the log.
+    /// happens to the state's commit; if that fails, the callers get the fault (an answer must
+    /// show in what they read next) and the state catches up from the log before the next group.
     private func runGroup(_ batch: [any WriterWork]) throws {
         assertOnWriterThread()
         var builder = GroupBuilder(head: head, lastDenial: lastDenial)
@@ -184,7 +185,9 @@ final class Writer: @unchecked Sendable {
                 }
             }
         } catch where appended {
-            stateBehind = true
+            // The log holds the group: the head moves on whatever the callers are told.
+            (head, lastDenial, stateBehind) = (builder.head, builder.lastDenial, true)
+            throw LedgerError.stateBehind(error, at: state.path)
         }
         head = builder.head
         lastDenial = builder.lastDenial
