@@ -169,8 +169,9 @@ def test_a_reader_killed_under_write_load_does_not_make_the_store_grow(own_serve
     before = size()
     pushes = push_for(client, "readers/load", 4)
     grown = size() - before
-    # A pinned snapshot keeps every page the writers copy: ~40x the baseline before the fix.
-    assert grown / max(pushes, 1) < 3 * max(baseline, 1 << 20) / max(baseline_pushes, 1), (grown, pushes, baseline, baseline_pushes)
+    # A pinned snapshot keeps every page the writers copy: ~35x the baseline per push without
+    # the release; with it, the same as the baseline give or take the noise of file growth.
+    assert grown / max(pushes, 1) < 6 * max(baseline, 1 << 20) / max(baseline_pushes, 1), (grown, pushes, baseline, baseline_pushes)
     assert metric(server, "regledger_lmdb_stale_readers_released_total") >= 1
 
 
@@ -304,7 +305,7 @@ def test_idle_and_slow_connections_are_closed_after_their_timeouts(own_server):
     assert b"200 OK" in kept.recv(65536)
     started = time.monotonic()
     assert closed_within(silent, 6) and closed_within(kept, 6)
-    assert 1.5 < time.monotonic() - started < 6
+    assert 1.0 < time.monotonic() - started < 6
     # A request head dribbled a byte at a time is cut off by the header timeout, well before
     # the idle timeout could, and before it is complete.
     slow = connect(server)

@@ -56,7 +56,9 @@ public struct RegistryHTTPServer: Sendable {
             router: makeRouter(),
             server: GuardedHTTP1Channel.builder(idleTimeout: .nanoseconds(Int64(config.idleTimeoutSeconds * 1e9)),
                                                 headerTimeout: .nanoseconds(Int64(config.headerTimeoutSeconds * 1e9))),
-            configuration: .init(address: .hostname(host, port: port), serverName: "regledger"),
+            // A deep accept queue: with thousands of clients connecting at once a full one drops
+            // SYNs, and a dropped SYN is retried only after a second.
+            configuration: .init(address: .hostname(host, port: port), serverName: "regledger", backlog: 4096),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)
         defer { activations.cancelAll() }
