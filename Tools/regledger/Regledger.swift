@@ -61,9 +61,17 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store for `rebuild`: writable, so that derived state an older version built (or a
-    /// store of the earlier one-environment layout) is brought up to date as it opens.
-    func openForRebuild() throws -> Ledger {
-        try open { _ in }
+    /// store of the earlier one-environment layout) is brought up to date as it opens. Returns
+    /// whether the open already rebuilt it from the log.
+    func openForRebuild() throws -> (ledger: Ledger, rebuilt: Bool) {
+        let rebuilt = RebuiltFlag()
+        let ledger = try open { options in
+            options.onRecovery = { notice in
+                if case .rebuilding = notice { rebuilt.set() }
+                RecoveryNotice.toStandardError(notice)
+            }
+        }
+        return (ledger, rebuilt.isSet)
     }
 
     private func open(_ configure: (inout Ledger.Options) -> Void) throws -> Ledger {
@@ -103,4 +111,12 @@ func progressReporter(_ label: String) -> ((UInt64, UInt64) -> Void)? {
         FileHandle.standardError.write(Data("\r\(label): \(done)/\(total)".utf8))
         if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
+}
+
+/// Set from a recovery callback when an open rebuilt the derived state.
+final class RebuiltFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

@@ -8,9 +8,10 @@ struct Rebuild: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let ledger = try store.openForRebuild()
+        let (ledger, rebuiltAtOpen) = try store.openForRebuild()
         defer { ledger.close() }
-        let digest = try await ledger.rebuild()
+        // An open that found the derived state stale has just rebuilt it: not twice.
+        let digest = rebuiltAtOpen ? try ledger.stateDigest() : try await ledger.rebuild()
         print("rebuilt \(try ledger.headSeq()) events; state digest \(digest)")
     }
 }

@@ -28,7 +28,7 @@ extension Ledger {
         let files = FileManager.default
         let existed = files.fileExists(atPath: path)
         // A marker being written when the process died is not an import yet.
-        let entries = ((try? files.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != "." + importMarkerName + ".tmp" }
+        let entries = ((try? files.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != DurableFiles.temporaryName(for: importMarkerName) }
         if !entries.isEmpty {
             guard entries.contains(importMarkerName) else {
                 throw LedgerError.invalid("\(path) is not empty: import needs an empty directory")

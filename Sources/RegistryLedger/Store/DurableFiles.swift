@@ -7,7 +7,7 @@ enum DurableFiles {
     /// Creates or replaces `name` in `directory` with `bytes`, durably and atomically: the file
     /// is written whole under another name first, so a failed write (a full disk) leaves none.
     static func write(_ bytes: [UInt8], named name: String, in directory: String) throws {
-        let temporary = directory + "/." + name + ".tmp"
+        let temporary = directory + "/" + temporaryName(for: name)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw LMDBError(code: errno) }
         do {
@@ -22,6 +22,9 @@ enum DurableFiles {
         }
         try syncDirectory(directory)
     }
+
+    /// The name `write` gives the file while it is being written (left behind if the process dies then).
+    static func temporaryName(for name: String) -> String { "." + name + ".tmp" }
 
     /// Removes `name` from `directory`, durably.
     static func remove(named name: String, in directory: String) throws {

@@ -169,7 +169,11 @@ public final class Ledger: Sendable {
 
     /// Runs `body` with a read transaction on the derived state and one on the log.
     func readBoth<R>(_ body: (_ state: Transaction, _ log: Transaction) throws -> R) throws -> R {
-        try stateEnv.read { state in try logEnv.read { log in try body(state, log) } }
+        do {
+            return try stateEnv.read { state in try logEnv.read { log in try body(state, log) } }
+        } catch let error as LMDBError {
+            throw LedgerError.storage(error, at: canonicalPath, doing: "a read")
+        }
     }
 
     // MARK: store state

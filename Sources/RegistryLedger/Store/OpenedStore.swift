@@ -77,7 +77,9 @@ struct OpenedStore {
         if reason == nil {
             do {
                 opened = try openStateTables(directory, options, fresh: !existed)
-                if let (env, tables) = opened { reason = try whyRebuild(env, tables, log: log, logTables, head: head) }
+                if let (env, tables) = opened, !(try recordFormatIfNew(env, tables, head: head)) {
+                    reason = try whyRebuild(env, tables, log: log, logTables, head: head)
+                }
             } catch {
                 opened?.0.close()
                 opened = nil
@@ -132,21 +134,24 @@ struct OpenedStore {
         }
     }
 
+    /// Records the projection format and an empty applied point in the state of a new store (an
+    /// empty log and a state with no format yet); returns whether it did.
+    private static func recordFormatIfNew(_ env: Environment, _ tables: StateTables, head: LogHead) throws -> Bool {
+        guard head.seq == 0, try env.read({ txn in try txn.get(tables.meta, key: Ledger.projectionFormatKey) }) == nil else { return false }
+        try env.write { txn in
+            try txn.put(tables.meta, key: Ledger.projectionFormatKey, value: [Ledger.projectionFormat])
+            try AppliedPoint().write(txn, tables)
+        }
+        return true
+    }
+
     /// Why the derived state in `env` cannot simply catch up with the log, or nil.
     private static func whyRebuild(_ env: Environment, _ tables: StateTables, log: Environment, _ logTables: LogTables,
                                    head: LogHead) throws -> String? {
         let (format, applied) = try env.read { txn in
             (try txn.get(tables.meta, key: Ledger.projectionFormatKey)?.first, try AppliedPoint.read(txn, tables))
         }
-        guard let format else {
-            guard head.seq == 0 else { return "it is missing" }
-            // A new store: record what the empty state is.
-            try env.write { txn in
-                try txn.put(tables.meta, key: Ledger.projectionFormatKey, value: [Ledger.projectionFormat])
-                try AppliedPoint().write(txn, tables)
-            }
-            return nil
-        }
+        guard let format else { return "it is missing" }
         guard format == Ledger.projectionFormat else {
             return "it was built by another version of RegistryLedger (projection format \(format), this version uses \(Ledger.projectionFormat))"
         }

@@ -41,9 +41,6 @@ final class GroupBuilder {
             log.denials.append((lastDenial, denial))
         }
     }
-
-    /// Whether the group names a manifest with this digest.
-    func holdsManifest(_ digest: Digest) -> Bool { log.manifests[digest] != nil }
 }
 
 /// The single thread that owns every write (LMDB requires a write transaction to begin and end
