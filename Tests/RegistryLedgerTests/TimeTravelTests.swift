@@ -4,7 +4,7 @@ import LMDB
 import Testing
 
 @Suite struct TimeTravelTests {
-    /// A store with a random history long enough for several checkpoints per repository.
+    /// A store with a random history: several hundred events per repository.
     func history(seed: UInt64, count: Int = 7000) async throws -> (Ledger, [EventRecord]) {
         let (ledger, _) = try makeLedger()
         try await runRandomCommands(ledger, count: count, seed: seed)
@@ -25,7 +25,6 @@ import Testing
     @Test func stateAtAnyPointEqualsALiteralReplayOfThatPrefix() async throws {
         let (ledger, events) = try await history(seed: 11)
         #expect(events.count > 1500)
-        #expect(try ledger.stateEnv.read { txn in try txn.count(try ledger.stateTables.current(txn).checkpoints) } >= 4)
         var rng = SeededGenerator(state: 5)
         let points = [1, 2, events.count / 2, events.count] + (0..<8).map { _ in Int.random(in: 1...events.count, using: &rng) }
         for n in points {
@@ -40,41 +39,73 @@ import Testing
         }
     }
 
-    @Test func checkpointsAreTakenAndRebuildReproducesThem() async throws {
-        let (ledger, _) = try await history(seed: 12)
-        let checkpoints = try ledger.stateEnv.read { txn in try txn.count(try ledger.stateTables.current(txn).checkpoints) }
-        #expect(checkpoints >= 4)
-        let digest = try ledger.stateDigest()
-        #expect(try await ledger.rebuild() == digest)
+    /// Rows of the temporal index (both tables).
+    func versionRows(_ ledger: Ledger) throws -> Int {
+        try ledger.stateEnv.read { txn in
+            let dbs = try ledger.stateTables.current(txn)
+            return try txn.count(dbs.repoVersions) + txn.count(dbs.contentVersions)
+        }
     }
 
-    @Test func aRepositoryIsCheckpointedAfterAQuarterOfItsLastCheckpointsRowsInEvents() async throws {
+    @Test func theTemporalIndexIsRebuiltByteForByte() async throws {
+        let (ledger, events) = try await history(seed: 12)
+        #expect(try versionRows(ledger) >= events.count / 2)
+        let digest = try ledger.stateDigest()
+        #expect(try await ledger.rebuild() == digest)
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func aPushAddsTheSameTwoVersionRowsWhateverTheRepositorysSize() async throws {
         let (ledger, _) = try makeLedger()
         let ref = repo("acme/web")
         _ = try await ledger.createRepository(ref, context: alice)
-        try await push(ledger, ref, 0..<1500)  // one repository only: seqs count its events
-        let hid = HistoryIndex.repoPrefix(ref)
-        let checkpoints = try ledger.stateEnv.read { txn -> [(seq: UInt64, rows: UInt64)] in
-            var out: [(seq: UInt64, rows: UInt64)] = []
-            try txn.withCursor(try ledger.stateTables.current(txn).checkpoints) { c in
-                var entry = try c.seek(atOrAfter: hid)
-                while let e = entry, KeyLayout.hasPrefix(e.key, hid) {
-                    var reader = BinaryReader(e.value)
-                    out.append((KeyLayout.readU64(e.key, at: 16), try reader.varint()))
-                    entry = try c.next()
-                }
-            }
-            return out
-        }
-        #expect(checkpoints.first?.seq == HistoryIndex.minimumInterval)
-        #expect(checkpoints.count >= 6)
-        #expect(checkpoints.contains { $0.rows / HistoryIndex.rowsPerEvent > HistoryIndex.minimumInterval }, "the rows rule is exercised")
-        for (taken, next) in zip(checkpoints, checkpoints.dropFirst()) {
-            #expect(next.seq - taken.seq == max(HistoryIndex.minimumInterval, taken.rows / 4), "after the checkpoint at \(taken.seq)")
-        }
+        let start = try versionRows(ledger)
+        try await push(ledger, ref, 0..<100)
+        let first = try versionRows(ledger) - start
+        try await push(ledger, ref, 100..<1400)
+        let before = try versionRows(ledger)
+        try await push(ledger, ref, 1400..<1500)
+        // An image and a tag version per push, with 100 images in the repository as with 1,400.
+        #expect(first == 200)
+        #expect(try versionRows(ledger) - before == first)
+        // A repository deletion is one version, however much it held.
+        let beforeDeletion = try versionRows(ledger)
+        _ = try await ledger.deleteRepository(ref, force: true, context: alice)
+        #expect(try versionRows(ledger) - beforeDeletion == 1)
+        let deletedAt = try ledger.headSeq()
+        #expect(try ledger.state(at: .seq(deletedAt), repository: ref).repositories.isEmpty)
+        #expect(try ledger.state(at: .seq(deletedAt - 1), repository: ref).repositories.first?.images.count == 1500)
     }
 
-    @Test func aMalformedCheckpointIsAStorageErrorNotACrash() async throws {
+    @Test func aTagMovedHundredsOfTimesIsReadAtEachPointAsItWasThen() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        _ = try await ledger.createRepository(ref, context: alice)
+        _ = try await ledger.putImage(ref, manifest: manifest(9999), tag: tag("stable"), context: alice)
+        var points: [(seq: UInt64, digest: Digest)] = []
+        for i in 0..<300 {
+            let m = manifest(i)
+            _ = try await ledger.putImage(ref, manifest: m, tag: tag("latest"), context: alice)
+            points.append((try ledger.headSeq(), m.digest))
+        }
+        // A repository created again later starts empty: nothing of the first one shows through.
+        _ = try await ledger.deleteRepository(ref, force: true, context: alice)
+        _ = try await ledger.createRepository(ref, context: alice)
+        let recreated = try ledger.headSeq()
+        _ = try await ledger.putImage(ref, manifest: manifest(5000), tag: tag("other"), context: alice)
+        for (index, point) in points.enumerated() where index % 7 == 0 || index == points.count - 1 {
+            let state = try #require(try ledger.state(at: .seq(point.seq), repository: ref).repositories.first)
+            #expect(state.tags.map(\.tag) == ["latest", "stable"])
+            #expect(state.tags.first { $0.tag == "latest" }?.digest == point.digest)
+            #expect(state.images.count == index + 2, "every image pushed so far, the moved-from ones untagged")
+            #expect(state.images.first { $0.digest == point.digest }?.tags == ["latest"])
+        }
+        let fresh = try #require(try ledger.state(at: .seq(recreated), repository: ref).repositories.first)
+        #expect(fresh.images.isEmpty && fresh.tags.isEmpty)
+        #expect(try ledger.state(at: .seq(recreated + 2), repository: ref).repositories.first?.tags.map(\.tag) == ["other"])
+    }
+
+    @Test func aDamagedVersionRowIsAStorageErrorNotACrash() async throws {
         let (ledger, _) = try makeLedger()
         let ref = repo("acme/web")
         _ = try await ledger.createRepository(ref, context: alice)
@@ -82,69 +113,59 @@ import Testing
         let head = try ledger.headSeq()
         let good = try ledger.state(at: .seq(head), repository: ref)
         #expect(good.repositories.first?.tags.count == 300)
-        // A row naming database 200 (there are 14), a row with an empty key (LMDB refuses it), a
-        // row cut short, nothing at all.
-        for bad: [UInt8] in [[1, 200, 1, 0, 1, 0], [1, 0, 0, 1, 0], [2, 0, 3, 1], []] {
-            try ledger.stateEnv.write { txn in
-                let checkpoints = try ledger.stateTables.current(txn).checkpoints
-                let key = try txn.withCursor(checkpoints) { c in try c.last().map { Array($0.key) } }!
-                try txn.put(checkpoints, key: key, value: bad)
-            }
+        let repoId: UInt64 = 1
+        // A tag version of the wrong length, an unknown image status, a key of an unknown kind, a
+        // key too short to hold a seq.
+        let rows: [(key: [UInt8], value: [UInt8])] = [
+            (KeyLayout.u64(repoId) + [2] + Array("zz".utf8) + [0] + KeyLayout.u64(2), [1, 2, 3]),
+            (KeyLayout.u64(repoId) + [0] + Array(repeating: 7, count: 32) + KeyLayout.u64(2), [200]),
+            (KeyLayout.u64(repoId) + [9, 1] + KeyLayout.u64(2), [1]),
+            (KeyLayout.u64(repoId) + [0, 1], [1]),
+        ]
+        for row in rows {
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions, key: row.key, value: row.value) }
             let error = await expectError(.storage) { try ledger.state(at: .seq(head), repository: ref) }
-            #expect(error?.message.contains("checkpoint") == true)
+            #expect(error?.message.contains("temporal index") == true)
+            try ledger.stateEnv.write { txn in _ = try txn.delete(try ledger.stateTables.current(txn).contentVersions, key: row.key) }
         }
+        #expect(try ledger.state(at: .seq(head), repository: ref) == good)
     }
 
-    @Test func aCheckpointWithAnyByteDamagedGivesAStateOrAStorageErrorNeverACrash() async throws {
+    @Test func aVersionWithAnyByteDamagedGivesAStateOrAStorageErrorNeverACrash() async throws {
         let (ledger, _) = try makeLedger()
         let ref = repo("acme/web")
         _ = try await ledger.createRepository(ref, context: alice)
-        try await push(ledger, ref, 0..<300)
+        try await push(ledger, ref, 0..<30)
         _ = try await ledger.createPolicy(.repository(ref.registryId, ref.name), tagPattern: "t1.*", context: admin)
-        try await push(ledger, ref, 300..<420)
+        try await push(ledger, ref, 30..<42)
         let head = try ledger.headSeq()
-        let (key, good) = try ledger.stateEnv.read { txn in
-            try txn.withCursor(try ledger.stateTables.current(txn).checkpoints) { c in try c.last().map { (Array($0.key), Array($0.value)) } }!
+        let rows = try ledger.stateEnv.read { txn in
+            try txn.withCursor(try ledger.stateTables.current(txn).contentVersions) { c in
+                var out: [(key: [UInt8], value: [UInt8])] = []
+                var entry = try c.first()
+                while let e = entry { out.append((Array(e.key), Array(e.value))); entry = try c.next() }
+                return out
+            }
         }
         var rng = SeededGenerator(state: 21)
         for _ in 0..<150 {
+            let (key, good) = rows[Int.random(in: 0..<rows.count, using: &rng)]
+            guard !good.isEmpty else { continue }
             var bad = good
             let at = Int.random(in: 0..<bad.count, using: &rng)
             bad[at] ^= UInt8.random(in: 1...255, using: &rng)
-            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).checkpoints, key: key, value: bad) }
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions, key: key, value: bad) }
             do {
                 _ = try ledger.state(at: .seq(head), repository: ref)
                 _ = try ledger.listImages(ref, at: .seq(head))
             } catch let error as LedgerError {
                 #expect(error.code == .storage, "\(error)")
             }
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions, key: key, value: good) }
         }
     }
 
-    @Test func aCheckpointRestoresRowsThatComeOutOfOrderToo() throws {
-        let path = NSTemporaryDirectory() + "checkpoint-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let env = try Environment(path: path)
-        let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
-        let tags = ProjectionDatabases.Table.tags.rawValue, policyIndex = ProjectionDatabases.Table.policyIndex.rawValue
-        // Policy uuids are captured in creation order, not key order: the second sorts first.
-        let rows: [(db: UInt8, key: [UInt8], value: [UInt8])] = [
-            (tags, [1, 1], [10]), (policyIndex, [9], [20]), (tags, [1, 2], [11]), (policyIndex, [3], [21]),
-            (policyIndex, [5], [22]), (tags, [1, 3], [12]),
-        ]
-        var checkpoint = Checkpoint()
-        for row in rows {
-            try checkpoint.row(ProjectionDatabases.Table(rawValue: row.db)!, key: row.key, value: row.value)
-        }
-        #expect(checkpoint.rowCount == rows.count)
-        let restored = try env.discardedWrite { txn in
-            try checkpoint.encoded().withUnsafeBytes { try Checkpoint.restore($0, into: txn, dbs) }
-            return try rows.map { row in try txn.get(dbs.all[Int(row.db)], key: row.key) }
-        }
-        #expect(restored == rows.map(\.value))
-    }
-
-    @Test func aCheckpointHoldsNoListingRowsAndRestoringOneDerivesThemFromItsImages() async throws {
+    @Test func pagingAtAPastPointDerivesListingEntriesFromThatPointsImages() async throws {
         let (ledger, _) = try makeLedger()
         let r = repo("acme/web")
         _ = try await ledger.createRepository(r, context: alice)
@@ -163,19 +184,7 @@ import Testing
         let untagged = try ledger.allEntries(r, filter: ImageFilter(tagStatus: .untagged, imageStatus: .any))
         #expect(untagged.count == 10 && expected.count == 261)
         try await push(ledger, r, 500..<520, tagPrefix: "w")
-        // The checkpoint that serves `then` holds images and tags, no listing rows.
-        let tables = try ledger.stateEnv.read { txn -> Set<UInt8> in
-            let value = try txn.withCursor(try ledger.stateTables.current(txn).checkpoints) { c in try c.last().map { Array($0.value) } }!
-            return try value.withUnsafeBytes { bytes in
-                var reader = BinaryReader(bytes)
-                var seen = Set<UInt8>()
-                for _ in 0..<(try reader.varint()) { seen.insert(try reader.u8()); _ = try reader.dataBuffer(); _ = try reader.dataBuffer() }
-                return seen
-            }
-        }
-        #expect(tables.contains(ProjectionDatabases.Table.images.rawValue) && tables.contains(ProjectionDatabases.Table.tags.rawValue))
-        #expect(!tables.contains(ProjectionDatabases.Table.listing.rawValue))
-        // Paging at `then` (a scratch copy restored from that checkpoint) sees the same entries.
+        _ = try await ledger.batchDeleteImage(r, imageIds: [ImageIdentifier(tag: "also-1")], context: alice)
         var seen: [ImageEntry] = []
         var token: String?
         repeat {
@@ -185,20 +194,6 @@ import Testing
         } while token != nil
         #expect(seen == expected)
         #expect(try ledger.listImages(r, at: .seq(then), filter: ImageFilter(tagStatus: .untagged, imageStatus: .any), maxResults: 100).items == untagged)
-    }
-
-    @Test func aCheckpointThatHoldsListingRowsIsMalformed() throws {
-        let path = NSTemporaryDirectory() + "checkpoint-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let env = try Environment(path: path)
-        let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
-        var checkpoint = Checkpoint()
-        try checkpoint.row(.listing, key: KeyLayout.listing(1, manifest(1).digest, tag: "v1"), value: [0])
-        #expect(throws: DecodingError.self) {
-            try env.discardedWrite { txn in try checkpoint.encoded().withUnsafeBytes { try Checkpoint.restore($0, into: txn, dbs) } }
-        }
-        let memory = MemoryProjections(checkpointSink: { _, _ in })
-        #expect(throws: DecodingError.self) { try checkpoint.encoded().withUnsafeBytes { try memory.restore(checkpoint: $0) } }
     }
 
     @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {
@@ -371,7 +366,8 @@ import Testing
                 try txn.put(dbs.repoEvents, key: key, value: bad)
             }
             await expectError(.storage) { try ledger.forEachEvent(repository: web) { _ in } }
-            await expectError(.storage) { try ledger.state(at: .seq(try ledger.headSeq()), repository: web) }
+            // Time travel reads the temporal index, not the event index.
+            #expect(try ledger.state(at: .seq(try ledger.headSeq()), repository: web).repositories.first?.tags.count == 100)
         }
     }
 }

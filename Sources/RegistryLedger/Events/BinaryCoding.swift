@@ -55,6 +55,7 @@ struct BinaryWriter {
     }
 
     mutating func raw(_ d: [UInt8]) { bytes.append(contentsOf: d) }
+    mutating func raw(_ d: UnsafeRawBufferPointer) { bytes.append(contentsOf: d) }
     /// A string's UTF-8 bytes without a length (the end of a key).
     mutating func utf8(_ s: String) {
         var s = s

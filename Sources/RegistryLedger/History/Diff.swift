@@ -30,14 +30,13 @@ extension Ledger {
                 }
             }
         }
-        // Each touched repository is replayed once, read at the earlier point, then at the later.
+        // Each touched repository is read at the earlier point, then at the later.
         let (low, high) = a.seq <= b.seq ? (a, b) : (b, a)
         var early = RegistryState(seq: low.seq, timestamp: low.timestamp, repositories: [], organizations: [])
         var late = RegistryState(seq: high.seq, timestamp: high.timestamp, repositories: [], organizations: [])
         for ref in repositories.sorted() {
-            let states = try repositoryStates(ref, at: [low.seq, high.seq])
-            if let state = states[0] { early.repositories.append(state) }
-            if let state = states[1] { late.repositories.append(state) }
+            if let state = try repositoryState(ref, at: low.seq) { early.repositories.append(state) }
+            if let state = try repositoryState(ref, at: high.seq) { late.repositories.append(state) }
         }
         for (registry, org) in orgList.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
             if let o = try organizationState(registry, org, at: low.seq) { early.organizations.append(o) }

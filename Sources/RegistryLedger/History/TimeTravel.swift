@@ -20,7 +20,7 @@ public enum TagHistoryEntry: Sendable, Hashable {
     }
 }
 
-/// Time travel: state as of any point, at a cost set by the nearest checkpoint, not the log's length.
+/// Time travel: state as of any point, at a cost set by the repository's size, not the log's length.
 extension Ledger {
     /// The last event at or before `point`: its seq and time.
     ///
@@ -116,73 +116,35 @@ extension Ledger {
 
     // MARK: pieces
 
+    /// The state of `ref` after event `seq` (nil when it did not exist then), from the temporal
+    /// index (``Versions``): a cost set by the repository's size, not the log's length.
     func repositoryState(_ ref: RepositoryRef, at seq: UInt64) throws -> RepositoryState? {
-        try repositoryStates(ref, at: [seq])[0]
+        try versionedState(ref, at: seq)?.state
     }
 
-    /// The state of `ref` at each of `points` (ascending; nil where it had no event yet, or did
-    /// not exist), folded in memory from its nearest checkpoint through the same `apply` the
-    /// store uses: one replay for all points.
-    func repositoryStates(_ ref: RepositoryRef, at points: [UInt64]) throws -> [RepositoryState?] {
-        try replay(ref, at: points, into: MemoryProjections(checkpointSink: { _, _ in }),
-                   restore: { memory, rows in try memory.restore(checkpoint: rows) },
-                   read: { _, memory in try memory.repositoryState(ref) })
-    }
-
-    /// Rebuilds `ref` as of `seq` in the scratch space (its nearest checkpoint plus its later
-    /// events, through the same `apply` the store uses) and lends a reader over it to `body`.
-    /// `body` gets nil when the repository never had an event by then.
-    func withRepository<R>(_ ref: RepositoryRef, at seq: UInt64, _ body: (ProjectionReader) throws -> R?) throws -> R? {
-        try scratch.replay { stxn, sdbs in
-            try replay(ref, at: [seq], into: LMDBProjections(txn: stxn, dbs: sdbs),
-                       restore: { _, rows in try Checkpoint.restore(rows, into: stxn, sdbs) },
-                       read: { _, store in try body(store.reader) })
-        }[0]
-    }
-
-    /// Brings `store` (empty) to the state of `ref` at each of `points` in turn, from the nearest
-    /// checkpoint at or before the first: `restore` loads the checkpoint's rows (borrowed from the
-    /// map), then each later event of the repository is decoded and applied, and `read` is called
-    /// at each point the repository had an event by (nil elsewhere). One read transaction.
-    private func replay<Store: ProjectionStore, R>(
-        _ ref: RepositoryRef, at points: [UInt64], into store: Store,
-        restore: (Store, UnsafeRawBufferPointer) throws -> Void, read: (Int, Store) throws -> R?
-    ) throws -> [R?] {
-        guard let first = points.first, let last = points.last else { return [] }
-        precondition(points == points.sorted(), "points must ascend")
-        let hid = HistoryIndex.repoPrefix(ref)
+    private func versionedState(_ ref: RepositoryRef, at seq: UInt64) throws -> (record: RepoRecord, state: RepositoryState)? {
         do {
-            return try readBoth { txn, ltxn in
-                let dbs = try stateTables.current(txn)
-                var checkpointSeq: UInt64?
-                try txn.withCursor(dbs.checkpoints) { c in
-                    let after = try c.seek(atOrAfter: hid + KeyLayout.u64(first + 1))
-                    let at = after == nil ? try c.last() : try c.previous()
-                    if let at, KeyLayout.hasPrefix(at.key, hid) {
-                        checkpointSeq = KeyLayout.readU64(at.key, at: 16)
-                        try restore(store, at.value)
-                    }
-                }
-                let seqs = try repositorySeqs(txn, dbs, historyId: hid, from: (checkpointSeq ?? 0) + 1, through: last)
-                let writer = ProjectionWriter(store, indexesHistory: false)
-                let cache = DecodingCache()
-                var seen = checkpointSeq != nil
-                var next = seqs.startIndex
-                var out: [R?] = []
-                for (index, point) in points.enumerated() {
-                    while next < seqs.endIndex, seqs[next] <= point {
-                        try writer.apply(try record(ltxn, seqs[next], forReplay: true, cache: cache))
-                        seen = true
-                        next += 1
-                    }
-                    out.append(seen ? try read(index, store) : nil)
-                }
-                return out
-            }
+            return try stateEnv.read { txn in try Versions.state(ref, at: seq, txn, try stateTables.current(txn)) }
         } catch let error as DecodingError {
-            // Log records report their own damage (LogCorruption): this is a checkpoint's, read
-            // when restored or, in place, when its rows are looked up.
-            throw LedgerError(.storage, "a checkpoint of \(ref) is malformed: \(error)")
+            throw LedgerError(.storage, "the temporal index of \(ref) is damaged: \(error)")
+        }
+    }
+
+    /// Writes `ref` as of `seq` (its record and listing entries) into the scratch space and lends a
+    /// reader over it to `body`. `body` gets nil when the repository did not exist then.
+    func withRepository<R>(_ ref: RepositoryRef, at seq: UInt64, _ body: (ProjectionReader) throws -> R?) throws -> R? {
+        guard let (record, state) = try versionedState(ref, at: seq) else { return nil }
+        return try scratch.replay { stxn, sdbs in
+            let store = LMDBProjections(txn: stxn, dbs: sdbs)
+            try store.putRepository(ref, record)
+            try stxn.withCursor(sdbs.listing) { cursor in
+                try ListingEntries.forEach(repoId: record.repoId, images: state.images.lazy.map { ($0.digest, $0) }) { key, status in
+                    var k = BinaryWriter(capacity: 64)
+                    key(&k)
+                    try k.bytes.withUnsafeBytes { k in try withUnsafeBytes(of: status) { try cursor.put(key: k, value: $0, flags: .append) } }
+                }
+            }
+            return try body(store.reader)
         }
     }
 
@@ -217,7 +179,7 @@ extension Ledger {
             try txn.withCursor(dbs.repoHistory) { c in
                 var entry = try c.first()
                 while let e = entry {
-                    let key = e.value[16...]
+                    let key = e.value[...]
                     refs.append(RepositoryRef(registryId: RegistryId(unchecked: String(decoding: key.prefix(12), as: UTF8.self)),
                                               name: RepositoryName(unchecked: String(decoding: key.dropFirst(12), as: UTF8.self))))
                     entry = try c.next()
@@ -292,13 +254,12 @@ extension Ledger {
         return out
     }
 
-    /// The record at `seq` in the log read by `txn`, its hash verified; `forReplay` leaves out what
-    /// applying it does not need (see ``EventRecord/decodeForReplay(_:)``).
-    func record(_ txn: Transaction, _ seq: UInt64, forReplay: Bool = false, cache: DecodingCache? = nil) throws -> EventRecord {
+    /// The record at `seq` in the log read by `txn`, its hash verified.
+    func record(_ txn: Transaction, _ seq: UInt64) throws -> EventRecord {
         try txn.withValue(logTables.log, key: KeyLayout.u64(seq)) { v in
             guard let v else { throw LogReplay.corrupt(seq, "the record is missing") }
             do {
-                return try forReplay ? EventRecord.decodeForReplay(v, cache: cache) : EventRecord.decode(v)
+                return try EventRecord.decode(v)
             } catch {
                 throw LogReplay.corrupt(seq, "\(error)")
             }

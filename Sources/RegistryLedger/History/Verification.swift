@@ -35,22 +35,20 @@ extension Ledger {
         var problems: [String] = []
         var firstBad: UInt64?
         var verified: UInt64 = 0
-        let replayed: String? = try scratch.replay { stxn, sdbs in
-            // The log folds in memory as rebuild folds it; checkpoints go to the scratch space.
-            let memory = MemoryProjections { key, rows in try stxn.put(sdbs.checkpoints, key: key, value: rows.encoded()) }
-            let writer = ProjectionWriter(memory)
-            do {
-                try LogReplay.forEachConcurrently(logEnv, logTables.log, through: head, chunk: min(chunkSize, 8192)) { record in
-                    if record.seq <= applied { try writer.apply(record) }
-                    verified = record.seq
-                    if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
-                }
-            } catch let corruption as LogCorruption {
-                firstBad = corruption.seq
-                problems.append(corruption.description)
-                return nil
+        // The log folds in memory as rebuild folds it.
+        let memory = MemoryProjections()
+        let writer = ProjectionWriter(memory)
+        var replayed: String?
+        do {
+            try LogReplay.forEachConcurrently(logEnv, logTables.log, through: head, chunk: min(chunkSize, 8192)) { record in
+                if record.seq <= applied { try writer.apply(record) }
+                verified = record.seq
+                if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
             }
-            return try memory.stateDigest(checkpointsIn: stxn, sdbs)
+            replayed = try memory.stateDigest()
+        } catch let corruption as LogCorruption {
+            firstBad = corruption.seq
+            problems.append(corruption.description)
         }
         if let replayed, replayed != storedDigest {
             problems.append("the store's projections (digest \(storedDigest.prefix(16))…) differ from a replay of the log (\(replayed.prefix(16))…); run `regledger rebuild`")

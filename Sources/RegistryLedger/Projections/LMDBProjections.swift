@@ -169,19 +169,17 @@ struct LMDBProjections: ProjectionStore {
         try txn.put(dbs.scopeEvents, key: KeyLayout.scope(scope) + KeyLayout.u64(seq), value: [])
     }
 
-    func checkpointSchedule(historyId: [UInt8]) throws -> (since: UInt64, interval: UInt64)? {
-        try txn.withValue(dbs.repoHistory, key: historyId) { v in
-            v.map { (KeyLayout.readU64($0), KeyLayout.readU64($0, at: 8)) }
-        }
+    func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) throws {
+        try txn.put(dbs.repoHistory, key: historyId, value: KeyLayout.repository(ref))
     }
 
-    func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) throws {
-        try txn.put(dbs.repoHistory, key: historyId, value: HistoryIndex.schedule(since: since, interval: interval, ref))
+    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) throws {
+        try txn.put(dbs.repoVersions, key: historyId + KeyLayout.u64(seq), value: value)
     }
 
-    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int {
-        let rows = try Checkpoint.capture(ref, reader)
-        try txn.put(dbs.checkpoints, key: historyId + KeyLayout.u64(seq), value: rows.encoded())
-        return rows.rowCount
+    func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) throws {
+        var key = BinaryWriter(capacity: 64)
+        Versions.key(repoId: repoId, entity, seq: seq, into: &key)
+        try txn.put(dbs.contentVersions, key: key.bytes, value: value)
     }
 }

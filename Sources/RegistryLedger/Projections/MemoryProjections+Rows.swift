@@ -90,21 +90,19 @@ struct EncodedRows {
 // MARK: rows in key order
 
 extension MemoryProjections {
-    /// Stores every row except checkpoints (already in `dbs`) into `dbs`, whose other tables must
-    /// be empty, appending each table in key order. Returns the state digest.
+    /// Stores every row into `dbs`, whose tables must be empty, appending each table in key
+    /// order. Returns the state digest.
     func write(into txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        try digest(checkpointsIn: txn, dbs, appending: true)
+        try digest(storingInto: (txn, dbs))
     }
 
-    /// The state digest the projections would have, checkpoints read from `dbs`.
-    func stateDigest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
-        try digest(checkpointsIn: txn, dbs, appending: false)
-    }
+    /// The state digest the projections would have.
+    func stateDigest() throws -> String { try digest(storingInto: nil) }
 
     /// Rows are sorted, encoded and digested on a thread of their own while this one stores
-    /// them: the two halves of writing the projections on two cores.
-    private func digest(checkpointsIn txn: Transaction, _ dbs: ProjectionDatabases, appending: Bool) throws -> String {
-        let tables = Table.allCases.filter { $0 != .checkpoints }
+    /// them (when `target` is given): the two halves of writing the projections on two cores.
+    private func digest(storingInto target: (txn: Transaction, dbs: ProjectionDatabases)?) throws -> String {
+        let tables = Table.allCases
         // Until it returns, the producer alone uses this store; this thread only writes `txn`.
         let store = Unchecked(value: self)
         var digest = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", produce: { handoff in
@@ -120,42 +118,31 @@ extension MemoryProjections {
                 handoff.put(.failed(error))
             }
         }, consume: { handoff in
-            for table in tables {
-                try txn.withCursor(dbs[table]) { cursor in
-                    while let item = handoff.take() {
-                        switch item {
-                        case .rows(let rows):
-                            if appending { try rows.forEachRow { key, value in try cursor.put(key: key, value: value, flags: .append) } }
-                        case .tableEnd: return
-                        case .digest: preconditionFailure("the digest before the last table")
-                        case .failed(let error): throw error
-                        }
+            /// Takes one table's rows, up to its end.
+            func takeTable(_ each: (EncodedRows) throws -> Void) throws {
+                while let item = handoff.take() {
+                    switch item {
+                    case .rows(let rows): try each(rows)
+                    case .tableEnd: return
+                    case .digest: preconditionFailure("the digest before the last table")
+                    case .failed(let error): throw error
                     }
-                    preconditionFailure("the rows of \(table) ended without their end")
+                }
+                preconditionFailure("a table's rows ended without their end")
+            }
+            for table in tables {
+                if let (txn, dbs) = target {
+                    try txn.withCursor(dbs[table]) { cursor in
+                        try takeTable { rows in try rows.forEachRow { key, value in try cursor.put(key: key, value: value, flags: .append) } }
+                    }
+                } else {
+                    try takeTable { _ in }
                 }
             }
             guard case .digest(let digest) = handoff.take() else { preconditionFailure("no digest after the last table") }
             return digest
         })
-        try digest.add(.checkpoints, from: txn, dbs)
         return digest.finalize()
-    }
-
-    /// Takes a checkpoint: the repository's rows, as ``Checkpoint/capture(_:_:)`` takes them from LMDB.
-    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int {
-        var rows = Checkpoint()
-        if let repo = repositories[ref] {
-            try rows.row(.repos, key: KeyLayout.repository(ref), value: repo.encoded())
-            try rowsOfContents(repo.repoId, [.images, .tags], into: &rows)
-            let scope = PolicyScope.repository(ref.registryId, ref.name)
-            try rowsOfPolicies(scope, into: &rows)
-            for (key, uuid) in patternRows(of: [scope]) { try rows.row(.policyPatterns, key: key, value: Array(uuid.utf8)) }
-            for (seq, policy) in sortedPolicies(scope) {
-                try rows.row(.policyIndex, key: Array(policy.uuid.utf8), value: KeyLayout.scope(scope) + KeyLayout.u64(seq))
-            }
-        }
-        try checkpointSink(historyId + KeyLayout.u64(seq), rows)
-        return rows.rowCount
     }
 
     /// Every row of `table` in key order.
@@ -201,19 +188,23 @@ extension MemoryProjections {
             }
         case .repoHistory:
             for (id, h) in sortedHistories() {
-                if let s = h.schedule { try sink.row(table, key: id, value: HistoryIndex.schedule(since: s.since, interval: s.interval, s.ref)) }
+                if let key = h.repositoryKey { try sink.row(table, key: id, value: key) }
             }
-        case .checkpoints:
-            break  // given to the sink as they were taken
+        case .repoVersions:
+            for (id, h) in sortedHistories() {
+                for version in h.versions { try sink.row(table, key: { $0.raw(id); $0.u64(version.seq) }, value: { $0.raw(version.value) }) }
+            }
+        case .contentVersions:
+            for id in contentVersions.keys.sorted() {
+                try contentVersions[id]!.forEachRow(repoId: id) { key, value in try sink.row(table, key: key, value: { $0.raw(value) }) }
+            }
         }
     }
 
     /// The rows of one repository in `tables` (of images, tags and listing, in that order), each
-    /// table in key order. Only for contents held wholly in memory (rebuild and verification
-    /// restore no checkpoint). Listing rows follow from the images (``ListingEntries``).
+    /// table in key order. Listing rows follow from the images (``ListingEntries``).
     private func rowsOfContents(_ repoId: UInt64, _ tables: [Table], into sink: inout some RowSink) throws {
         guard let c = contents(repoId) else { return }
-        precondition(c.base == nil, "rows of time travel's checkpointed contents")
         // Sorted once for the images and listing rows both.
         var sortedImages: [(key: Digest, value: ImageRecord)] = []
         if tables.contains(.images) || tables.contains(.listing) { sortedImages = c.images.sorted { $0.key < $1.key } }

@@ -2,37 +2,18 @@ import LMDB
 
 /// Projected state held in memory while rebuild or verification folds the whole log: no B-tree
 /// work per event. ``write(into:_:)`` then stores every row once, in key order, with appends,
-/// and computes the state digest on the way. Checkpoints go to a sink as they are taken, so
-/// memory holds only current state and the history indexes' seqs. Time travel folds one
-/// repository here over a checkpoint read in place (`MemoryProjections+Checkpoint.swift`).
+/// and computes the state digest on the way.
 ///
 /// Rows are laid out by the same ``KeyLayout`` functions and record encoders as
 /// ``LMDBProjections``; the rebuild tests compare the two byte for byte (state digests).
 final class MemoryProjections: ProjectionStore {
     typealias Table = ProjectionDatabases.Table
 
-    /// One repository's images and tags: in memory, over the rows of a checkpoint when time
-    /// travel restored one (``base``). A base row is hidden by an entry here for the same key, or
-    /// by its key in a `removed` set. Its listing entries are not kept: they follow from the
+    /// One repository's images and tags. Its listing entries are not kept: they follow from the
     /// images when rows are written.
     final class Contents {
         var images: [Digest: ImageRecord] = [:]
         var tags: [String: TagRecord] = [:]
-        var base: CheckpointContents?
-        var removedImages: Set<Digest> = []
-        var removedTags: Set<String> = []
-
-        func image(_ digest: Digest) throws -> ImageRecord? {
-            if let image = images[digest] { return image }
-            guard let base, !removedImages.contains(digest) else { return nil }
-            return try base.image(digest)
-        }
-
-        func tag(_ name: String) throws -> TagRecord? {
-            if let tag = tags[name] { return tag }
-            guard let base, !removedTags.contains(name) else { return nil }
-            return try base.tag(name)
-        }
     }
 
     struct PatternKey: Hashable {
@@ -40,15 +21,23 @@ final class MemoryProjections: ProjectionStore {
         let pattern: String
     }
 
-    /// One history id's indexed events and checkpoint schedule.
+    /// One history id's indexed events, repository key and versions.
     final class History {
         /// The history id (16 bytes).
         let id: [UInt8]
         var seqs: [UInt64] = []
         var tagSeqs: [String: [UInt64]] = [:]
-        var schedule: (since: UInt64, interval: UInt64, ref: RepositoryRef)?
+        var repositoryKey: [UInt8]?
+        /// (seq, encoded record or empty) in seq order.
+        var versions: [(seq: UInt64, value: [UInt8])] = []
 
         init(id: [UInt8]) { self.id = id }
+    }
+
+    /// One repository id's content versions as they came (in seq order): each an entity key,
+    /// seq and value, length-prefixed in one buffer; sorted by key only when written.
+    struct ContentVersions {
+        var buffer = BinaryWriter(capacity: 256)
     }
 
     /// A history id as a dictionary key: two words hash far faster than sixteen bytes.
@@ -59,9 +48,6 @@ final class MemoryProjections: ProjectionStore {
             (high, low) = id.withUnsafeBytes { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
         }
     }
-
-    /// Receives each checkpoint as it is taken, with its key (history id, seq).
-    let checkpointSink: (_ key: [UInt8], _ rows: Checkpoint) throws -> Void
 
     private(set) var repositories: [RepositoryRef: RepoRecord] = [:]
     private(set) var contents: [UInt64: Contents] = [:]
@@ -74,15 +60,12 @@ final class MemoryProjections: ProjectionStore {
     private(set) var histories: [HistoryKey: History] = [:]
     private var historyIds: [RepositoryRef: [UInt8]] = [:]
     private(set) var organizationEvents: [PolicyScope: [UInt64]] = [:]
+    private(set) var contentVersions: [UInt64: ContentVersions] = [:]
     /// The last repository, contents and history looked up: one event touches the same ones
     /// several times.
     private var lastRepository: (ref: RepositoryRef, record: RepoRecord?)?
     private var lastContents: (id: UInt64, contents: Contents)?
     private var lastHistory: History?
-
-    init(checkpointSink: @escaping (_ key: [UInt8], _ rows: Checkpoint) throws -> Void) {
-        self.checkpointSink = checkpointSink
-    }
 
     // MARK: repositories and organizations
 
@@ -134,34 +117,18 @@ final class MemoryProjections: ProjectionStore {
         return c
     }
 
-    func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord? { try contents(repoId)?.image(digest) }
+    func image(_ repoId: UInt64, _ digest: Digest) -> ImageRecord? { contents(repoId)?.images[digest] }
     func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) { contents(repoId, create: true)!.images[digest] = record }
 
-    func deleteImage(_ repoId: UInt64, _ digest: Digest) {
-        guard let c = contents(repoId) else { return }
-        c.images[digest] = nil
-        if c.base != nil { c.removedImages.insert(digest) }
-    }
+    func deleteImage(_ repoId: UInt64, _ digest: Digest) { contents(repoId)?.images[digest] = nil }
 
-    func tag(_ repoId: UInt64, _ tag: String) throws -> TagRecord? { try contents(repoId)?.tag(tag) }
+    func tag(_ repoId: UInt64, _ tag: String) -> TagRecord? { contents(repoId)?.tags[tag] }
     func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) { contents(repoId, create: true)!.tags[tag] = record }
 
-    func deleteTag(_ repoId: UInt64, _ tag: String) {
-        guard let c = contents(repoId) else { return }
-        c.tags[tag] = nil
-        if c.base != nil { c.removedTags.insert(tag) }
-    }
+    func deleteTag(_ repoId: UInt64, _ tag: String) { contents(repoId)?.tags[tag] = nil }
 
     // Tags are ASCII (validated when decoded), so String order is their key order.
-    func tagNames(_ repoId: UInt64) throws -> [String] {
-        guard let c = contents(repoId) else { return [] }
-        var names = Set(c.tags.keys)
-        for (name, _) in c.base?.tags ?? [] {
-            let tag = try BinaryReader.string(name)
-            if !c.removedTags.contains(tag) { names.insert(tag) }
-        }
-        return names.sorted()
-    }
+    func tagNames(_ repoId: UInt64) -> [String] { contents(repoId)?.tags.keys.sorted() ?? [] }
 
     // An image's listing entries are its tags, each with the image's status, or one untagged
     // entry when it has no tags: ``ProjectionWriter`` keeps them so. Memory therefore keeps
@@ -220,12 +187,36 @@ final class MemoryProjections: ProjectionStore {
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) { history(historyId).tagSeqs[tag, default: []].appendOnce(seq) }
     func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) { organizationEvents[scope, default: []].appendOnce(seq) }
 
-    func checkpointSchedule(historyId: [UInt8]) -> (since: UInt64, interval: UInt64)? {
-        history(historyId).schedule.map { ($0.since, $0.interval) }
+    func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) { history(historyId).repositoryKey = KeyLayout.repository(ref) }
+
+    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) { history(historyId).versions.append((seq, value)) }
+
+    func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) {
+        contentVersions[repoId, default: ContentVersions()].append(entity, seq: seq, value)
+    }
+}
+
+extension MemoryProjections.ContentVersions {
+    mutating func append(_ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) {
+        buffer.data { entity.encodeKey(into: &$0) }
+        buffer.u64(seq)
+        buffer.data(value)
     }
 
-    func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) {
-        history(historyId).schedule = (since, interval, ref)
+    /// Visits every version as a `contentVersions` row of `repoId`, in key order.
+    func forEachRow(repoId: UInt64, _ body: (_ key: (inout BinaryWriter) -> Void, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
+        try buffer.bytes.withUnsafeBytes { all in
+            var reader = BinaryReader(all)
+            var rows: [(entity: UnsafeRawBufferPointer, seq: UInt64, value: UnsafeRawBufferPointer)] = []
+            while !reader.isAtEnd { rows.append((try reader.dataBuffer(), try reader.u64(), try reader.dataBuffer())) }
+            // Versions came in seq order: sorting by entity, then seq, puts them in key order.
+            rows.sort { a, b in
+                KeyLayout.sortsBefore(a.entity, b.entity) || (!KeyLayout.sortsBefore(b.entity, a.entity) && a.seq < b.seq)
+            }
+            for row in rows {
+                try body({ $0.u64(repoId); $0.raw(row.entity); $0.u64(row.seq) }, row.value)
+            }
+        }
     }
 }
 

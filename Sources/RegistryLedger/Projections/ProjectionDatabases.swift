@@ -5,18 +5,20 @@ import LMDB
 struct ProjectionDatabases: Sendable {
     let repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters: Database
     /// History indexes (see ``HistoryIndex``): derived from the log like the rest.
-    let repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints: Database
+    let repoEvents, tagEvents, scopeEvents, repoHistory: Database
+    /// The temporal index time travel reads (see ``Versions``).
+    let repoVersions, contentVersions: Database
 
-    /// Each database's position in ``all``: the state digest's order, and how checkpoints name them.
+    /// Each database's position in ``all``: the state digest's order.
     enum Table: UInt8, CaseIterable {
         case repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
-             repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints
+             repoEvents, tagEvents, scopeEvents, repoHistory, repoVersions, contentVersions
     }
 
     /// All of them, in ``Table`` order.
     var all: [Database] {
         [repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
-         repoEvents, tagEvents, scopeEvents, repoHistory, checkpoints]
+         repoEvents, tagEvents, scopeEvents, repoHistory, repoVersions, contentVersions]
     }
 
     subscript(_ table: Table) -> Database { all[Int(table.rawValue)] }
@@ -31,7 +33,7 @@ struct ProjectionDatabases: Sendable {
             policies: try db(.policies), policyIndex: try db(.policyIndex), policyPatterns: try db(.policyPatterns),
             organizations: try db(.organizations), counters: try db(.counters),
             repoEvents: try db(.repoEvents), tagEvents: try db(.tagEvents), scopeEvents: try db(.scopeEvents),
-            repoHistory: try db(.repoHistory), checkpoints: try db(.checkpoints))
+            repoHistory: try db(.repoHistory), repoVersions: try db(.repoVersions), contentVersions: try db(.contentVersions))
     }
 }
 

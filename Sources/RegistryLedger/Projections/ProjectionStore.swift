@@ -49,9 +49,10 @@ protocol ProjectionStore {
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) throws
     func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) throws
-    /// Events since the repository's last checkpoint and the interval to the next one.
-    func checkpointSchedule(historyId: [UInt8]) throws -> (since: UInt64, interval: UInt64)?
-    func setCheckpointSchedule(historyId: [UInt8], since: UInt64, interval: UInt64, _ ref: RepositoryRef) throws
-    /// Stores the repository's rows as of `seq` as a checkpoint; returns how many rows it holds.
-    func checkpoint(_ ref: RepositoryRef, historyId: [UInt8], seq: UInt64) throws -> Int
+    /// Records that history id `historyId` names `ref` (for listing every repository ever known).
+    func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) throws
+    /// Stores a version of a repository (``Versions``): its encoded record, or empty when deleted.
+    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) throws
+    /// Stores a version of one of a repository's images, tags or policies (``Versions``).
+    func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) throws
 }

@@ -5,7 +5,7 @@ import LMDB
 /// drift apart; where the state is kept is the ``ProjectionStore``'s business.
 struct ProjectionWriter<Store: ProjectionStore> {
     let store: Store
-    /// Maintain the history indexes too (off when replaying into a scratch space).
+    /// Maintain the history indexes and versions too (off when replaying into a scratch space).
     var indexesHistory = true
 
     init(_ store: Store, indexesHistory: Bool = true) {
@@ -18,9 +18,10 @@ struct ProjectionWriter<Store: ProjectionStore> {
     func apply(_ record: EventRecord) throws {
         guard indexesHistory else { return try applyState(record) }
         let historyId = record.event.repository.map(store.historyId)
+        let touched = try Versions.touched(record, historyId: historyId, store)
         try HistoryIndex.index(record, historyId: historyId, store)
         try applyState(record)
-        try HistoryIndex.checkpointIfDue(record, historyId: historyId, store)
+        try Versions.record(touched, seq: record.seq, store)
     }
 
     private func applyState(_ record: EventRecord) throws {

@@ -184,7 +184,7 @@ public final class Ledger: Sendable {
     /// known media type by a one-byte code, checkpoints hold no listing rows, max(256, 3 × rows / 8);
     /// 4: a repository's event index packs 128 seqs a row (``SeqRun``); 5: interval max(256, rows / 4);
     /// 6: derived state in its own environment, with its applied point.
-    public static let projectionFormat: UInt8 = 6
+    public static let projectionFormat: UInt8 = 7
     static let projectionFormatKey = Array("projectionFormat".utf8)
 
     /// The seq of the last event in the log (0 for an empty log).

@@ -86,9 +86,9 @@ struct OpenedStore {
                 reason = "it is damaged (\(error))"
             }
         }
-        if reason != nil, torn != nil || opened == nil || !FileManager.default.fileExists(atPath: directory + "/data.mdb") {
-            // Missing, unreadable or possibly torn (a torn B-tree is not even safe to clear):
-            // start from an empty environment, which the rebuild fills.
+        if reason != nil {
+            // Start from an empty environment, which the rebuild fills: a torn B-tree is not even
+            // safe to clear, and no table of another projection format may survive.
             opened?.0.close()
             try? FileManager.default.removeItem(atPath: directory)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -13,7 +13,7 @@ enum RebuildState {
         let targetIndex = tables.generations[0].repos == current.repos ? 1 : 0
         let target = tables.generations[targetIndex]
         for db in target.all { try txn.clear(db) }
-        let memory = MemoryProjections { key, rows in try txn.put(target.checkpoints, key: key, value: rows.encoded()) }
+        let memory = MemoryProjections()
         let projections = ProjectionWriter(memory)
         try LogReplay.forEachConcurrently(log, logTables.log, through: head.seq) { record in
             try projections.apply(record)
