@@ -75,6 +75,10 @@ import Testing
         #expect(KeyLayout.repository(longRepo).count <= 511)
         #expect(KeyLayout.listing(1, manifest(1).digest, tag: longTag).count <= 511)
         #expect(KeyLayout.policyPattern(.repository(.defaultId, longRepo.name), String(repeating: "ü", count: 256)).count <= 511)
+        var version = BinaryWriter()
+        Versions.key(repoId: .max, .tag(longTag), seq: .max, into: &version)
+        #expect(version.bytes.count <= 511)
+        #expect((HistoryIndex.tagPrefix(longRepo, longTag) + KeyLayout.u64(.max)).count <= 511)
     }
 
     @Test func longestNamesWorkEndToEnd() async throws {

@@ -57,13 +57,12 @@ final class PatternCache {
     }
 }
 
-/// What a command sees and does inside its (nested) derived-state transaction: it reads current
-/// state through ``reader`` and records facts with ``emit(_:)``, which chains the event on the
-/// log's head and applies it at once, so later reads in the same command see it. The writer
-/// appends what the command emitted to the log only if the command succeeds.
+/// What a command sees and does while it decides: it reads state through ``view`` and records
+/// facts with ``emit(_:)``, which chains the event on the log's head and applies it to the view
+/// at once, so later reads in the same command see it. Nothing here touches the store: the writer
+/// applies and appends what the command emitted only if the command succeeds.
 struct Changes {
-    let txn: Transaction
-    let projections: ProjectionDatabases
+    let view: CommandView
     let context: CommandContext
     let timestamp: UInt64
     let patterns: PatternCache
@@ -74,23 +73,16 @@ struct Changes {
     private(set) var emitted: [EventRecord] = []
     /// Manifests its events name, for the log's content store.
     private(set) var manifests: [Digest: [UInt8]] = [:]
-    /// Applies this command's events: one for the command, so that its repository is looked up
-    /// once for all of them.
-    private let writer: ProjectionWriter<LMDBProjections>
 
-    init(txn: Transaction, projections: ProjectionDatabases, context: CommandContext, timestamp: UInt64,
-         patterns: PatternCache, head: LogHead) {
-        self.txn = txn; self.projections = projections; self.context = context
-        self.writer = ProjectionWriter(txn: txn, dbs: projections)
+    init(view: CommandView, context: CommandContext, timestamp: UInt64, patterns: PatternCache, head: LogHead) {
+        self.view = view; self.context = context
         self.timestamp = timestamp; self.patterns = patterns; self.head = head
     }
 
-    var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: projections) }
-
-    /// Chains `event` on the head and applies it to the projections.
+    /// Chains `event` on the head and applies it to the view.
     mutating func emit(_ event: Event) throws {
         let record = EventRecord(seq: head.seq + 1, timestamp: timestamp, context: context, event: event, prevHash: head.hash)
-        try writer.apply(record)
+        try ProjectionWriter(view).applyState(record)
         head = LogHead(seq: record.seq, hash: record.hash, timestamp: timestamp)
         emitted.append(record)
     }
@@ -111,7 +103,7 @@ struct Changes {
 
     /// The repository's record, or `RepositoryNotFoundException`.
     func repository(_ ref: RepositoryRef) throws -> RepoRecord {
-        guard let repo = try reader.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
+        guard let repo = try view.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
         return repo
     }
 }

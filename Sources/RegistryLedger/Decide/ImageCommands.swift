@@ -17,9 +17,9 @@ struct PutImage: LedgerCommand {
                                   "Provided digest \(claimed) does not match the computed digest \(manifest.digest) of the manifest")
             }
         }
-        let isNewImage = try changes.reader.image(repo.repoId, manifest.digest) == nil
+        let isNewImage = try changes.view.image(repo.repoId, manifest.digest) == nil
         var previous: Digest?
-        if let tag, let existing = try changes.reader.tag(repo.repoId, tag.value) {
+        if let tag, let existing = try changes.view.tag(repo.repoId, tag.value) {
             if changes.isOverwriteProtected(repo, tag, existing) {
                 throw changes.deny(.imageTagAlreadyExists,
                                    "The image tag '\(tag)' already exists in the '\(ref.name)' repository and cannot be overwritten because the tag is immutable.",
@@ -36,7 +36,7 @@ struct PutImage: LedgerCommand {
         }
         if let tag {
             try changes.emit(.tagSet(ref, tag: tag, digest: manifest.digest, previous: previous))
-            try changes.flagIfGoverned(ref, tag, by: try changes.reader.governingPolicies(ref))
+            try changes.flagIfGoverned(ref, tag, by: try changes.view.governingPolicies(ref))
         }
         return PushedImage(repository: ref, digest: manifest.digest, tag: tag?.value,
                            mediaType: manifest.mediaType, manifest: manifest.bytes)
@@ -61,13 +61,13 @@ struct BatchDeleteImage: LedgerCommand {
         var deleted: [ImageIdentifier] = []
         var failures: [ImageFailure] = []
         for id in imageIds {
-            let resolved = try id.resolve(in: changes.reader, repoId: repo.repoId)
+            let resolved = try id.resolve(in: changes.view, repoId: repo.repoId)
             guard case .success(let (digest, image)) = resolved else {
                 if case .failure(let f) = resolved { failures.append(f) }
                 continue
             }
             let removing = id.tag.map { [$0] } ?? image.tags
-            if let flagged = try removing.first(where: { try changes.reader.tag(repo.repoId, $0)?.immutable == true }) {
+            if let flagged = try removing.first(where: { try changes.view.tag(repo.repoId, $0)?.immutable == true }) {
                 let reason = "The image tag '\(flagged)' is immutable and cannot be deleted"
                 _ = changes.deny(.tagImmutable, reason, operation: Self.operation, repository: ref, tag: flagged)
                 failures.append(ImageFailure(imageId: id, code: "InvalidImageTag", reason: reason))
@@ -94,7 +94,7 @@ struct UpdateImageStorageClass: LedgerCommand {
 
     func run(_ changes: inout Changes) throws -> (digest: Digest, status: ImageStatus) {
         let repo = try changes.repository(ref)
-        let (digest, image) = try resolveImage(imageId, in: changes.reader, repoId: repo.repoId)
+        let (digest, image) = try resolveImage(imageId, in: changes.view, repoId: repo.repoId)
         let (from, to): (ImageStatus, ImageStatus)
         switch targetStorageClass {
         case "ARCHIVE": (from, to) = (.active, .archived)
@@ -119,7 +119,7 @@ struct CompleteActivation: LedgerCommand {
 
     func run(_ changes: inout Changes) throws -> ImageStatus {
         let repo = try changes.repository(ref)
-        guard let image = try changes.reader.image(repo.repoId, digest) else { throw LedgerError.imageNotFound(ref, digest.description) }
+        guard let image = try changes.view.image(repo.repoId, digest) else { throw LedgerError.imageNotFound(ref, digest.description) }
         guard image.status == .activating else {
             throw LedgerError(.imageStorageClassUpdateNotSupported, "The image \(digest) is \(image.status.rawValue), not ACTIVATING")
         }
@@ -129,8 +129,8 @@ struct CompleteActivation: LedgerCommand {
 }
 
 /// Resolves a single image id or throws the matching whole-request error.
-func resolveImage(_ id: ImageIdentifier, in reader: ProjectionReader, repoId: UInt64) throws -> (Digest, ImageRecord) {
-    switch try id.resolve(in: reader, repoId: repoId) {
+func resolveImage(_ id: ImageIdentifier, in view: some StateView, repoId: UInt64) throws -> (Digest, ImageRecord) {
+    switch try id.resolve(in: view, repoId: repoId) {
     case .success(let found): return found
     case .failure(let f):
         switch f.code {

@@ -1,12 +1,12 @@
 /// Checks that a policy scope exists: a known organization or an existing repository.
-func requireScope(_ scope: PolicyScope, _ reader: ProjectionReader) throws {
+func requireScope(_ scope: PolicyScope, _ view: some StateView) throws {
     switch scope {
     case .organization(let registry, let org):
-        guard try reader.organizationExists(registry, org) else {
+        guard try view.organizationExists(registry, org) else {
             throw LedgerError(.organizationNotFound, "Organization '\(org)' does not exist")
         }
     case .repository(let registry, let name):
-        guard try reader.repository(RepositoryRef(registryId: registry, name: name)) != nil else {
+        guard try view.repository(RepositoryRef(registryId: registry, name: name)) != nil else {
             throw LedgerError.repositoryNotFound(RepositoryRef(registryId: registry, name: name))
         }
     }
@@ -24,11 +24,11 @@ extension Changes {
         let repos: [RepositoryRef]
         switch scope {
         case .repository(let registry, let name): repos = [RepositoryRef(registryId: registry, name: name)]
-        case .organization(let registry, let org): repos = try reader.repositories(inNamespace: org, registry: registry).map(\.0)
+        case .organization(let registry, let org): repos = try view.repositories(inNamespace: org, registry: registry).map(\.0)
         }
         for ref in repos {
             let repo = try repository(ref)
-            for (name, record) in try reader.tags(repo.repoId) where !record.immutable {
+            for (name, record) in try view.tags(repo.repoId) where !record.immutable {
                 try flagIfGoverned(ref, Tag(unchecked: name), by: [policy])
             }
         }
@@ -36,14 +36,14 @@ extension Changes {
 
     /// Throws 400 when another policy of `scope` (not `except`) already has `pattern`.
     func rejectDuplicate(_ pattern: String, in scope: PolicyScope, except uuid: String? = nil) throws {
-        if let owner = try reader.policyUUID(withPattern: pattern, in: scope), owner != uuid {
+        if let owner = try view.policyUUID(withPattern: pattern, in: scope), owner != uuid {
             throw LedgerError.invalid("A policy with tagPattern '\(pattern)' already exists for this \(scope)")
         }
     }
 
     /// Policy `uuid` if it belongs to `scope`; otherwise `PolicyNotFound`.
     func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy {
-        guard let found = try reader.policy(uuid, in: scope) else { throw LedgerError.policyNotFound(uuid, scope) }
+        guard let found = try view.policy(uuid, in: scope) else { throw LedgerError.policyNotFound(uuid, scope) }
         return found
     }
 }
@@ -60,7 +60,7 @@ struct WritePolicy: LedgerCommand {
     let isUpdate: Bool
 
     func run(_ changes: inout Changes) throws -> Policy {
-        try requireScope(scope, changes.reader)
+        try requireScope(scope, changes.view)
         if isUpdate { _ = try changes.policy(uuid, in: scope) }
         let pattern = try changes.patterns.pattern(tagPattern).source
         try changes.rejectDuplicate(pattern, in: scope, except: isUpdate ? uuid : nil)
@@ -78,7 +78,7 @@ struct DeletePolicy: LedgerCommand {
     let uuid: String
 
     func run(_ changes: inout Changes) throws -> String {
-        try requireScope(scope, changes.reader)
+        try requireScope(scope, changes.view)
         _ = try changes.policy(uuid, in: scope)
         try changes.emit(.policyDeleted(scope, uuid: uuid))
         return uuid

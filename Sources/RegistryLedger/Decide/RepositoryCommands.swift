@@ -5,7 +5,7 @@ struct CreateRepository: LedgerCommand {
     let mutability: TagMutability
 
     func run(_ changes: inout Changes) throws -> Repository {
-        guard try changes.reader.repository(ref) == nil else {
+        guard try changes.view.repository(ref) == nil else {
             throw LedgerError(.repositoryAlreadyExists,
                               "The repository with name '\(ref.name)' already exists in the registry with id '\(ref.registryId)'")
         }
@@ -22,7 +22,7 @@ struct DeleteRepository: LedgerCommand {
 
     func run(_ changes: inout Changes) throws -> Repository {
         let repo = try changes.repository(ref)
-        if !force, try changes.reader.hasImages(repo.repoId) {
+        if !force, try changes.view.hasImages(repo.repoId) {
             throw LedgerError(.repositoryNotEmpty,
                               "The repository with name '\(ref.name)' in registry with id '\(ref.registryId)' cannot be deleted because it still contains images")
         }

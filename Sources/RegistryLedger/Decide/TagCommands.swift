@@ -8,19 +8,19 @@ struct SetTag: LedgerCommand {
 
     func run(_ changes: inout Changes) throws -> TagInfo {
         let repo = try changes.repository(ref)
-        guard let image = try changes.reader.image(repo.repoId, digest) else {
+        guard let image = try changes.view.image(repo.repoId, digest) else {
             throw LedgerError.imageNotFound(ref, digest.description)
         }
-        let existing = try changes.reader.tag(repo.repoId, tag.value)
+        let existing = try changes.view.tag(repo.repoId, tag.value)
         if let existing, changes.isOverwriteProtected(repo, tag, existing) {
             throw changes.deny(.tagImmutable, "Tag '\(tag)' is immutable and cannot be retargeted",
                                operation: Self.operation, repository: ref, tag: tag.value)
         }
         if existing?.digest != digest {
             try changes.emit(.tagSet(ref, tag: tag, digest: digest, previous: existing?.digest))
-            try changes.flagIfGoverned(ref, tag, by: try changes.reader.governingPolicies(ref))
+            try changes.flagIfGoverned(ref, tag, by: try changes.view.governingPolicies(ref))
         }
-        let record = try changes.reader.tag(repo.repoId, tag.value)!
+        let record = try changes.view.tag(repo.repoId, tag.value)!
         return TagInfo(name: tag.value, digest: digest, lastModified: record.lastModified,
                        immutable: record.immutable, size: image.size)
     }
@@ -35,7 +35,7 @@ struct DeleteTag: LedgerCommand {
 
     func run(_ changes: inout Changes) throws {
         let repo = try changes.repository(ref)
-        guard let existing = try changes.reader.tag(repo.repoId, tag.value) else {
+        guard let existing = try changes.view.tag(repo.repoId, tag.value) else {
             throw LedgerError(.tagNotFound, "Tag '\(tag)' does not exist in repository '\(ref.name)'")
         }
         if existing.immutable {
@@ -56,7 +56,7 @@ struct SetTagImmutability: LedgerCommand {
 
     func run(_ changes: inout Changes) throws -> TagInfo {
         let repo = try changes.repository(ref)
-        guard let existing = try changes.reader.tag(repo.repoId, tag.value) else {
+        guard let existing = try changes.view.tag(repo.repoId, tag.value) else {
             throw LedgerError(.tagNotFound, "Tag '\(tag)' does not exist in repository '\(ref.name)'")
         }
         if existing.immutable, !immutable, !changes.context.isAdmin {
@@ -66,7 +66,7 @@ struct SetTagImmutability: LedgerCommand {
         if existing.immutable != immutable {
             try changes.emit(.tagFlagChanged(ref, tag: tag, immutable: immutable, cause: .manual))
         }
-        let size = try changes.reader.image(repo.repoId, existing.digest)?.size
+        let size = try changes.view.image(repo.repoId, existing.digest)?.size
         return TagInfo(name: tag.value, digest: existing.digest, lastModified: existing.lastModified,
                        immutable: immutable, size: size)
     }

@@ -164,8 +164,8 @@ extension Ledger {
         }
         guard found.known else { return nil }
         let policies = try scratch.replay { txn, dbs in
-            let writer = ProjectionWriter(txn: txn, dbs: dbs, indexesHistory: false)
-            for r in found.policyEvents { try writer.apply(r) }
+            let writer = ProjectionWriter(txn: txn, dbs: dbs)
+            for r in found.policyEvents { try writer.applyState(r) }
             return try ProjectionReader(txn: txn, dbs: dbs).policies(scope).map(\.policy)
         }
         return OrganizationState(registryId: registry, name: org, policies: policies)

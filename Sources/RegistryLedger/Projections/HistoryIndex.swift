@@ -25,7 +25,7 @@ enum HistoryIndex {
     /// Records `record` in the indexes; runs before the event is applied. A repository deletion
     /// is indexed under every tag it removes, so each tag's history shows it.
     /// `historyId` is ``repoPrefix(_:)`` of the event's repository, computed once by the caller.
-    static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ store: some ProjectionStore) throws {
+    static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ store: some HistoryStore) throws {
         let seq = record.seq
         if let ref = record.event.repository, let hid {
             try store.indexRepositoryEvent(historyId: hid, seq: seq)

@@ -2,7 +2,7 @@ import LMDB
 
 /// A projection generation in an LMDB write transaction, laid out as ``KeyLayout`` and
 /// ``HistoryIndex`` say. Valid only inside that transaction.
-struct LMDBProjections: ProjectionStore {
+struct LMDBProjections: HistoryStore {
     let txn: Transaction
     let dbs: ProjectionDatabases
     var reader: ProjectionReader { ProjectionReader(txn: txn, dbs: dbs) }
@@ -39,8 +39,8 @@ struct LMDBProjections: ProjectionStore {
         let prefix = KeyLayout.u64(repoId)
         for db in [dbs.images, dbs.tags, dbs.listing] { try deleteAll(db, prefix: prefix) }
         let scope = PolicyScope.repository(ref.registryId, ref.name)
-        for (key, policy) in try reader.policies(scope) {
-            try txn.delete(dbs.policies, key: key)
+        for (seq, policy) in try reader.policies(scope) {
+            try txn.delete(dbs.policies, key: KeyLayout.scope(scope) + KeyLayout.u64(seq))
             try txn.delete(dbs.policyIndex, key: Array(policy.uuid.utf8))
             try txn.delete(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, policy.tagPattern))
         }
@@ -49,7 +49,7 @@ struct LMDBProjections: ProjectionStore {
     }
 
     func allocateRepositoryId() throws -> UInt64 {
-        let id = (try txn.get(dbs.counters, key: Self.nextRepoIdKey).map { $0.withUnsafeBytes { KeyLayout.readU64($0) } } ?? 0) + 1
+        let id = try reader.lastRepositoryId() + 1
         try txn.put(dbs.counters, key: Self.nextRepoIdKey, value: KeyLayout.u64(id))
         return id
     }
@@ -106,16 +106,8 @@ struct LMDBProjections: ProjectionStore {
 
     // MARK: policies
 
-    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64? {
-        guard let key = try reader.policyKey(uuid), key.count >= 8, key.starts(with: KeyLayout.scope(scope)) else { return nil }
-        return key.withUnsafeBytes { KeyLayout.readU64($0, at: key.count - 8) }
-    }
-
-    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy? {
-        try txn.withValue(dbs.policies, key: KeyLayout.scope(scope) + KeyLayout.u64(createdSeq)) { v in
-            try v.map { try PolicyRecord.decode($0) }
-        }
-    }
+    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64? { try reader.policySeq(uuid, in: scope) }
+    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy? { try reader.policy(scope, createdSeq: createdSeq) }
 
     func createPolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws {
         let key = KeyLayout.scope(scope) + KeyLayout.u64(createdSeq)

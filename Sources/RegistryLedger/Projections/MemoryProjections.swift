@@ -6,7 +6,7 @@ import LMDB
 ///
 /// Rows are laid out by the same ``KeyLayout`` functions and record encoders as
 /// ``LMDBProjections``; the rebuild tests compare the two byte for byte (state digests).
-final class MemoryProjections: ProjectionStore {
+final class MemoryProjections: HistoryStore {
     typealias Table = ProjectionDatabases.Table
 
     /// One repository's images and tags. Its listing entries are not kept: they follow from the

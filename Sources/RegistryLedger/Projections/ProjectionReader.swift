@@ -1,8 +1,8 @@
 import LMDB
 
-/// Reads projected state inside one transaction. Used by decisions (in the write transaction)
-/// and by queries (in read transactions).
-struct ProjectionReader {
+/// Reads projected state inside one transaction. Used by decisions (under a ``CommandView``, in
+/// the write transaction) and by queries (in read transactions).
+struct ProjectionReader: StateView {
     let txn: Transaction
     let dbs: ProjectionDatabases
 
@@ -50,48 +50,48 @@ struct ProjectionReader {
         }
     }
 
-    /// Policies of one scope in creation order, with their keys.
-    func policies(_ scope: PolicyScope) throws -> [(key: [UInt8], policy: Policy)] {
-        var out: [(key: [UInt8], policy: Policy)] = []
+    func policies(_ scope: PolicyScope) throws -> [(createdSeq: UInt64, policy: Policy)] {
+        var out: [(createdSeq: UInt64, policy: Policy)] = []
         try scan(dbs.policies, prefix: KeyLayout.scope(scope)) { e in
-            out.append((Array(e.key), try PolicyRecord.decode(e.value)))
+            out.append((KeyLayout.readU64(e.key, at: e.key.count - 8), try PolicyRecord.decode(e.value)))
             return true
         }
         return out
     }
 
-    /// The policies that govern tags of `repo`: its namespace's, then its own.
-    func governingPolicies(_ repo: RepositoryRef) throws -> [Policy] {
-        var out: [Policy] = []
-        if let org = repo.name.namespace {
-            out += try policies(.organization(repo.registryId, org)).map(\.policy)
-        }
-        out += try policies(.repository(repo.registryId, repo.name)).map(\.policy)
-        return out
-    }
-
-    /// The policy stored under `key` (from ``policyKey(_:)``).
-    func policy(at key: [UInt8]) throws -> Policy {
-        guard let bytes = try txn.get(dbs.policies, key: key) else {
+    func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy? {
+        guard let seq = try policySeq(uuid, in: scope) else { return nil }
+        guard let policy = try policy(scope, createdSeq: seq) else {
             throw LedgerError(.storage, "projections disagree with the log: dangling policy index")
         }
-        return try bytes.withUnsafeBytes { try PolicyRecord.decode($0) }
+        return policy
     }
 
-    /// The policy `uuid` if it belongs to `scope`.
-    func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy? {
-        guard let key = try policyKey(uuid), key.starts(with: KeyLayout.scope(scope)) else { return nil }
-        return try policy(at: key)
+    /// The creation seq of policy `uuid` if it belongs to `scope`.
+    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64? {
+        guard let key = try txn.get(dbs.policyIndex, key: Array(uuid.utf8)), key.count >= 8, key.starts(with: KeyLayout.scope(scope))
+        else { return nil }
+        return key.withUnsafeBytes { KeyLayout.readU64($0, at: key.count - 8) }
     }
 
-    /// The uuid of the policy of `scope` whose pattern is `pattern`, if any.
+    /// The policy of `scope` created at `createdSeq`.
+    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy? {
+        try txn.withValue(dbs.policies, key: KeyLayout.scope(scope) + KeyLayout.u64(createdSeq)) { v in
+            try v.map { try PolicyRecord.decode($0) }
+        }
+    }
+
     func policyUUID(withPattern pattern: String, in scope: PolicyScope) throws -> String? {
         try txn.get(dbs.policyPatterns, key: KeyLayout.policyPattern(scope, pattern)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Key of policy `uuid` in the policies database, if it exists.
-    func policyKey(_ uuid: String) throws -> [UInt8]? {
-        try txn.get(dbs.policyIndex, key: Array(uuid.utf8))
+    /// The last repository id allocated (0 before the first).
+    func lastRepositoryId() throws -> UInt64 {
+        try txn.withValue(dbs.counters, key: LMDBProjections.nextRepoIdKey) { v in
+            guard let v else { return 0 }
+            guard v.count == 8 else { throw DecodingError(reason: "repository id counter of \(v.count) bytes") }
+            return KeyLayout.readU64(v)
+        }
     }
 
     /// Repositories of `registry` in namespace `org`.

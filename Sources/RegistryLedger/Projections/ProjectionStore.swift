@@ -2,10 +2,11 @@
 /// images, tags, listing entries, policies, history) rather than keys and values.
 ///
 /// ``ProjectionWriter`` decides *what* changes when an event applies; a store only keeps it.
-/// Two stores exist: ``LMDBProjections`` (a projection generation in a transaction: commands,
-/// time travel, import) and ``MemoryProjections`` (rebuild and verification, which fold the
-/// whole log in memory and write the result once, in key order). Both lay their rows out with
-/// ``KeyLayout`` and the record encoders, so they produce identical bytes.
+/// Three stores exist: ``LMDBProjections`` (a projection generation in a transaction: the
+/// writer's group, import), ``MemoryProjections`` (rebuild and verification, which fold the
+/// whole log in memory and write the result once, in key order) and ``CommandView`` (one
+/// command's own events over the group's state, while it decides). The first two lay their rows
+/// out with ``KeyLayout`` and the record encoders, so they produce identical bytes.
 protocol ProjectionStore {
     // MARK: repositories and organizations
 
@@ -42,7 +43,11 @@ protocol ProjectionStore {
     func replacePolicy(_ scope: PolicyScope, createdSeq: UInt64, old: Policy, new: Policy) throws
     func deletePolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws
 
-    // MARK: history indexes (see ``HistoryIndex``)
+}
+
+/// A ``ProjectionStore`` that also keeps the history indexes (``HistoryIndex``) and the temporal
+/// index (``Versions``): the store's derived state, as opposed to a command's view of it.
+protocol HistoryStore: ProjectionStore {
 
     /// ``HistoryIndex/repoPrefix(_:)`` of `ref` (stores may remember it).
     func historyId(_ ref: RepositoryRef) -> [UInt8]

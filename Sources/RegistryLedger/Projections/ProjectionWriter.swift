@@ -5,26 +5,13 @@ import LMDB
 /// drift apart; where the state is kept is the ``ProjectionStore``'s business.
 struct ProjectionWriter<Store: ProjectionStore> {
     let store: Store
-    /// Maintain the history indexes and versions too (off when replaying into a scratch space).
-    var indexesHistory = true
 
-    init(_ store: Store, indexesHistory: Bool = true) {
-        self.store = store
-        self.indexesHistory = indexesHistory
-    }
+    init(_ store: Store) { self.store = store }
 
-    /// Applies one record's event. Throws only on storage errors or a log that contradicts the
-    /// projections (a corrupt store).
-    func apply(_ record: EventRecord) throws {
-        guard indexesHistory else { return try applyState(record) }
-        let historyId = record.event.repository.map(store.historyId)
-        let touched = try Versions.touched(record, historyId: historyId, store)
-        try HistoryIndex.index(record, historyId: historyId, store)
-        try applyState(record)
-        try Versions.record(touched, seq: record.seq, store)
-    }
-
-    private func applyState(_ record: EventRecord) throws {
+    /// Applies one record's event to state alone (no history): a command's view, a scratch
+    /// replay. Throws only on storage errors or a log that contradicts the projections (a
+    /// corrupt store).
+    func applyState(_ record: EventRecord) throws {
         let ts = record.timestamp
         switch record.event {
         case .repositoryCreated(let ref, let mutability):
@@ -134,9 +121,20 @@ struct ProjectionWriter<Store: ProjectionStore> {
     }
 }
 
+extension ProjectionWriter where Store: HistoryStore {
+    /// Applies one record's event and records it in the history indexes and the temporal index.
+    func apply(_ record: EventRecord) throws {
+        let historyId = record.event.repository.map(store.historyId)
+        let touched = try Versions.touched(record, historyId: historyId, store)
+        try HistoryIndex.index(record, historyId: historyId, store)
+        try applyState(record)
+        try Versions.record(touched, seq: record.seq, store)
+    }
+}
+
 extension ProjectionWriter where Store == LMDBProjections {
     /// A writer of the projection generation `dbs` in the write transaction `txn`.
-    init(txn: Transaction, dbs: ProjectionDatabases, indexesHistory: Bool = true) {
-        self.init(LMDBProjections(txn: txn, dbs: dbs), indexesHistory: indexesHistory)
+    init(txn: Transaction, dbs: ProjectionDatabases) {
+        self.init(LMDBProjections(txn: txn, dbs: dbs))
     }
 }

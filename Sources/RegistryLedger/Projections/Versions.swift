@@ -49,7 +49,7 @@ enum Versions {
     }
 
     /// The entities `record` changes, read from `store` before it applies.
-    static func touched(_ record: EventRecord, historyId: [UInt8]?, _ store: some ProjectionStore) throws -> Touched {
+    static func touched(_ record: EventRecord, historyId: [UInt8]?, _ store: some HistoryStore) throws -> Touched {
         var t = Touched()
         func repoId(_ ref: RepositoryRef) throws -> UInt64? { try store.repository(ref)?.repoId }
         switch record.event {
@@ -81,7 +81,7 @@ enum Versions {
     }
 
     /// Stores the versions of what `touched` names, as `store` holds them after event `seq` applied.
-    static func record(_ touched: Touched, seq: UInt64, _ store: some ProjectionStore) throws {
+    static func record(_ touched: Touched, seq: UInt64, _ store: some HistoryStore) throws {
         if let hid = touched.historyId, let ref = touched.repository {
             let repo = try store.repository(ref)
             try store.putRepositoryVersion(historyId: hid, seq: seq, repo.map { $0.encoded() } ?? [])

@@ -47,9 +47,10 @@ final class GroupBuilder {
 /// on one thread, and never to span an `await`).
 ///
 /// Commands queue up while a group is in flight; the next group takes them all (up to
-/// ``maxBatch``). In one derived-state transaction each command decides and applies in a
-/// nested transaction, so a refusal rolls back only itself; then the group's records go to the
-/// log in one durable append, and the state commits without an fsync of its own. One durable
+/// ``maxBatch``). In one derived-state transaction each command decides against a view of the
+/// state (its own events over the group's so far) and, when accepted, its events apply to the
+/// transaction; a refusal has changed nothing. Then the group's records go to the log in one
+/// durable append, and the state commits without an fsync of its own. One durable
 /// append answers many callers, and its cost is the log's tail, not the state's pages.
 final class Writer: @unchecked Sendable {
     static let maxBatch = 2048
@@ -230,27 +231,22 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
     func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
         writer.assertOnWriterThread()
         let projections = try writer.stateTables.current(txn)
-        let timestamp = writer.timestamp(after: group.head)
-        // What comes back out of the command's nested transaction, whether it commits or not.
-        var denials: [Denial] = []
+        var changes = Changes(view: CommandView(base: ProjectionReader(txn: txn, dbs: projections)), context: context,
+                              timestamp: writer.timestamp(after: group.head), patterns: writer.patterns, head: group.head)
+        // Decide: reads only, and a refusal has nothing to undo.
         do {
-            var emitted: ([EventRecord], [Digest: [UInt8]]) = ([], [:])
-            let output = try txn.nested { child in
-                var changes = Changes(txn: child, projections: projections, context: context, timestamp: timestamp,
-                                      patterns: writer.patterns, head: group.head)
-                defer { denials = changes.denials }
-                let output = try command.run(&changes)
-                emitted = (changes.emitted, changes.manifests)
-                return output
-            }
-            group.add(emitted.0, manifests: emitted.1)
-            outcome = .success(output)
+            outcome = .success(try command.run(&changes))
         } catch let error as LMDBError {
             throw error  // the transaction is unusable: abort (and grow, when the map is full)
         } catch {
             outcome = .failure(error)
         }
-        group.add(denials: denials)
+        group.add(denials: changes.denials)
+        guard case .success = outcome else { return }
+        // Apply: total, into the group's state, where the group's later commands see it.
+        let applying = ProjectionWriter(txn: txn, dbs: projections)
+        for record in changes.emitted { try applying.apply(record) }
+        group.add(changes.emitted, manifests: changes.manifests)
     }
 
     func complete(commitError: (any Error)?) {

@@ -1,0 +1,158 @@
+/// One command's view of state: the group's state (``base``, which already holds the earlier
+/// commands of the group) with the command's own events applied on top, in memory. A command
+/// decides by reading it; its events apply to it through the same ``ProjectionWriter`` the store
+/// uses, so it reads its own changes. Nothing reaches the base: a refused command leaves nothing
+/// to undo, and an accepted one is applied to the group's state transaction afterwards.
+///
+/// Each entry here hides the base's entry for the same key; `nil` means removed.
+final class CommandView: StateView, ProjectionStore {
+    let base: ProjectionReader
+    private var repositoryChanges: [RepositoryRef: RepoRecord?] = [:]
+    /// Repository ids deleted by this command: none of the base's content of theirs shows.
+    private var deletedRepositoryIds: Set<UInt64> = []
+    private var nextRepositoryId: UInt64?
+    private var organizations: Set<[UInt8]> = []
+    private var imageChanges: [ImageKey: ImageRecord?] = [:]
+    private var tagChanges: [TagKey: TagRecord?] = [:]
+    /// Per scope, creation seq → policy (nil: deleted).
+    private var policyChanges: [PolicyScope: [UInt64: Policy?]] = [:]
+    /// Scopes whose base policies are all gone (their repository was deleted).
+    private var clearedScopes: Set<PolicyScope> = []
+
+    struct ImageKey: Hashable {
+        let repoId: UInt64
+        let digest: Digest
+    }
+
+    struct TagKey: Hashable {
+        let repoId: UInt64
+        let tag: String
+    }
+
+    init(base: ProjectionReader) { self.base = base }
+
+    private func baseShows(_ repoId: UInt64) -> Bool { !deletedRepositoryIds.contains(repoId) }
+
+    // MARK: StateView
+
+    func repository(_ ref: RepositoryRef) throws -> RepoRecord? {
+        if let changed = repositoryChanges[ref] { return changed }
+        return try base.repository(ref)
+    }
+
+    func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord? {
+        if let changed = imageChanges[ImageKey(repoId: repoId, digest: digest)] { return changed }
+        return baseShows(repoId) ? try base.image(repoId, digest) : nil
+    }
+
+    func tag(_ repoId: UInt64, _ tag: String) throws -> TagRecord? {
+        if let changed = tagChanges[TagKey(repoId: repoId, tag: tag)] { return changed }
+        return baseShows(repoId) ? try base.tag(repoId, tag) : nil
+    }
+
+    func hasImages(_ repoId: UInt64) throws -> Bool {
+        if imageChanges.contains(where: { $0.key.repoId == repoId && $0.value != nil }) { return true }
+        guard baseShows(repoId) else { return false }
+        let hidden = Set(imageChanges.keys.filter { $0.repoId == repoId }.map(\.digest))
+        if hidden.isEmpty { return try base.hasImages(repoId) }
+        return try base.images(repoId, mediaType: false).contains { !hidden.contains($0.digest) }
+    }
+
+    func organizationExists(_ registry: RegistryId, _ name: String) throws -> Bool {
+        try organizations.contains(KeyLayout.organization(registry, name)) || base.organizationExists(registry, name)
+    }
+
+    func tags(_ repoId: UInt64) throws -> [(name: String, record: TagRecord)] {
+        var merged: [String: TagRecord] = [:]
+        if baseShows(repoId) { for (name, record) in try base.tags(repoId) { merged[name] = record } }
+        for (key, record) in tagChanges where key.repoId == repoId { merged[key.tag] = record }
+        // Tags are ASCII, so String order is their key order.
+        return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    func repositories(inNamespace org: String, registry: RegistryId) throws -> [(RepositoryRef, RepoRecord)] {
+        var merged: [RepositoryRef: RepoRecord] = [:]
+        for (ref, record) in try base.repositories(inNamespace: org, registry: registry) { merged[ref] = record }
+        for (ref, record) in repositoryChanges where ref.registryId == registry && ref.name.namespace == org { merged[ref] = record }
+        return merged.map { ($0.key, $0.value) }.sorted { KeyLayout.repository($0.0).lexicographicallyPrecedes(KeyLayout.repository($1.0)) }
+    }
+
+    func policies(_ scope: PolicyScope) throws -> [(createdSeq: UInt64, policy: Policy)] {
+        var merged: [UInt64: Policy] = [:]
+        if !clearedScopes.contains(scope) { for (seq, policy) in try base.policies(scope) { merged[seq] = policy } }
+        for (seq, policy) in policyChanges[scope] ?? [:] { merged[seq] = policy }
+        return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy? {
+        try policySeq(uuid, in: scope).flatMap { try policy(scope, createdSeq: $0) }
+    }
+
+    func policyUUID(withPattern pattern: String, in scope: PolicyScope) throws -> String? {
+        let changed = policyChanges[scope] ?? [:]
+        if let mine = changed.values.first(where: { $0?.tagPattern == pattern }) { return mine?.uuid }
+        guard !clearedScopes.contains(scope), let uuid = try base.policyUUID(withPattern: pattern, in: scope),
+              let seq = try base.policySeq(uuid, in: scope) else { return nil }
+        // The base's owner of the pattern, unless this command deleted it or changed its pattern.
+        return changed[seq] == nil ? uuid : nil
+    }
+
+    // MARK: ProjectionStore
+
+    func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) { repositoryChanges[ref] = .some(record) }
+
+    func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) {
+        repositoryChanges[ref] = .some(nil)
+        deletedRepositoryIds.insert(repoId)
+        imageChanges = imageChanges.filter { $0.key.repoId != repoId }
+        tagChanges = tagChanges.filter { $0.key.repoId != repoId }
+        let scope = PolicyScope.repository(ref.registryId, ref.name)
+        policyChanges[scope] = nil
+        clearedScopes.insert(scope)
+    }
+
+    func allocateRepositoryId() throws -> UInt64 {
+        let id = try (nextRepositoryId ?? base.lastRepositoryId()) + 1
+        nextRepositoryId = id
+        return id
+    }
+
+    func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) {
+        organizations.insert(KeyLayout.organization(registry, name))
+    }
+
+    func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) { imageChanges[ImageKey(repoId: repoId, digest: digest)] = .some(record) }
+    func deleteImage(_ repoId: UInt64, _ digest: Digest) { imageChanges[ImageKey(repoId: repoId, digest: digest)] = .some(nil) }
+    func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) { tagChanges[TagKey(repoId: repoId, tag: tag)] = .some(record) }
+    func deleteTag(_ repoId: UInt64, _ tag: String) { tagChanges[TagKey(repoId: repoId, tag: tag)] = .some(nil) }
+    func tagNames(_ repoId: UInt64) throws -> [String] { try tags(repoId).map(\.name) }
+
+    // Listing entries follow from the images; a command never reads them.
+    func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) {}
+    func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) {}
+
+    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64? {
+        let changed = policyChanges[scope] ?? [:]
+        if let mine = changed.first(where: { $0.value?.uuid == uuid }) { return mine.key }
+        guard !clearedScopes.contains(scope), let seq = try base.policySeq(uuid, in: scope) else { return nil }
+        // Unless this command deleted it (an update keeps its uuid and is found above).
+        return changed[seq] == nil ? seq : nil
+    }
+
+    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy? {
+        if let changed = policyChanges[scope]?[createdSeq] { return changed }
+        return clearedScopes.contains(scope) ? nil : try base.policy(scope, createdSeq: createdSeq)
+    }
+
+    func createPolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) {
+        policyChanges[scope, default: [:]][createdSeq] = .some(policy)
+    }
+
+    func replacePolicy(_ scope: PolicyScope, createdSeq: UInt64, old: Policy, new: Policy) {
+        policyChanges[scope, default: [:]][createdSeq] = .some(new)
+    }
+
+    func deletePolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) {
+        policyChanges[scope, default: [:]][createdSeq] = .some(nil)
+    }
+}
