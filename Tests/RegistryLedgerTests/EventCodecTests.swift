@@ -34,16 +34,6 @@ import Testing
         #expect(decoded == original)
     }
 
-    @Test(arguments: EventCodecTests.events)
-    func theEnvelopeNamesTheEventTypeWithoutADecode(_ event: Event) {
-        let bytes = record(event).encoded
-        let code = bytes.withUnsafeBytes { EventRecord.typeCode(of: $0) }
-        #expect(code == EventCodec.typeCode(event))
-        let isPolicy = switch event { case .policyCreated, .policyUpdated, .policyDeleted: true; default: false }
-        #expect(EventCodec.policyTypeCodes.contains(code!) == isPolicy)
-        #expect(Array(bytes.prefix(20)).withUnsafeBytes { EventRecord.typeCode(of: $0) } == nil)
-    }
-
     @Test func everyTruncationIsAMalformedRecordNotACrash() {
         let bytes = record(Self.events[0]).encoded
         for length in 0..<bytes.count {

@@ -22,9 +22,6 @@ enum EventCodec {
         }
     }
 
-    /// The type codes of policy events (created, updated, deleted).
-    static let policyTypeCodes: Set<UInt16> = [9, 10, 11]
-
     static func encodePayload(_ event: Event, into w: inout BinaryWriter) {
         switch event {
         case .repositoryCreated(let r, let m), .tagMutabilityChanged(let r, let m):

@@ -61,15 +61,6 @@ public struct EventRecord: Sendable, Hashable {
         return w.bytes
     }
 
-    /// The event type code of a stored record, read from its envelope without decoding or
-    /// verifying anything else (nil when the envelope is malformed).
-    static func typeCode(of buffer: UnsafeRawBufferPointer) -> UInt16? {
-        var r = BinaryReader(buffer)
-        guard (try? r.u8()) == Self.format, (try? r.u64()) != nil, (try? r.u64()) != nil,
-              (try? r.dataBuffer()) != nil, (try? r.u8()) != nil, (try? r.dataBuffer()) != nil else { return nil }
-        return try? r.u16()
-    }
-
     /// Decodes a stored record. With `verifyHash`, also recomputes the hash over the canonical
     /// bytes and rejects a record whose stored hash differs.
     public static func decode(_ buffer: UnsafeRawBufferPointer, verifyHash: Bool = true) throws(DecodingError) -> EventRecord {

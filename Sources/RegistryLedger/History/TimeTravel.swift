@@ -148,27 +148,17 @@ extension Ledger {
         }
     }
 
+    /// Organization `org` after event `seq`, or nil when it was not known then: from the
+    /// temporal index, at a cost set by its policies, not by its repositories.
     func organizationState(_ registry: RegistryId, _ org: String, at seq: UInt64) throws -> OrganizationState? {
-        let scope = PolicyScope.organization(registry, org)
-        // The scope index holds the organization's policy events and the creation of every
-        // repository in it (which makes the organization known); only the policy events are
-        // decoded, so the cost does not grow with the number of repositories.
-        let found = try readBoth { txn, ltxn -> (known: Bool, policyEvents: [EventRecord]) in
-            let dbs = try stateTables.current(txn)
-            let all = try seqs(txn, dbs.scopeEvents, prefix: KeyLayout.scope(scope), keyPrefixLength: KeyLayout.scope(scope).count,
-                               through: seq)
-            let policySeqs = try all.filter { s in
-                try ltxn.withValue(logTables.log, key: KeyLayout.u64(s)) { v in v.flatMap(EventRecord.typeCode(of:)).map(EventCodec.policyTypeCodes.contains) ?? true }
+        do {
+            let policies = try stateEnv.read { txn in
+                try Versions.organizationPolicies(registry, org, at: seq, txn, try stateTables.current(txn))
             }
-            return (!all.isEmpty, try policySeqs.map { try record(ltxn, $0) })
+            return policies.map { OrganizationState(registryId: registry, name: org, policies: $0) }
+        } catch let error as DecodingError {
+            throw LedgerError(.storage, "the temporal index of organization \(org) is damaged: \(error)")
         }
-        guard found.known else { return nil }
-        let policies = try scratch.replay { txn, dbs in
-            let writer = ProjectionWriter(txn: txn, dbs: dbs)
-            for r in found.policyEvents { try writer.applyState(r) }
-            return try ProjectionReader(txn: txn, dbs: dbs).policies(scope).map(\.policy)
-        }
-        return OrganizationState(registryId: registry, name: org, policies: policies)
     }
 
     /// Every repository that has ever had an event.
@@ -192,31 +182,22 @@ extension Ledger {
     /// Every organization that has ever been known.
     func knownOrganizations() throws -> [(RegistryId, String)] {
         try stateEnv.read { txn in
-            let dbs = try stateTables.current(txn)
             var orgs: [(RegistryId, String)] = []
-            try txn.withCursor(dbs.scopeEvents) { c in
-                var entry = try c.first()
-                while let e = entry {
-                    let scopeKey = Array(e.key.dropLast(8))  // [0] registry(12) name [0]
-                    orgs.append((RegistryId(unchecked: String(decoding: scopeKey[1..<13], as: UTF8.self)),
-                                 String(decoding: scopeKey[13..<(scopeKey.count - 1)], as: UTF8.self)))
-                    entry = try c.seek(atOrAfter: scopeKey + [UInt8](repeating: 0xFF, count: 9))
-                }
+            try ProjectionReader(txn: txn, dbs: try stateTables.current(txn)).scan(try stateTables.current(txn).organizations, prefix: []) { e in
+                orgs.append((RegistryId(unchecked: String(decoding: e.key[..<12], as: UTF8.self)), String(decoding: e.key[12...], as: UTF8.self)))
+                return true
             }
             return orgs
         }
     }
 
-    /// The seqs of an index whose keys are `prefix` + seq(8), within [from, through].
-    func seqs(_ txn: Transaction, _ db: Database, prefix: [UInt8], keyPrefixLength: Int? = nil,
-              from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [UInt64] {
+    /// The seqs of an index whose keys are `prefix` + seq(8), ascending.
+    func seqs(_ txn: Transaction, _ db: Database, prefix: [UInt8]) throws -> [UInt64] {
         var out: [UInt64] = []
         try txn.withCursor(db) { c in
-            var entry = try c.seek(atOrAfter: prefix + KeyLayout.u64(from))
-            while out.count < limit, let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == (keyPrefixLength ?? prefix.count) + 8 {
-                let seq = KeyLayout.readU64(e.key, at: e.key.count - 8)
-                guard seq <= through else { break }
-                out.append(seq)
+            var entry = try c.seek(atOrAfter: prefix)
+            while let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == prefix.count + 8 {
+                out.append(KeyLayout.readU64(e.key, at: prefix.count))
                 entry = try c.next()
             }
         }

@@ -7,7 +7,6 @@ import LMDB
 /// |-------------|---------------------------------------------|-------|
 /// | repoEvents  | history id(16), first seq(8)                | later seqs (``SeqRun``) |
 /// | tagEvents   | history id(16), tag, 0, seq(8)              | –     |
-/// | scopeEvents | organization scope key, seq(8)              | –     |
 /// | repoHistory | history id(16)                              | repository key (``KeyLayout/repository(_:)``) |
 ///
 /// The *history id* of a repository is SHA-256(registry, 0, name) cut to 16 bytes: fixed-size
@@ -34,15 +33,7 @@ enum HistoryIndex {
                 for tag in try store.tagNames(repo.repoId) { try store.indexTagEvent(historyId: hid, tag: tag, seq: seq) }
             }
         }
-        switch record.event {
-        case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
-            if case .organization = s { try store.indexOrganizationEvent(s, seq: seq) }
-        case .repositoryCreated(let ref, _):
-            if let hid { try store.noteRepository(historyId: hid, ref) }
-            // The first repository of a namespace makes its organization known.
-            if let org = ref.name.namespace { try store.indexOrganizationEvent(.organization(ref.registryId, org), seq: seq) }
-        default: break
-        }
+        if case .repositoryCreated(let ref, _) = record.event, let hid { try store.noteRepository(historyId: hid, ref) }
     }
 }
 

@@ -157,9 +157,6 @@ struct LMDBProjections: HistoryStore {
         try txn.put(dbs.tagEvents, key: HistoryIndex.tagPrefix(historyId: historyId, tag) + KeyLayout.u64(seq), value: [])
     }
 
-    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) throws {
-        try txn.put(dbs.scopeEvents, key: KeyLayout.scope(scope) + KeyLayout.u64(seq), value: [])
-    }
 
     func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) throws {
         try txn.put(dbs.repoHistory, key: historyId, value: KeyLayout.repository(ref))
@@ -167,6 +164,10 @@ struct LMDBProjections: HistoryStore {
 
     func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) throws {
         try txn.put(dbs.repoVersions, key: historyId + KeyLayout.u64(seq), value: value)
+    }
+
+    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ value: [UInt8]) throws {
+        try txn.put(dbs.organizationVersions, key: KeyLayout.scope(scope) + KeyLayout.u64(createdSeq) + KeyLayout.u64(seq), value: value)
     }
 
     func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) throws {

@@ -181,11 +181,6 @@ extension MemoryProjections {
                     for seq in seqs { try sink.row(table, key: { $0.raw(id); $0.utf8(tag); $0.u8(0); $0.u64(seq) }, value: { _ in }) }
                 }
             }
-        case .scopeEvents:
-            for scope in sortedScopes(organizationEvents.keys) {
-                let prefix = KeyLayout.scope(scope)
-                for seq in organizationEvents[scope]! { try sink.row(table, key: { $0.raw(prefix); $0.u64(seq) }, value: { _ in }) }
-            }
         case .repoHistory:
             for (id, h) in sortedHistories() {
                 if let key = h.repositoryKey { try sink.row(table, key: id, value: key) }
@@ -193,6 +188,14 @@ extension MemoryProjections {
         case .repoVersions:
             for (id, h) in sortedHistories() {
                 for version in h.versions { try sink.row(table, key: { $0.raw(id); $0.u64(version.seq) }, value: { $0.raw(version.value) }) }
+            }
+        case .organizationVersions:
+            for scope in sortedScopes(organizationVersions.keys) {
+                let prefix = KeyLayout.scope(scope)
+                // Versions came in seq order: by creation seq, then seq, is key order.
+                for v in organizationVersions[scope]!.sorted(by: { ($0.createdSeq, $0.seq) < ($1.createdSeq, $1.seq) }) {
+                    try sink.row(table, key: { $0.raw(prefix); $0.u64(v.createdSeq); $0.u64(v.seq) }, value: { $0.raw(v.value) })
+                }
             }
         case .contentVersions:
             for id in contentVersions.keys.sorted() {

@@ -59,7 +59,8 @@ final class MemoryProjections: HistoryStore {
     private(set) var policyPatterns: [PatternKey: String] = [:]
     private(set) var histories: [HistoryKey: History] = [:]
     private var historyIds: [RepositoryRef: [UInt8]] = [:]
-    private(set) var organizationEvents: [PolicyScope: [UInt64]] = [:]
+    /// Per organization scope, (creation seq, seq, policy or empty) in seq order.
+    private(set) var organizationVersions: [PolicyScope: [(createdSeq: UInt64, seq: UInt64, value: [UInt8])]] = [:]
     private(set) var contentVersions: [UInt64: ContentVersions] = [:]
     /// The last repository, contents and history looked up: one event touches the same ones
     /// several times.
@@ -185,11 +186,14 @@ final class MemoryProjections: HistoryStore {
     // An index row put twice is one row in LMDB: a seq is added once.
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) { history(historyId).seqs.appendOnce(seq) }
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) { history(historyId).tagSeqs[tag, default: []].appendOnce(seq) }
-    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) { organizationEvents[scope, default: []].appendOnce(seq) }
 
     func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) { history(historyId).repositoryKey = KeyLayout.repository(ref) }
 
     func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) { history(historyId).versions.append((seq, value)) }
+
+    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ value: [UInt8]) {
+        organizationVersions[scope, default: []].append((createdSeq, seq, value))
+    }
 
     func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) {
         contentVersions[repoId, default: ContentVersions()].append(entity, seq: seq, value)

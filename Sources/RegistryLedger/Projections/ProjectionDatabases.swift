@@ -5,20 +5,20 @@ import LMDB
 struct ProjectionDatabases: Sendable {
     let repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters: Database
     /// History indexes (see ``HistoryIndex``): derived from the log like the rest.
-    let repoEvents, tagEvents, scopeEvents, repoHistory: Database
+    let repoEvents, tagEvents, repoHistory: Database
     /// The temporal index time travel reads (see ``Versions``).
-    let repoVersions, contentVersions: Database
+    let repoVersions, contentVersions, organizationVersions: Database
 
     /// Each database's position in ``all``: the state digest's order.
     enum Table: UInt8, CaseIterable {
         case repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
-             repoEvents, tagEvents, scopeEvents, repoHistory, repoVersions, contentVersions
+             repoEvents, tagEvents, repoHistory, repoVersions, contentVersions, organizationVersions
     }
 
     /// All of them, in ``Table`` order.
     var all: [Database] {
         [repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
-         repoEvents, tagEvents, scopeEvents, repoHistory, repoVersions, contentVersions]
+         repoEvents, tagEvents, repoHistory, repoVersions, contentVersions, organizationVersions]
     }
 
     subscript(_ table: Table) -> Database { all[Int(table.rawValue)] }
@@ -32,8 +32,9 @@ struct ProjectionDatabases: Sendable {
             repos: try db(.repos), images: try db(.images), tags: try db(.tags), listing: try db(.listing),
             policies: try db(.policies), policyIndex: try db(.policyIndex), policyPatterns: try db(.policyPatterns),
             organizations: try db(.organizations), counters: try db(.counters),
-            repoEvents: try db(.repoEvents), tagEvents: try db(.tagEvents), scopeEvents: try db(.scopeEvents),
-            repoHistory: try db(.repoHistory), repoVersions: try db(.repoVersions), contentVersions: try db(.contentVersions))
+            repoEvents: try db(.repoEvents), tagEvents: try db(.tagEvents),
+            repoHistory: try db(.repoHistory), repoVersions: try db(.repoVersions), contentVersions: try db(.contentVersions),
+            organizationVersions: try db(.organizationVersions))
     }
 }
 

@@ -53,11 +53,12 @@ protocol HistoryStore: ProjectionStore {
     func historyId(_ ref: RepositoryRef) -> [UInt8]
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) throws
-    func indexOrganizationEvent(_ scope: PolicyScope, seq: UInt64) throws
     /// Records that history id `historyId` names `ref` (for listing every repository ever known).
     func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) throws
     /// Stores a version of a repository (``Versions``): its encoded record, or empty when deleted.
     func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) throws
     /// Stores a version of one of a repository's images, tags or policies (``Versions``).
     func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) throws
+    /// Stores a version of an organization's policy (``Versions``).
+    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ value: [UInt8]) throws
 }

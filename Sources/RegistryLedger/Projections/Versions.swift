@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 
 /// The temporal index that time travel reads: every value a repository or one of its images,
@@ -10,6 +11,7 @@ import LMDB
 /// |-----------------|--------------------------------------|-------|
 /// | repoVersions    | history id(16), seq(8)               | ``RepoRecord``, or empty: deleted |
 /// | contentVersions | repoId(8), ``Entity`` key, seq(8)    | the entity's version, or empty: gone |
+/// | organizationVersions | organization scope key, creation seq(8), seq(8) | ``PolicyRecord``, or empty: deleted |
 ///
 /// Content is keyed by repository id, which names one incarnation of a repository (ids are never
 /// reused): deleting a repository needs one version (its own) and nothing of an earlier
@@ -46,6 +48,8 @@ enum Versions {
         var historyId: [UInt8]?
         var repoId: UInt64?
         var entities: [Entity] = []
+        /// An organization's policy: its scope and creation seq.
+        var organizationPolicy: (scope: PolicyScope, createdSeq: UInt64)?
     }
 
     /// The entities `record` changes, read from `store` before it applies.
@@ -67,15 +71,20 @@ enum Versions {
             t.repoId = try repoId(ref)
             t.entities = [.tag(tag.value)]
         case .policyCreated(let scope, _), .policyUpdated(let scope, _), .policyDeleted(let scope, _):
-            guard case .repository(let registry, let name) = scope else { break }
-            t.repoId = try repoId(RepositoryRef(registryId: registry, name: name))
             let created: UInt64? = switch record.event {
             case .policyCreated: record.seq
             case .policyUpdated(_, let p): try store.policySeq(p.uuid, in: scope)
             case .policyDeleted(_, let uuid): try store.policySeq(uuid, in: scope)
             default: nil
             }
-            t.entities = created.map { [.policy(createdSeq: $0, scope)] } ?? []
+            guard let created else { break }
+            switch scope {
+            case .repository(let registry, let name):
+                t.repoId = try repoId(RepositoryRef(registryId: registry, name: name))
+                t.entities = [.policy(createdSeq: created, scope)]
+            case .organization:
+                t.organizationPolicy = (scope, created)
+            }
         }
         return t
     }
@@ -85,6 +94,10 @@ enum Versions {
         if let hid = touched.historyId, let ref = touched.repository {
             let repo = try store.repository(ref)
             try store.putRepositoryVersion(historyId: hid, seq: seq, repo.map { $0.encoded() } ?? [])
+        }
+        if let (scope, created) = touched.organizationPolicy {
+            let policy = try store.policy(scope, createdSeq: created)
+            try store.putOrganizationPolicyVersion(scope, createdSeq: created, seq: seq, policy.map(PolicyRecord.encode) ?? [])
         }
         guard let id = touched.repoId else { return }
         for entity in touched.entities {
@@ -125,12 +138,38 @@ enum Versions {
                 throw DecodingError(reason: "malformed version row of \(key.count) bytes")
             }
         }
-        // An image's tags are the tags naming it, in name order as the tags came.
-        var tagsOf: [Digest: [String]] = [:]
-        for tag in tags { tagsOf[tag.digest, default: []].append(tag.tag) }
-        return (repo, RepositoryState(
-            registryId: ref.registryId, name: ref.name, mutability: repo.mutability, policies: policies,
-            images: images.map { ImageState(digest: $0.digest, tags: tagsOf[$0.digest] ?? [], status: $0.status) }, tags: tags))
+        // An image's tags are the tags naming it: the tags' positions ordered by digest (and by
+        // name within one, the order they came in) walk along the images, which are in digest order.
+        let byDigest = tags.indices.sorted { a, b in tags[a].digest < tags[b].digest || (tags[a].digest == tags[b].digest && a < b) }
+        var next = byDigest.startIndex
+        let imageStates = images.map { image -> ImageState in
+            while next < byDigest.endIndex, tags[byDigest[next]].digest < image.digest { next += 1 }
+            var names: [String] = []
+            while next < byDigest.endIndex, tags[byDigest[next]].digest == image.digest {
+                names.append(tags[byDigest[next]].tag)
+                next += 1
+            }
+            return ImageState(digest: image.digest, tags: names, status: image.status)
+        }
+        return (repo, RepositoryState(registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
+                                      policies: policies, images: imageStates, tags: tags))
+    }
+
+    /// The policies of organization `org` after event `seq` (creation order), or nil when the
+    /// organization was not known then (before its first repository).
+    static func organizationPolicies(_ registry: RegistryId, _ org: String, at seq: UInt64, _ txn: Transaction,
+                                     _ dbs: ProjectionDatabases) throws -> [Policy]? {
+        let known = try txn.withValue(dbs.organizations, key: KeyLayout.organization(registry, org)) { v -> UInt64? in
+            guard let v else { return nil }
+            guard v.count == 8 else { throw DecodingError(reason: "organization row of \(v.count) bytes") }
+            return KeyLayout.readU64(v)
+        }
+        guard let known, known <= seq else { return nil }
+        var policies: [Policy] = []
+        try latest(txn, dbs.organizationVersions, prefix: KeyLayout.scope(.organization(registry, org)), at: seq) { _, value in
+            if !value.isEmpty { policies.append(try PolicyRecord.decode(value)) }
+        }
+        return policies
     }
 
     /// The repository record of `ref` after event `seq`, or nil when it did not exist then.
@@ -145,9 +184,10 @@ enum Versions {
     }
 
     /// Visits, in key order, the latest version at or before `seq` of every entity under
-    /// `prefix` (keys: prefix, entity, seq(8)). An entity's versions are walked while they are
-    /// few; past a handful it seeks straight to its version at `seq`, so a tag moved a million
-    /// times costs what one moved once does.
+    /// `prefix` (keys: prefix, entity, seq(8)). An entity's versions are stepped over with the
+    /// cursor while they are few (no search from the root); past a handful it seeks straight to
+    /// its version at `seq`, and past the rest, so a tag moved a million times costs what one
+    /// moved once does.
     static func latest(_ txn: Transaction, _ db: Database, prefix: [UInt8], at seq: UInt64,
                        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         let walkLimit = 8
@@ -155,10 +195,12 @@ enum Versions {
             var entry = try c.seek(atOrAfter: prefix)
             while let head = entry, KeyLayout.hasPrefix(head.key, prefix) {
                 guard head.key.count > prefix.count + 8 else { throw DecodingError(reason: "version key of \(head.key.count) bytes") }
+                // Map buffers stay valid for the read transaction: `head` and `best` may trail the cursor.
                 let n = head.key.count - 8
-                let entity = Array(head.key[..<n])
-                func isEntity(_ key: UnsafeRawBufferPointer) -> Bool { key.count == n + 8 && KeyLayout.hasPrefix(key, entity) }
-                // Map buffers stay valid for the read transaction: `best` may trail the cursor.
+                func isEntity(_ key: UnsafeRawBufferPointer) -> Bool {
+                    key.count == n + 8 && memcmp(key.baseAddress!, head.key.baseAddress!, n) == 0
+                }
+                func entity(then seq: UInt64) -> [UInt8] { Array(head.key[..<n]) + KeyLayout.u64(seq) }
                 var best: Cursor.Entry? = KeyLayout.readU64(head.key, at: n) <= seq ? head : nil
                 entry = try c.next()
                 var walked = 0
@@ -166,7 +208,7 @@ enum Versions {
                     walked += 1
                     if walked == walkLimit {
                         // Many versions: the one at `seq` is the last before seq + 1.
-                        let after = try c.seek(atOrAfter: entity + KeyLayout.u64(seq &+ 1))
+                        let after = try c.seek(atOrAfter: entity(then: seq &+ 1))
                         best = after == nil ? try c.last() : try c.previous()
                         entry = try c.next()
                         break
@@ -175,10 +217,16 @@ enum Versions {
                     entry = try c.next()
                 }
                 if let best { try body(best.key, best.value) }
-                // Past the entity's versions after `seq`.
-                if let e = entry, isEntity(e.key) {
-                    entry = try c.seek(atOrAfter: entity + KeyLayout.u64(.max))
-                    if let e = entry, isEntity(e.key) { entry = try c.next() }
+                // Past the entity's versions after `seq`: stepped over while few, else one seek.
+                var skipped = 0
+                while let e = entry, isEntity(e.key) {
+                    skipped += 1
+                    if skipped == walkLimit {
+                        entry = try c.seek(atOrAfter: entity(then: .max))
+                        if let e = entry, isEntity(e.key) { entry = try c.next() }
+                        break
+                    }
+                    entry = try c.next()
                 }
             }
         }

@@ -178,12 +178,14 @@ public final class Ledger: Sendable {
 
     // MARK: store state
 
-    /// The version of the rules that derive state from the log (key layouts, checkpoint
-    /// placement). The derived state records it; one built by other rules is rebuilt at open.
+    /// The version of the rules that derive state from the log (key layouts, what each index
+    /// holds). The derived state records it; one built by other rules is rebuilt at open.
     /// 1: checkpoint interval max(256, rows); 2: max(256, rows / 4); 3: image records name a
     /// known media type by a one-byte code, checkpoints hold no listing rows, max(256, 3 × rows / 8);
     /// 4: a repository's event index packs 128 seqs a row (``SeqRun``); 5: interval max(256, rows / 4);
-    /// 6: derived state in its own environment, with its applied point.
+    /// 6: derived state in its own environment, with its applied point; 7: a temporal index of
+    /// versions (``Versions``) replaces checkpoints, organizations' policy versions replace their
+    /// event index.
     public static let projectionFormat: UInt8 = 7
     static let projectionFormatKey = Array("projectionFormat".utf8)
 
