@@ -96,7 +96,6 @@ enum KeyLayout {
     /// Whether `key` starts with `prefix`.
     static func hasPrefix(_ key: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
         guard key.count >= prefix.count else { return false }
-        for i in 0..<prefix.count where key[i] != prefix[i] { return false }
-        return true
+        return prefix.withUnsafeBytes { p in p.isEmpty || memcmp(key.baseAddress!, p.baseAddress!, p.count) == 0 }
     }
 }
