@@ -1,12 +1,12 @@
-/// One command's view of state: the group's state (``base``, which already holds the earlier
-/// commands of the group) with the command's own events applied on top, in memory. A command
-/// decides by reading it; its events apply to it through the same ``ProjectionWriter`` the store
-/// uses, so it reads its own changes. Nothing reaches the base: a refused command leaves nothing
-/// to undo, and an accepted one is applied to the group's state transaction afterwards.
+/// Changes applied in memory over a ``BaseView``, through the same ``ProjectionWriter`` the store
+/// uses. One serves each command while it decides: the command reads its own changes, and
+/// nothing reaches the base, so a refused command leaves nothing to undo. Another holds the
+/// group's accepted commands over the group's state, so that the next command sees them while
+/// the group's events are applied to the state transaction only once deciding is over.
 ///
 /// Each entry here hides the base's entry for the same key; `nil` means removed.
-final class CommandView: StateView, ProjectionStore {
-    let base: ProjectionReader
+final class CommandView: BaseView, ProjectionStore {
+    let base: any BaseView
     private var repositoryChanges: [RepositoryRef: RepoRecord?] = [:]
     /// Repository ids deleted by this command: none of the base's content of theirs shows.
     private var deletedRepositoryIds: Set<UInt64> = []
@@ -29,7 +29,7 @@ final class CommandView: StateView, ProjectionStore {
         let tag: String
     }
 
-    init(base: ProjectionReader) { self.base = base }
+    init(base: any BaseView) { self.base = base }
 
     private func baseShows(_ repoId: UInt64) -> Bool { !deletedRepositoryIds.contains(repoId) }
 
@@ -57,6 +57,15 @@ final class CommandView: StateView, ProjectionStore {
         if hidden.isEmpty { return try base.hasImages(repoId) }
         return try base.images(repoId, mediaType: false).contains { !hidden.contains($0.digest) }
     }
+
+    func images(_ repoId: UInt64, mediaType: Bool) throws -> [(digest: Digest, record: ImageRecord)] {
+        var merged: [Digest: ImageRecord] = [:]
+        if baseShows(repoId) { for (digest, record) in try base.images(repoId, mediaType: mediaType) { merged[digest] = record } }
+        for (key, record) in imageChanges where key.repoId == repoId { merged[key.digest] = record }
+        return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    func lastRepositoryId() throws -> UInt64 { try nextRepositoryId ?? base.lastRepositoryId() }
 
     func organizationExists(_ registry: RegistryId, _ name: String) throws -> Bool {
         try organizations.contains(KeyLayout.organization(registry, name)) || base.organizationExists(registry, name)
@@ -112,7 +121,7 @@ final class CommandView: StateView, ProjectionStore {
     }
 
     func allocateRepositoryId() throws -> UInt64 {
-        let id = try (nextRepositoryId ?? base.lastRepositoryId()) + 1
+        let id = try lastRepositoryId() + 1
         nextRepositoryId = id
         return id
     }

@@ -18,6 +18,19 @@ protocol StateView {
     func policyUUID(withPattern pattern: String, in scope: PolicyScope) throws -> String?
 }
 
+/// What a ``CommandView`` reads beneath its own changes: the group's state in its transaction
+/// (``ProjectionReader``) or the group's changes so far over it (another ``CommandView``).
+protocol BaseView: StateView {
+    /// All images of a repository in digest order.
+    func images(_ repoId: UInt64, mediaType: Bool) throws -> [(digest: Digest, record: ImageRecord)]
+    /// The creation seq of policy `uuid` if it belongs to `scope`.
+    func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64?
+    /// The policy of `scope` created at `createdSeq`.
+    func policy(_ scope: PolicyScope, createdSeq: UInt64) throws -> Policy?
+    /// The last repository id allocated (0 before the first).
+    func lastRepositoryId() throws -> UInt64
+}
+
 extension StateView {
     /// The policies that govern tags of `repo`: its namespace's, then its own.
     func governingPolicies(_ repo: RepositoryRef) throws -> [Policy] {

@@ -2,7 +2,7 @@ import LMDB
 
 /// Reads projected state inside one transaction. Used by decisions (under a ``CommandView``, in
 /// the write transaction) and by queries (in read transactions).
-struct ProjectionReader: StateView {
+struct ProjectionReader: BaseView {
     let txn: Transaction
     let dbs: ProjectionDatabases
 

@@ -3,12 +3,16 @@ import LMDB
 
 /// Work the writer thread runs inside a derived-state write transaction.
 protocol WriterWork: AnyObject, Sendable {
-    /// Runs alone in its own group instead of joining others.
+    /// Runs alone in its own group instead of joining others, and applies its records to `txn`
+    /// itself; a command's records are applied by the writer.
     var isExclusive: Bool { get }
-    /// Does the work in `txn` (the derived state), adding what the log must hold to `group`.
+    /// Does the work: a command decides against `view` (the group's state with the group's
+    /// accepted commands over it) and, when accepted, applies its events to `view`; exclusive
+    /// work writes `txn` (the derived state). Either adds what the log must hold to `group`.
     /// Throws only errors that must abort the whole group (storage errors); its own failures are
-    /// kept for ``complete(commitError:)``. May run again from the start when the map grows.
-    func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws
+    /// kept for ``complete(commitError:)``. Exclusive work may run again from the start when
+    /// the map grows.
+    func run(_ txn: Transaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws
     /// Answers the caller once the group is durable in the log (`nil`) or failed.
     func complete(commitError: (any Error)?)
 }
@@ -47,15 +51,17 @@ final class GroupBuilder {
 /// on one thread, and never to span an `await`).
 ///
 /// Commands queue up while a group is in flight; the next group takes them all (up to
-/// ``maxBatch``). In one derived-state transaction each command decides against a view of the
-/// state (its own events over the group's so far) and, when accepted, its events apply to the
-/// transaction; a refusal has changed nothing. Then the group's records go to the log in one
-/// durable append, and the state commits without an fsync of its own. One durable
+/// ``maxBatch``). Each command decides against a view of the state (its own events over the
+/// group's accepted ones, in memory, over the derived state); a refusal has changed nothing.
+/// Then the group's records go to the ``LogAppender`` for one durable append while this thread
+/// applies them to the derived-state transaction, which commits (without an fsync of its own)
+/// once the append is durable. One durable
 /// append answers many callers, and its cost is the log's tail, not the state's pages.
 final class Writer: @unchecked Sendable {
     static let maxBatch = 2048
 
     let log: any LogStore
+    private let appender: LogAppender
     /// The local log, which exclusive work reads (rebuild replays it).
     let logEnv: Environment
     let logTables: LogTables
@@ -80,6 +86,7 @@ final class Writer: @unchecked Sendable {
     init(log: any LogStore, logEnv: Environment, logTables: LogTables, state: Environment, stateTables: StateTables,
          flusher: StateFlusher, head: LogHead, lastDenial: UInt64, stats: WriterStats, onCommit: (@Sendable (Int) -> Void)?) {
         self.log = log
+        self.appender = LogAppender(log: log)
         self.logEnv = logEnv
         self.logTables = logTables
         self.state = state
@@ -114,7 +121,10 @@ final class Writer: @unchecked Sendable {
         stopping = true
         condition.signal()
         condition.unlock()
-        if first { stopped.wait() }
+        if first {
+            stopped.wait()
+            appender.stop()
+        }
     }
 
     private func nextBatch() -> [any WriterWork]? {
@@ -157,32 +167,46 @@ final class Writer: @unchecked Sendable {
         stopped.signal()
     }
 
-    /// Decides and applies `batch` in one state transaction, appends its group to the log
-    /// durably, then commits the state. Once the append returned the group stands, whatever
-    /// happens to the state's commit; if that fails, the callers get the fault (an answer must
-    /// show in what they read next) and the state catches up from the log before the next group.
+    /// Decides `batch`, hands its group to the appender, applies the group to derived state in
+    /// one transaction meanwhile, and commits that once the group is durable in the log. Once the
+    /// append returned the group stands, whatever happens to the state's commit; if that fails,
+    /// the callers get the fault (an answer must show in what they read next) and the state
+    /// catches up from the log before the next group.
     private func runGroup(_ batch: [any WriterWork]) throws {
         assertOnWriterThread()
         var builder = GroupBuilder(head: head, lastDenial: lastDenial)
-        var appended = false
+        var appending = false  // the appender has the group
+        var answered = false   // … and has said whether the log holds it
+        var appended = false   // … which it does
         do {
             try state.write { txn in
-                if appended {
-                    // The commit failed after the append (the state's map had to grow): apply what the log now holds.
-                    let writer = ProjectionWriter(txn: txn, dbs: try stateTables.current(txn))
-                    for record in builder.log.records { try writer.apply(record) }
-                } else {
+                let dbs = try stateTables.current(txn)
+                if !appending {
                     builder = GroupBuilder(head: head, lastDenial: lastDenial)
-                    for work in batch { try work.run(txn, self, builder) }
+                    let view = CommandView(base: ProjectionReader(txn: txn, dbs: dbs))
+                    for work in batch { try work.run(txn, view, self, builder) }
+                    appender.start(builder.log)
+                    appending = true
+                    if !batch[0].isExclusive { try apply(builder.log.records, txn, dbs) }
+                } else {
+                    // Again, after the state's map grew: the group is decided and with the log.
+                    try apply(builder.log.records, txn, dbs)
                 }
                 try DerivedState.index(denials: builder.log.denials, txn, stateTables)
                 try AppliedPoint(seq: builder.head.seq, hash: builder.head.hash, denial: builder.lastDenial).write(txn, stateTables)
-                if !appended {
-                    try append(builder.log)
+                if !answered {
+                    answered = true
+                    // A failed append aborts the state's transaction (nothing changed); wrapped, so
+                    // that no error of the log's is taken for the state's own (a full map is retried).
+                    do { try appender.wait() } catch { throw AppendFailure(error: error) }
                     appended = true
                 }
             }
-        } catch where appended {
+        } catch {
+            // The state failed while the append was in flight: whether the group stands is the log's word.
+            if appending && !answered { appended = (try? appender.wait()) != nil }
+            if let failure = error as? AppendFailure { throw failure.error }
+            guard appended else { throw error }
             // The log holds the group: the head moves on whatever the callers are told.
             (head, lastDenial, stateBehind) = (builder.head, builder.lastDenial, true)
             throw LedgerError.stateBehind(error, at: state.path)
@@ -191,20 +215,15 @@ final class Writer: @unchecked Sendable {
         lastDenial = builder.lastDenial
     }
 
-    /// Appends `group` to the log; when the log cannot tell whether it did, reads its head back.
-    private func append(_ group: LogGroup) throws {
-        do {
-            try log.append(group)
-        } catch let unknown as LogAppendOutcomeUnknown {
-            let held: Bool
-            if let last = group.records.last {
-                let now = try log.head()
-                held = now.seq == last.seq && now.hash == last.hash
-            } else {
-                held = try group.denials.last.map { try log.lastDenial() == $0.number } ?? true
-            }
-            guard held else { throw LedgerError(.storageFault, "\(unknown); read back, the log does not hold the group: nothing was changed") }
-        }
+    /// Why a group's append failed, carried out of the state's transaction.
+    private struct AppendFailure: Error {
+        let error: any Error
+    }
+
+    /// Applies a decided group's records to derived state (apply is total: a throw is a fault).
+    private func apply(_ records: [EventRecord], _ txn: Transaction, _ dbs: ProjectionDatabases) throws {
+        let writer = ProjectionWriter(txn: txn, dbs: dbs)
+        for record in records { try writer.apply(record) }
     }
 
     /// The next timestamp: now in µs, never before the log's last one.
@@ -228,11 +247,10 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
 
     var isExclusive: Bool { false }
 
-    func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
+    func run(_ txn: Transaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
         writer.assertOnWriterThread()
-        let projections = try writer.stateTables.current(txn)
-        var changes = Changes(view: CommandView(base: ProjectionReader(txn: txn, dbs: projections)), context: context,
-                              timestamp: writer.timestamp(after: group.head), patterns: writer.patterns, head: group.head)
+        var changes = Changes(view: CommandView(base: view), context: context, timestamp: writer.timestamp(after: group.head),
+                              patterns: writer.patterns, head: group.head)
         // Decide: reads only, and a refusal has nothing to undo.
         do {
             outcome = .success(try command.run(&changes))
@@ -243,9 +261,9 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
         }
         group.add(denials: changes.denials)
         guard case .success = outcome else { return }
-        // Apply: total, into the group's state, where the group's later commands see it.
-        let applying = ProjectionWriter(txn: txn, dbs: projections)
-        for record in changes.emitted { try applying.apply(record) }
+        // Accepted: the group's later commands see its events.
+        let applying = ProjectionWriter(view)
+        for record in changes.emitted { try applying.applyState(record) }
         group.add(changes.emitted, manifests: changes.manifests)
     }
 
@@ -272,7 +290,7 @@ final class ExclusiveJob<R: Sendable>: WriterWork, @unchecked Sendable {
 
     var isExclusive: Bool { true }
 
-    func run(_ txn: Transaction, _ writer: Writer, _ group: GroupBuilder) throws {
+    func run(_ txn: Transaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
         writer.assertOnWriterThread()
         result = try body(txn, writer, group)
     }
