@@ -159,7 +159,7 @@ private func reopen(_ path: String, readOnly: Bool = false) throws -> (Ledger, N
 
 /// A log whose appends sometimes cannot tell whether they happened, as a remote log's can.
 final class UncertainLog: LogStore, @unchecked Sendable {
-    enum Mode { case normal, appendThenLoseTheAnswer, loseTheAppend }
+    enum Mode { case normal, appendThenLoseTheAnswer, loseTheAppend, loseTheNextAppendSlowly }
     let inner: LMDBLogStore
     private let lock = NSLock()
     private var _mode = Mode.normal
@@ -179,6 +179,11 @@ final class UncertainLog: LogStore, @unchecked Sendable {
             try inner.append(group)
             throw LogAppendOutcomeUnknown(reason: "connection lost during COMMIT")
         case .loseTheAppend: throw LogAppendOutcomeUnknown(reason: "connection lost before COMMIT")
+        case .loseTheNextAppendSlowly:
+            // Long enough for the commands queued meanwhile to be decided on this group.
+            Thread.sleep(forTimeInterval: 0.2)
+            mode = .normal
+            throw LogAppendOutcomeUnknown(reason: "connection lost before COMMIT")
         }
     }
 }
@@ -205,6 +210,30 @@ final class UncertainLog: LogStore, @unchecked Sendable {
         #expect(try ledger.headSeq() == 5)  // created, pushed+tagged twice: nothing appended twice
         #expect(try ledger.appliedSeq() == 5)
         #expect(try ledger.verify().isValid)
+    }
+
+    @Test func commandsDecidedOnAGroupWhoseAppendFailedAreDecidedAgainAndAnsweredOnce() async throws {
+        let (ledger, log) = try ledger()
+        defer { ledger.close() }
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        log.mode = .loseTheNextAppendSlowly
+        // The first push's group fails after the others were queued and decided on it; they
+        // must be decided again (the first push's image is not there) and each answered once.
+        let first = Task { try await ledger.putImage(r, manifest: manifest(0), tag: tag("v0"), context: alice) }
+        try await Task.sleep(for: .milliseconds(50))
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for i in 1...40 {
+                group.addTask { (try? await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice)) != nil }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        await #expect(throws: LedgerError.self) { try await first.value }
+        #expect(outcomes.allSatisfy { $0 }, "every command decided on the failed group succeeded when decided again")
+        #expect(try ledger.headSeq() == 1 + 2 * 40)
+        #expect(Set(try ledger.allEntries(r).map { $0.tag! }) == Set((1...40).map { "v\($0)" }))
+        #expect(try ledger.verify().isValid)
+        #expect(try await ledger.rebuild() == ledger.stateDigest())
     }
 
     @Test func anAppendThatDidNotHappenFailsTheGroupAndLeavesNoTrace() async throws {

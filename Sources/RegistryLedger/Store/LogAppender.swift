@@ -11,9 +11,12 @@ final class LogAppender: @unchecked Sendable {
     private var outcome: Result<Void, any Error>?
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
+    /// Called on the appender's thread when a group's outcome is known.
+    private let onOutcome: @Sendable () -> Void
 
-    init(log: any LogStore) {
+    init(log: any LogStore, onOutcome: @escaping @Sendable () -> Void) {
         self.log = log
+        self.onOutcome = onOutcome
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "regledger-log-appender"
         thread.start()
@@ -26,6 +29,13 @@ final class LogAppender: @unchecked Sendable {
         pending = group
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Whether the group last started has its outcome (``wait()`` would not block).
+    var hasOutcome: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return outcome != nil
     }
 
     /// The outcome of the group last started: returns once it is durable in the log.
@@ -66,6 +76,7 @@ final class LogAppender: @unchecked Sendable {
             outcome = result
             condition.broadcast()
             condition.unlock()
+            onOutcome()
         }
     }
 

@@ -20,11 +20,14 @@ protocol WriterWork: AnyObject, Sendable {
 /// The group being assembled: the records its commands emitted, chained on ``head``, the
 /// manifests they name, and the refusals they met, numbered on from ``lastDenial``.
 final class GroupBuilder {
+    /// The head the group continues.
+    let start: LogHead
     private(set) var head: LogHead
     private(set) var lastDenial: UInt64
     private(set) var log = LogGroup()
 
     init(head: LogHead, lastDenial: UInt64) {
+        self.start = head
         self.head = head
         self.lastDenial = lastDenial
     }
@@ -78,6 +81,8 @@ final class Writer: @unchecked Sendable {
     private var lastDenial: UInt64
     /// The log holds a group the state could not commit: catch up before the next group.
     private var stateBehind = false
+    /// The next group, decided while the last one was appended (writer thread only).
+    private var decidedAhead: DecidedGroup?
     private let stats: WriterStats
     private let onCommit: (@Sendable (Int) -> Void)?
     /// The thread every write transaction runs on; set when it starts (LMDB requires it).
@@ -86,7 +91,13 @@ final class Writer: @unchecked Sendable {
     init(log: any LogStore, logEnv: Environment, logTables: LogTables, state: Environment, stateTables: StateTables,
          flusher: StateFlusher, head: LogHead, lastDenial: UInt64, stats: WriterStats, onCommit: (@Sendable (Int) -> Void)?) {
         self.log = log
-        self.appender = LogAppender(log: log)
+        let condition = self.condition
+        self.appender = LogAppender(log: log) {
+            // Wakes the writer deciding ahead.
+            condition.lock()
+            condition.broadcast()
+            condition.unlock()
+        }
         self.logEnv = logEnv
         self.logTables = logTables
         self.state = state
@@ -133,10 +144,31 @@ final class Writer: @unchecked Sendable {
         while queue.isEmpty && !stopping { condition.wait() }
         if queue.isEmpty { return nil }
         if queue[0].isExclusive { return [queue.removeFirst()] }
+        return takeCommands()
+    }
+
+    /// The commands queued by the time any are, while the group in flight is being appended;
+    /// nil once the append has its outcome (or exclusive work comes first).
+    private func commandsWhileAppending() -> [any WriterWork]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !stopping && !appender.hasOutcome { condition.wait() }
+        return queue.first.map { !$0.isExclusive } == true ? takeCommands() : nil
+    }
+
+    /// Takes the commands at the head of the queue, up to ``maxBatch``; the lock must be held.
+    private func takeCommands() -> [any WriterWork] {
         let count = min(Self.maxBatch, queue.prefix { !$0.isExclusive }.count)
         let batch = Array(queue.prefix(count))
         queue.removeFirst(count)
         return batch
+    }
+
+    /// Puts `batch` back at the head of the queue, to be decided again.
+    private func requeue(_ batch: [any WriterWork]) {
+        condition.lock()
+        queue.insert(contentsOf: batch, at: 0)
+        condition.unlock()
     }
 
     /// Traps unless called on the writer thread: write transactions must begin and end there.
@@ -146,7 +178,7 @@ final class Writer: @unchecked Sendable {
 
     private func loop() {
         thread = pthread_self()
-        while let batch = nextBatch() {
+        while let batch = decidedAhead?.batch ?? nextBatch() {
             do {
                 if stateBehind {
                     _ = try flusher.committing {
@@ -167,14 +199,19 @@ final class Writer: @unchecked Sendable {
         stopped.signal()
     }
 
-    /// Decides `batch`, hands its group to the appender, applies the group to derived state in
-    /// one transaction meanwhile, and commits that once the group is durable in the log. Once the
-    /// append returned the group stands, whatever happens to the state's commit; if that fails,
-    /// the callers get the fault (an answer must show in what they read next) and the state
-    /// catches up from the log before the next group.
+    /// Decides `batch` (unless it was decided ahead), hands its group to the appender, applies the
+    /// group to derived state in one transaction meanwhile and decides the commands queued since
+    /// (``decidedAhead``: they see this group, which the log is about to hold), and commits the
+    /// state once the group is durable in the log. Once the append returned the group stands,
+    /// whatever happens to the state's commit; if that fails, the callers get the fault (an answer
+    /// must show in what they read next) and the state catches up from the log before the next
+    /// group. If the append fails, the group decided ahead goes back to the queue.
     private func runGroup(_ batch: [any WriterWork]) throws {
         assertOnWriterThread()
-        var builder = GroupBuilder(head: head, lastDenial: lastDenial)
+        let ahead = decidedAhead.map { $0.builder }
+        decidedAhead = nil
+        precondition(ahead.map { $0.start == head } ?? true, "a group decided ahead must continue the log's head")
+        var builder = ahead ?? GroupBuilder(head: head, lastDenial: lastDenial)
         var appending = false  // the appender has the group
         var answered = false   // … and has said whether the log holds it
         var appended = false   // … which it does
@@ -182,12 +219,17 @@ final class Writer: @unchecked Sendable {
             try state.write { txn in
                 let dbs = try stateTables.current(txn)
                 if !appending {
-                    builder = GroupBuilder(head: head, lastDenial: lastDenial)
-                    let view = CommandView(base: ProjectionReader(txn: txn, dbs: dbs))
-                    for work in batch { try work.run(txn, view, self, builder) }
+                    if ahead == nil {
+                        builder = GroupBuilder(head: head, lastDenial: lastDenial)
+                        let view = CommandView(base: ProjectionReader(txn: txn, dbs: dbs))
+                        for work in batch { try work.run(txn, view, self, builder) }
+                    }
                     appender.start(builder.log)
                     appending = true
-                    if !batch[0].isExclusive { try apply(builder.log.records, txn, dbs) }
+                    if !batch[0].isExclusive {
+                        try apply(builder.log.records, txn, dbs)
+                        try decideAhead(after: builder, txn, dbs)
+                    }
                 } else {
                     // Again, after the state's map grew: the group is decided and with the log.
                     try apply(builder.log.records, txn, dbs)
@@ -205,6 +247,11 @@ final class Writer: @unchecked Sendable {
         } catch {
             // The state failed while the append was in flight: whether the group stands is the log's word.
             if appending && !answered { appended = (try? appender.wait()) != nil }
+            if !appended, let next = decidedAhead {
+                // Decided on a group the log does not hold: decided again later.
+                decidedAhead = nil
+                requeue(next.batch)
+            }
             if let failure = error as? AppendFailure { throw failure.error }
             guard appended else { throw error }
             // The log holds the group: the head moves on whatever the callers are told.
@@ -213,6 +260,31 @@ final class Writer: @unchecked Sendable {
         }
         head = builder.head
         lastDenial = builder.lastDenial
+    }
+
+    /// Decides the commands that queue up while `group` is being made durable, against the state
+    /// in `txn` (which holds `group`): the next group, ready to append once this one stands.
+    private func decideAhead(after group: GroupBuilder, _ txn: Transaction, _ dbs: ProjectionDatabases) throws {
+        precondition(decidedAhead == nil, "a group is decided ahead already")
+        let builder = GroupBuilder(head: group.head, lastDenial: group.lastDenial)
+        let view = CommandView(base: ProjectionReader(txn: txn, dbs: dbs))
+        var batch: [any WriterWork] = []
+        while batch.count < Self.maxBatch, let next = commandsWhileAppending() {
+            batch += next
+            do {
+                for work in next { try work.run(txn, view, self, builder) }
+            } catch {
+                requeue(batch)
+                throw error
+            }
+        }
+        if !batch.isEmpty { decidedAhead = DecidedGroup(batch: batch, builder: builder) }
+    }
+
+    /// A group decided while the one before it was being made durable.
+    struct DecidedGroup {
+        let batch: [any WriterWork]
+        let builder: GroupBuilder
     }
 
     /// Why a group's append failed, carried out of the state's transaction.
