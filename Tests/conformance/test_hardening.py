@@ -129,7 +129,10 @@ def own_server(tmp_path):
     servers = []
 
     def start(config=None, data=None, preexec_fn=None):
-        s = Server(data or tmp_path / f"data{len(servers)}", config=config or make_config(), preexec_fn=preexec_fn).start()
+        s = Server(data or tmp_path / f"data{len(servers)}", config=config or make_config(), preexec_fn=preexec_fn)
+        # The server's log stays off the store's filesystem, which a test may fill.
+        s.stderr_path = str(tmp_path / f"server{len(servers)}-stderr.log")
+        s.start()
         servers.append(s)
         return s
 
