@@ -112,22 +112,4 @@ public struct Transaction {
         var cursor = Cursor(handle: handle)
         return try body(&cursor)
     }
-
-    /// Runs `body` in a nested write transaction: committed into this one when `body`
-    /// returns, rolled back alone when it throws. Gives per-command atomicity in a group commit.
-    public func nested<R>(_ body: (Transaction) throws -> R) throws -> R {
-        precondition(writable, "nested transactions need a write transaction")
-        var child: OpaquePointer?
-        try check(mdb_txn_begin(mdb_txn_env(txn), txn, 0, &child))
-        guard let child else { throw LMDBError(code: MDB_BAD_TXN) }
-        let result: R
-        do {
-            result = try body(Transaction(txn: child, writable: true))
-        } catch {
-            mdb_txn_abort(child)
-            throw error
-        }
-        try check(mdb_txn_commit(child))
-        return result
-    }
 }

@@ -31,29 +31,6 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         #expect(try env.read { txn in try txn.count(db) } == 0)
     }
 
-    @Test func nestedTransactionRollsBackAloneWhenItThrows() throws {
-        struct Boom: Error {}
-        let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "kv")
-        try env.write { txn in
-            try txn.put(db, key: [1], value: [1])
-            _ = try? txn.nested { child in
-                try child.put(db, key: [2], value: [2])
-                throw Boom()
-            }
-            try txn.nested { child in try child.put(db, key: [3], value: [3]) }
-        }
-        let keys = try env.read { txn in
-            try txn.withCursor(db) { cursor in
-                var out: [[UInt8]] = []
-                var entry = try cursor.first()
-                while let e = entry { out.append(Array(e.key)); entry = try cursor.next() }
-                return out
-            }
-        }
-        #expect(keys == [[1], [3]])
-    }
-
     @Test func cursorSeeksToFirstKeyAtOrAfterInByteOrder() throws {
         let env = try Environment(path: temporaryDirectory())
         let db = try env.openDatabase(named: "kv")

@@ -1,4 +1,3 @@
-import LMDB
 
 /// The last record of the log: where the next one chains on.
 struct LogHead: Sendable, Equatable {

@@ -1,16 +1,16 @@
 import Foundation
 import LMDB
 
-/// A private LMDB environment in a temporary directory where history is replayed: load a
-/// checkpoint, apply events with the real ``ProjectionWriter``, read with the real
-/// ``ProjectionReader``, then abort. Nothing is ever committed, so it costs no disk writes and
-/// leaves nothing behind. One replay at a time.
+/// A private LMDB environment in a temporary directory where past state is laid out to be read
+/// with the real readers: a repository's listing at a point (paged by the ordinary pager).
+/// Nothing is ever committed, so it costs no disk writes and leaves nothing behind. One use at
+/// a time.
 final class ScratchSpace: @unchecked Sendable {
     private let lock = NSLock()
     private var opened: (env: Environment, dbs: ProjectionDatabases, path: String)?
 
     /// Runs `body` with an empty projection generation in an aborted write transaction.
-    func replay<R>(_ body: (Transaction, ProjectionDatabases) throws -> R) throws -> R {
+    func withEmptyGeneration<R>(_ body: (Transaction, ProjectionDatabases) throws -> R) throws -> R {
         lock.lock()
         defer { lock.unlock() }
         let (env, dbs) = try open()

@@ -134,7 +134,7 @@ extension Ledger {
     /// reader over it to `body`. `body` gets nil when the repository did not exist then.
     func withRepository<R>(_ ref: RepositoryRef, at seq: UInt64, _ body: (ProjectionReader) throws -> R?) throws -> R? {
         guard let (record, state) = try versionedState(ref, at: seq) else { return nil }
-        return try scratch.replay { stxn, sdbs in
+        return try scratch.withEmptyGeneration { stxn, sdbs in
             let store = LMDBProjections(txn: stxn, dbs: sdbs)
             try store.putRepository(ref, record)
             try stxn.withCursor(sdbs.listing) { cursor in
