@@ -61,6 +61,13 @@ public struct EventRecord: Sendable, Hashable {
         return w.bytes
     }
 
+    /// The timestamp of a stored record, read from its envelope (format(1), seq(8), timestamp(8))
+    /// without decoding the rest; nil when the record is too short to hold one.
+    static func timestamp(of buffer: UnsafeRawBufferPointer) -> UInt64? {
+        guard buffer.count >= 17 else { return nil }
+        return KeyLayout.readU64(buffer, at: 9)
+    }
+
     /// Decodes a stored record. With `verifyHash`, also recomputes the hash over the canonical
     /// bytes and rejects a record whose stored hash differs.
     public static func decode(_ buffer: UnsafeRawBufferPointer, verifyHash: Bool = true) throws(DecodingError) -> EventRecord {

@@ -109,15 +109,13 @@ extension Ledger {
             var state = RegistryState(seq: applied.seq, timestamp: timestamp, repositories: [], organizations: [])
             var refs: [RepositoryRef] = []
             try reader.scan(reader.dbs.repos, prefix: []) { e in
-                refs.append(RepositoryRef(registryId: RegistryId(unchecked: String(decoding: e.key.prefix(12), as: UTF8.self)),
-                                          name: RepositoryName(unchecked: String(decoding: e.key.dropFirst(12), as: UTF8.self))))
+                refs.append(KeyLayout.repository(decoding: e.key))
                 return true
             }
             for ref in refs.sorted() { state.repositories.append(try reader.repositoryState(ref)!) }
             var orgs: [(RegistryId, String)] = []
             try reader.scan(reader.dbs.organizations, prefix: []) { e in
-                orgs.append((RegistryId(unchecked: String(decoding: e.key.prefix(12), as: UTF8.self)),
-                             String(decoding: e.key.dropFirst(12), as: UTF8.self)))
+                orgs.append(KeyLayout.organization(decoding: e.key))
                 return true
             }
             for (registry, org) in orgs {

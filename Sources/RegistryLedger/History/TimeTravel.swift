@@ -33,8 +33,8 @@ extension Ledger {
             guard head > 0 else { throw LedgerError.invalid("the log is empty") }
             func time(_ seq: UInt64) throws -> UInt64 {
                 try txn.withValue(logTables.log, key: KeyLayout.u64(seq)) { v in
-                    guard let v, v.count > 17 else { throw LogReplay.corrupt(seq, "the record is missing or short") }
-                    return KeyLayout.readU64(v, at: 9)
+                    guard let time = v.flatMap(EventRecord.timestamp(of:)) else { throw LogReplay.corrupt(seq, "the record is missing or short") }
+                    return time
                 }
             }
             switch point {
@@ -169,9 +169,7 @@ extension Ledger {
             try txn.withCursor(dbs.repoHistory) { c in
                 var entry = try c.first()
                 while let e = entry {
-                    let key = e.value[...]
-                    refs.append(RepositoryRef(registryId: RegistryId(unchecked: String(decoding: key.prefix(12), as: UTF8.self)),
-                                              name: RepositoryName(unchecked: String(decoding: key.dropFirst(12), as: UTF8.self))))
+                    refs.append(KeyLayout.repository(decoding: e.value))
                     entry = try c.next()
                 }
             }
@@ -184,7 +182,7 @@ extension Ledger {
         try stateEnv.read { txn in
             var orgs: [(RegistryId, String)] = []
             try ProjectionReader(txn: txn, dbs: try stateTables.current(txn)).scan(try stateTables.current(txn).organizations, prefix: []) { e in
-                orgs.append((RegistryId(unchecked: String(decoding: e.key[..<12], as: UTF8.self)), String(decoding: e.key[12...], as: UTF8.self)))
+                orgs.append(KeyLayout.organization(decoding: e.key))
                 return true
             }
             return orgs
@@ -197,7 +195,7 @@ extension Ledger {
         try txn.withCursor(db) { c in
             var entry = try c.seek(atOrAfter: prefix)
             while let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == prefix.count + 8 {
-                out.append(KeyLayout.readU64(e.key, at: prefix.count))
+                out.append(KeyLayout.readU64(e.key, at: prefix.count))  // the key's last 8 bytes: seq
                 entry = try c.next()
             }
         }
@@ -209,17 +207,17 @@ extension Ledger {
     func repositorySeqs(_ txn: Transaction, _ dbs: ProjectionDatabases, historyId hid: [UInt8],
                         from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [UInt64] {
         var out: [UInt64] = []
-        func isRow(_ e: Cursor.Entry?) -> Bool { e.map { $0.key.count == 24 && KeyLayout.hasPrefix($0.key, hid) } ?? false }
+        func isRow(_ e: Cursor.Entry?) -> Bool { e.map { SeqRun.isRow($0.key, of: hid) } ?? false }
         try txn.withCursor(dbs.repoEvents) { c in
             // The row that holds `from` starts at it or before it.
             let start = hid + KeyLayout.u64(from)
             var entry = try c.seek(atOrAfter: start)
-            if !(isRow(entry) && KeyLayout.readU64(entry!.key, at: 16) == from) {
+            if !(isRow(entry) && SeqRun.first(ofRow: entry!.key) == from) {
                 let before = entry == nil ? try c.last() : try c.previous()
                 entry = isRow(before) ? before : try c.seek(atOrAfter: start)
             }
             while out.count < limit, let e = entry, isRow(e) {
-                let first = KeyLayout.readU64(e.key, at: 16)
+                let first = SeqRun.first(ofRow: e.key)
                 guard first <= through else { return }
                 let seqs: [UInt64]
                 do { seqs = try SeqRun.decode(first: first, e.value) } catch {

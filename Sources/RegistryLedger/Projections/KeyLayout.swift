@@ -83,6 +83,40 @@ enum KeyLayout {
         Array(registry.value.utf8) + Array(name.utf8)
     }
 
+    // MARK: decoding (each layout's other half, so that no reader elsewhere counts bytes)
+
+    /// The repository a ``repository(_:)`` key names.
+    static func repository(decoding key: some Collection<UInt8>) -> RepositoryRef {
+        RepositoryRef(registryId: RegistryId(unchecked: String(decoding: key.prefix(12), as: UTF8.self)),
+                      name: RepositoryName(unchecked: String(decoding: key.dropFirst(12), as: UTF8.self)))
+    }
+
+    /// The organization an ``organization(_:_:)`` key names.
+    static func organization(decoding key: some Collection<UInt8>) -> (RegistryId, String) {
+        (RegistryId(unchecked: String(decoding: key.prefix(12), as: UTF8.self)), String(decoding: key.dropFirst(12), as: UTF8.self))
+    }
+
+    /// The tag a ``tag(_:_:)`` key names.
+    static func tagName(decoding key: UnsafeRawBufferPointer) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: key[8...]), as: UTF8.self)
+    }
+
+    /// The digest an ``image(_:_:)`` key names.
+    static func imageDigest(decoding key: UnsafeRawBufferPointer) -> Digest {
+        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: key[8..<40]))
+    }
+
+    /// The entry a ``listing(_:_:tag:)`` key names.
+    @inline(__always)
+    static func listingEntry(decoding key: UnsafeRawBufferPointer) -> (digest: Digest, tag: String?) {
+        let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: key[9..<41]))
+        let tag = key[8] == ListingKind.tagged.rawValue ? String(decoding: UnsafeRawBufferPointer(rebasing: key[41...]), as: UTF8.self) : nil
+        return (digest, tag)
+    }
+
+    /// The creation seq a `policies` key (scope key, createdSeq(8)) ends with.
+    static func policySeq(decoding key: UnsafeRawBufferPointer) -> UInt64 { readU64(key, at: key.count - 8) }
+
     /// LMDB's largest key (the default build's `mdb_env_get_maxkeysize`).
     static let maxKeyLength = 511
 

@@ -136,8 +136,8 @@ struct LMDBProjections: HistoryStore {
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws {
         try txn.withCursor(dbs.repoEvents) { c in
             let past = try c.seek(atOrAfter: historyId + KeyLayout.u64(.max))
-            if let last = past == nil ? try c.last() : try c.previous(), last.key.count == 24, KeyLayout.hasPrefix(last.key, historyId) {
-                let seqs = try SeqRun.decode(first: KeyLayout.readU64(last.key, at: 16), last.value)
+            if let last = past == nil ? try c.last() : try c.previous(), SeqRun.isRow(last.key, of: historyId) {
+                let seqs = try SeqRun.decode(first: SeqRun.first(ofRow: last.key), last.value)
                 if seqs.last! >= seq { return }  // indexed already
                 if seqs.count < SeqRun.capacity {
                     // Copied before the put: it moves the row the map buffers point into.

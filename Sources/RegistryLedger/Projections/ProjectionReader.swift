@@ -53,7 +53,7 @@ struct ProjectionReader: BaseView {
     func policies(_ scope: PolicyScope) throws -> [(createdSeq: UInt64, policy: Policy)] {
         var out: [(createdSeq: UInt64, policy: Policy)] = []
         try scan(dbs.policies, prefix: KeyLayout.scope(scope)) { e in
-            out.append((KeyLayout.readU64(e.key, at: e.key.count - 8), try PolicyRecord.decode(e.value)))
+            out.append((KeyLayout.policySeq(decoding: e.key), try PolicyRecord.decode(e.value)))
             return true
         }
         return out
@@ -71,7 +71,7 @@ struct ProjectionReader: BaseView {
     func policySeq(_ uuid: String, in scope: PolicyScope) throws -> UInt64? {
         guard let key = try txn.get(dbs.policyIndex, key: Array(uuid.utf8)), key.count >= 8, key.starts(with: KeyLayout.scope(scope))
         else { return nil }
-        return key.withUnsafeBytes { KeyLayout.readU64($0, at: key.count - 8) }
+        return key.withUnsafeBytes { KeyLayout.policySeq(decoding: $0) }
     }
 
     /// The policy of `scope` created at `createdSeq`.
@@ -98,8 +98,7 @@ struct ProjectionReader: BaseView {
     func repositories(inNamespace org: String, registry: RegistryId) throws -> [(RepositoryRef, RepoRecord)] {
         var out: [(RepositoryRef, RepoRecord)] = []
         try scan(dbs.repos, prefix: KeyLayout.repositoryPrefix(registry, namePrefix: org + "/")) { e in
-            let name = String(decoding: e.key[12...], as: UTF8.self)
-            out.append((RepositoryRef(registryId: registry, name: RepositoryName(unchecked: name)), try RepoRecord(e.value)))
+            out.append((KeyLayout.repository(decoding: e.key), try RepoRecord(e.value)))
             return true
         }
         return out
@@ -109,7 +108,7 @@ struct ProjectionReader: BaseView {
     func tags(_ repoId: UInt64) throws -> [(name: String, record: TagRecord)] {
         var out: [(name: String, record: TagRecord)] = []
         try scan(dbs.tags, prefix: KeyLayout.u64(repoId)) { e in
-            out.append((String(decoding: e.key[8...], as: UTF8.self), try TagRecord(e.value)))
+            out.append((KeyLayout.tagName(decoding: e.key), try TagRecord(e.value)))
             return true
         }
         return out
@@ -119,7 +118,7 @@ struct ProjectionReader: BaseView {
     func images(_ repoId: UInt64, mediaType: Bool = true) throws -> [(digest: Digest, record: ImageRecord)] {
         var out: [(digest: Digest, record: ImageRecord)] = []
         try scan(dbs.images, prefix: KeyLayout.u64(repoId)) { e in
-            out.append((Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), try ImageRecord(e.value, mediaType: mediaType)))
+            out.append((KeyLayout.imageDigest(decoding: e.key), try ImageRecord(e.value, mediaType: mediaType)))
             return true
         }
         return out

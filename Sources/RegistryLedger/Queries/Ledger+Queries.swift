@@ -52,9 +52,7 @@ extension Ledger {
         let wanted = filter.imageStatus.wantedCode
         return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
             if let wanted, e.value[0] != wanted { return nil }
-            let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[9..<41]))
-            let tag = e.key[8] == KeyLayout.ListingKind.tagged.rawValue
-                ? String(decoding: UnsafeRawBufferPointer(rebasing: e.key[41...]), as: UTF8.self) : nil
+            let (digest, tag) = KeyLayout.listingEntry(decoding: e.key)
             return ImageEntry(digest: digest, tag: tag)
         }
     }
@@ -87,7 +85,7 @@ extension Ledger {
                 let image = try ImageRecord(e.value)
                 if let wanted, image.status != wanted { return nil }
                 guard filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return nil }
-                return detail(Digest(rawPointer: UnsafeRawBufferPointer(rebasing: e.key[8...])), image)
+                return detail(KeyLayout.imageDigest(decoding: e.key), image)
             }
         }
     }
@@ -109,8 +107,7 @@ extension Ledger {
             let prefix = Array(registry.value.utf8)
             let pager = KeysetPager(kind: .describeRepositories, binding: prefix, base: prefix, prefix: prefix, secret: tokenSecret)
             return try pager.page(reader, reader.dbs.repos, limit: limit, nextToken: nextToken) { e in
-                let name = RepositoryName(unchecked: String(decoding: e.key[12...], as: UTF8.self))
-                return Repository(ref: RepositoryRef(registryId: registry, name: name), record: try RepoRecord(e.value))
+                Repository(ref: KeyLayout.repository(decoding: e.key), record: try RepoRecord(e.value))
             }
         }
     }
@@ -156,7 +153,7 @@ extension Ledger {
             var more = false
             let prefix = specificTag.map { KeyLayout.tag(repo.repoId, $0) } ?? KeyLayout.u64(repo.repoId)
             try reader.scan(reader.dbs.tags, prefix: prefix) { e in
-                let name = String(decoding: e.key[8...], as: UTF8.self)
+                let name = KeyLayout.tagName(decoding: e.key)
                 if let specificTag, name != specificTag { return false }
                 if skip > 0 { skip -= 1; return true }
                 if tags.count == limit { more = true; return false }
@@ -185,7 +182,7 @@ extension Ledger {
             var more = false
             try reader.scan(reader.dbs.tags, prefix: prefix, from: start) { e in
                 if names.count == limit { more = true; return false }
-                names.append(String(decoding: e.key[8...], as: UTF8.self))
+                names.append(KeyLayout.tagName(decoding: e.key))
                 return true
             }
             return (names, more)
