@@ -131,6 +131,32 @@ import Testing
         #expect(try ledger.state(at: .seq(head), repository: ref) == good)
     }
 
+    @Test func anOrganizationsPoliciesAreReadAtEachPointAndADamagedVersionIsAStorageError() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        let org = PolicyScope.organization(.defaultId, "acme")
+        _ = try await ledger.createRepository(ref, context: alice)
+        let known = try ledger.headSeq()
+        let first = try await ledger.createPolicy(org, tagPattern: "v.*", context: admin)
+        let created = try ledger.headSeq()
+        _ = try await ledger.updatePolicy(org, uuid: first.uuid, tagPattern: "w.*", context: admin)
+        let updated = try ledger.headSeq()
+        _ = try await ledger.deletePolicy(org, uuid: first.uuid, context: admin)
+        let head = try ledger.headSeq()
+        func patterns(_ seq: UInt64) throws -> [String]? {
+            try ledger.state(at: .seq(seq)).organizations.first { $0.name == "acme" }?.policies.map(\.tagPattern)
+        }
+        #expect(try patterns(known) == [])
+        #expect(try patterns(created) == ["v.*"])
+        #expect(try patterns(updated) == ["w.*"])
+        #expect(try patterns(head) == [])
+        // A policy version that does not decode.
+        let key = KeyLayout.scope(org) + KeyLayout.u64(created) + KeyLayout.u64(created)
+        try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).organizationVersions, key: key, value: [9, 9]) }
+        let error = await expectError(.storage) { try ledger.state(at: .seq(created)) }
+        #expect(error?.message.contains("temporal index of organization acme") == true)
+    }
+
     @Test func aVersionWithAnyByteDamagedGivesAStateOrAStorageErrorNeverACrash() async throws {
         let (ledger, _) = try makeLedger()
         let ref = repo("acme/web")

@@ -45,6 +45,12 @@ func say(_ line: String) { FileHandle.standardError.write(Data(("bench-check: " 
 
 let quick = Fixtures.quick
 let sections = Set(CommandLine.arguments.dropFirst())
+let allSections: Set = ["append", "verify", "rebuild", "recovery", "time-travel", "paging", "memory"]
+if !sections.isSubset(of: allSections), CommandLine.arguments.dropFirst().first != "recovery-writer" {
+    FileHandle.standardError.write(Data(("bench-check: unknown section \(sections.subtracting(allSections).sorted().joined(separator: ", ")); "
+        + "the sections are \(allSections.sorted().joined(separator: ", "))\n").utf8))
+    exit(2)
+}
 /// Whether the run measures `section` (every section when none is named).
 func wanted(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
 let ref = try RepositoryRef("bench/append")

@@ -121,10 +121,13 @@ enum KeyLayout {
     static let maxKeyLength = 511
 
     /// Whether `a` sorts before `b` as LMDB orders keys: bytewise, a prefix before its extensions.
-    static func sortsBefore(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    static func sortsBefore(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { compare(a, b) < 0 }
+
+    /// Negative, zero or positive as `a` sorts before, with or after `b` in LMDB's order.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let n = min(a.count, b.count)
-        let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
-        return c != 0 ? c < 0 : a.count < b.count
+        let c = n == 0 ? 0 : Int(memcmp(a.baseAddress!, b.baseAddress!, n))
+        return c != 0 ? c : a.count - b.count
     }
 
     /// Whether `key` starts with `prefix`.

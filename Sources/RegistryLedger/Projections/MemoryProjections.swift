@@ -215,7 +215,8 @@ extension MemoryProjections.ContentVersions {
             while !reader.isAtEnd { rows.append((try reader.dataBuffer(), try reader.u64(), try reader.dataBuffer())) }
             // Versions came in seq order: sorting by entity, then seq, puts them in key order.
             rows.sort { a, b in
-                KeyLayout.sortsBefore(a.entity, b.entity) || (!KeyLayout.sortsBefore(b.entity, a.entity) && a.seq < b.seq)
+                let c = KeyLayout.compare(a.entity, b.entity)
+                return c != 0 ? c < 0 : a.seq < b.seq
             }
             for row in rows {
                 try body({ $0.u64(repoId); $0.raw(row.entity); $0.u64(row.seq) }, row.value)

@@ -129,7 +129,11 @@ final class Writer: @unchecked Sendable {
 
     private func loop() {
         thread = pthread_self()
-        while let batch = decidedAhead?.batch ?? nextBatch() {
+        while true {
+            // Taken before anything can fail: a batch is answered once, whatever happens to it.
+            let ahead = decidedAhead
+            decidedAhead = nil
+            guard let batch = ahead?.batch ?? nextBatch() else { break }
             do {
                 if stateBehind {
                     _ = try flusher.committing {
@@ -138,7 +142,7 @@ final class Writer: @unchecked Sendable {
                     }
                     stateBehind = false
                 }
-                try flusher.committing { try runGroup(batch) }
+                try flusher.committing { try runGroup(batch, decided: ahead?.builder) }
                 stats.recordCommit(batchSize: batch.count)
                 onCommit?(batch.count)
                 for work in batch { work.complete(commitError: nil) }
@@ -150,17 +154,15 @@ final class Writer: @unchecked Sendable {
         stopped.signal()
     }
 
-    /// Decides `batch` (unless it was decided ahead), hands its group to the appender, applies the
+    /// Decides `batch` (unless it was decided ahead: `decided`), hands its group to the appender, applies the
     /// group to derived state in one transaction meanwhile and decides the commands queued since
     /// (``decidedAhead``: they see this group, which the log is about to hold), and commits the
     /// state once the group is durable in the log. Once the append returned the group stands,
     /// whatever happens to the state's commit; if that fails, the callers get the fault (an answer
     /// must show in what they read next) and the state catches up from the log before the next
     /// group. If the append fails, the group decided ahead goes back to the queue.
-    private func runGroup(_ batch: [any WriterWork]) throws {
+    private func runGroup(_ batch: [any WriterWork], decided ahead: GroupBuilder?) throws {
         assertOnWriterThread()
-        let ahead = decidedAhead.map { $0.builder }
-        decidedAhead = nil
         precondition(ahead.map { $0.start == head } ?? true, "a group decided ahead must continue the log's head")
         var builder = ahead ?? GroupBuilder(head: head, lastDenial: lastDenial)
         var appending = false  // the appender has the group
