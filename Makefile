@@ -62,7 +62,12 @@ FUZZ_SECONDS ?= 10
 # 0: a random seed each run (by hand); make test passes a fixed seed so CI's runs repeat.
 FUZZ_SEED ?= 0
 FUZZ_TARGETS = event-record page-token manifest tag-pattern ecr-request quay-request
+# Nested packages do not notice a source file of the root package that was added or removed
+# since their last build (SwiftPM keeps the old file list): forget the plan, keep the objects.
+STALE_PLANS = rm -f */.build/*/release/description.json */.build/*/debug/description.json
+
 fuzz: deps
+	$(STALE_PLANS)
 	cd Fuzz && $(SWIFT) build -c release --toolset toolset.json
 	@bin=$$(cd Fuzz && $(SWIFT) build -c release --toolset toolset.json --show-bin-path); mkdir -p Fuzz/crashes; \
 	for t in $(FUZZ_TARGETS); do \
@@ -74,13 +79,16 @@ fuzz: deps
 
 # The benchmark harness (a nested package; see BENCHMARKS.md). Fixtures are cached in Benchmarks/.fixtures.
 bench: deps
+	$(STALE_PLANS)
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
 
 bench-quick: deps
+	$(STALE_PLANS)
 	cd Benchmarks && REGLEDGER_BENCH_QUICK=1 $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
 
 # Every goal of SPEC §5 the store owns, at full size: one JSON line per goal (BENCHMARKS.md).
 bench-check: deps
+	$(STALE_PLANS)
 	$(SWIFT) build -c release --product regledger
 	cd Benchmarks && $(SWIFT) build -c release --product bench-check && $(SWIFT) build -c release --product http-paging
 	REGLEDGER_BIN=$$($(SWIFT) build -c release --show-bin-path)/regledger Benchmarks/.build/release/bench-check
