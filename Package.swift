@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
-        .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger"]),
+        .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryAPI", "RegistryServer"]),
     ]

@@ -1,15 +1,14 @@
 import CLMDB
 
-/// A handle to one named LMDB database inside an ``Environment``.
-///
-/// Handles are plain values, valid for the life of the environment that opened them.
-public struct Database: Sendable, Hashable {
-    let dbi: MDB_dbi
+/// A handle to one named LMDB database inside an ``Environment``; ``Table`` gives it a layout.
+@usableFromInline
+struct Database: Sendable, Hashable {
+    @usableFromInline let dbi: MDB_dbi
     /// The database's name in the environment.
-    public let name: String
+    let name: String
 }
 
-/// Flags for ``Transaction/put(_:key:value:flags:)``.
+/// Flags for ``WriteTransaction/put(_:_:_:flags:)``.
 public struct PutFlags: OptionSet, Sendable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }

@@ -116,14 +116,19 @@ public final class Environment: @unchecked Sendable {
         return info.me_mapsize
     }
 
-    /// Opens a named database, creating it when `create` is set and the environment is writable.
-    public func openDatabase(named name: String, create: Bool = true) throws -> Database {
+    /// Opens the table named `name`, creating it when `create` is set and the environment is
+    /// writable. - Throws: ``LMDBError/notFound`` for a table that does not exist and is not created.
+    public func openTable<K, V>(named name: String, create: Bool = true) throws -> Table<K, V> {
+        Table(try openDatabase(named: name, create: create))
+    }
+
+    func openDatabase(named name: String, create: Bool) throws -> Database {
         if options.readOnly || !create {
             // A handle opened in a transaction survives only if that transaction commits.
             return try resizeLock.withShared { () throws -> Database in
                 let txn = try begin(flags: UInt32(MDB_RDONLY))
                 do {
-                    let db = try Transaction(txn: txn, writable: false).openDatabase(name, flags: 0)
+                    let db = try TransactionHandle(txn).openDatabase(name, flags: 0)
                     try check(mdb_txn_commit(txn))
                     return db
                 } catch {
@@ -132,18 +137,18 @@ public final class Environment: @unchecked Sendable {
                 }
             }
         }
-        return try write { txn in try txn.openDatabase(name, flags: UInt32(MDB_CREATE)) }
+        return try write { txn in try txn.handle.openDatabase(name, flags: UInt32(MDB_CREATE)) }
     }
 
     /// Runs `body` in a read transaction and returns its result.
     ///
     /// Values lent by the transaction are valid only inside `body`. Keep it short and never
     /// suspend inside it: an open read transaction pins old pages.
-    public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+    public func read<R>(_ body: (ReadTransaction) throws -> R) throws -> R {
         try resizeLock.withShared { () throws -> R in
             let txn = try begin(flags: UInt32(MDB_RDONLY))
             defer { mdb_txn_abort(txn) }
-            return try body(Transaction(txn: txn, writable: false))
+            return try body(ReadTransaction(TransactionHandle(txn)))
         }
     }
 
@@ -152,24 +157,24 @@ public final class Environment: @unchecked Sendable {
     /// When the map is full the transaction is aborted, the map doubled, and `body` run again
     /// from the start: `body` must be a function of the database state only. An error thrown
     /// by `body` aborts the transaction and is rethrown.
-    public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
+    public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         try transact(commit: true, body)
     }
 
     /// Runs `body` in a write transaction that is always aborted: scratch work that must leave
     /// nothing behind (and costs no disk writes). Grows the map and reruns `body` when it is full.
-    public func discardedWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
+    public func discardedWrite<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         try transact(commit: false, body)
     }
 
-    private func transact<R>(commit: Bool, _ body: (Transaction) throws -> R) throws -> R {
+    private func transact<R>(commit: Bool, _ body: (WriteTransaction) throws -> R) throws -> R {
         while true {
             do {
                 return try resizeLock.withShared { () throws -> R in
                     let txn = try begin(flags: 0)
                     let result: R
                     do {
-                        result = try body(Transaction(txn: txn, writable: true))
+                        result = try body(WriteTransaction(TransactionHandle(txn)))
                     } catch {
                         mdb_txn_abort(txn)
                         throw error

@@ -42,6 +42,7 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 @inline(__always)
+@usableFromInline
 func check(_ rc: Int32) throws(LMDBError) {
     if rc != 0 { throw LMDBError(code: rc) }
 }

@@ -49,8 +49,8 @@ final class ReaderProcess {
     @Test func slotsOfAProcessKilledInsideReadTransactionsAreCountedAndReleased() throws {
         let path = temporaryDirectory()
         let env = try Environment(path: path)
-        let db = try env.openDatabase(named: "kv")
-        try env.write { txn in try txn.put(db, key: [1], value: [1]) }
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+        try env.write { txn in try txn.put(db, [1], [1]) }
         let reader = try ReaderProcess(path: path, transactions: 3)
         #expect(reader.held == 3)
         #expect(env.readerSlotsInUse() == 3)
@@ -67,23 +67,23 @@ final class ReaderProcess {
         var options = Environment.Options()
         options.maxReaders = 8
         let env = try Environment(path: path, options: options)
-        let db = try env.openDatabase(named: "kv")
-        try env.write { txn in try txn.put(db, key: [1], value: [7]) }
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+        try env.write { txn in try txn.put(db, [1], [7]) }
         let reader = try ReaderProcess(path: path, transactions: 8)
         #expect(reader.held == 8)
-        #expect(throws: LMDBError.readersFull) { try env.read { txn in try txn.get(db, key: [1]) } }
+        #expect(throws: LMDBError.readersFull) { try env.read { txn in try txn.get(db, [1]) } }
         reader.kill()
-        #expect(try env.read { txn in try txn.get(db, key: [1]) } == [7])
+        #expect(try env.read { txn in try txn.get(db, [1]) } == [7])
         #expect(env.staleReadersReleased == 8)
     }
 
     @Test func aDeadReaderStopsPinningPagesOnceReleased() throws {
         let path = temporaryDirectory()
         let env = try Environment(path: path)
-        let db = try env.openDatabase(named: "kv")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
         let value = [UInt8](repeating: 0xab, count: 256 << 10)
         func churn(_ rounds: Int) throws {
-            for round in 0..<rounds { try env.write { txn in try txn.put(db, key: [0], value: value + [UInt8(round & 0xff)]) } }
+            for round in 0..<rounds { try env.write { txn in try txn.put(db, [0], value + [UInt8(round & 0xff)]) } }
         }
         func fileSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as! Int }
         try churn(4)

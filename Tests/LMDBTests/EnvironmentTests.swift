@@ -11,20 +11,20 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
 @Suite struct EnvironmentTests {
     @Test func writtenValuesAreReadBackAfterCommit() throws {
         let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "kv")
-        try env.write { txn in try txn.put(db, key: [1, 2], value: [9, 9, 9]) }
-        let value = try env.read { txn in try txn.get(db, key: [1, 2]) }
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+        try env.write { txn in try txn.put(db, [1, 2], [9, 9, 9]) }
+        let value = try env.read { txn in try txn.get(db, [1, 2]) }
         #expect(value == [9, 9, 9])
-        #expect(try env.read { txn in try txn.get(db, key: [7]) } == nil)
+        #expect(try env.read { txn in try txn.get(db, [7]) } == nil)
     }
 
     @Test func errorThrownInsideWriteRollsBackEverything() throws {
         struct Boom: Error {}
         let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "kv")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
         #expect(throws: Boom.self) {
             try env.write { txn in
-                try txn.put(db, key: [1], value: [1])
+                try txn.put(db, [1], [1])
                 throw Boom()
             }
         }
@@ -33,52 +33,52 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
 
     @Test func cursorSeeksToFirstKeyAtOrAfterInByteOrder() throws {
         let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "kv")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
         try env.write { txn in
-            for k: UInt8 in [10, 20, 30] { try txn.put(db, key: [0, k], value: [k]) }
+            for k: UInt8 in [10, 20, 30] { try txn.put(db, [0, k], [k]) }
         }
         let found = try env.read { txn in
-            try txn.withCursor(db) { cursor in try cursor.seek(atOrAfter: [0, 15]).map { Array($0.value) } }
+            try txn.withCursor(db) { cursor in try cursor.seek(atOrAfterBytes: [0, 15]).map { $0.rawValue.map { $0 } } }
         }
         #expect(found == [20])
         let pastEnd = try env.read { txn in
-            try txn.withCursor(db) { cursor in try cursor.seek(atOrAfter: [0, 31]) != nil }
+            try txn.withCursor(db) { cursor in try cursor.seek(atOrAfterBytes: [0, 31]) != nil }
         }
         #expect(pastEnd == false)
     }
 
     @Test func appendFlagRejectsKeysOutOfOrder() throws {
         let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "log")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "log")
         try env.write { txn in
-            try txn.put(db, key: [0, 2], value: [2], flags: .append)
+            try txn.put(db, [0, 2], [2], flags: .append)
         }
         #expect(throws: LMDBError.keyExists) {
-            try env.write { txn in try txn.put(db, key: [0, 1], value: [1], flags: .append) }
+            try env.write { txn in try txn.put(db, [0, 1], [1], flags: .append) }
         }
     }
 
     @Test func cursorAppendFillsADatabaseInKeyOrderAndRejectsAKeyOutOfOrder() throws {
         let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "filled")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "filled")
         let keys: [[UInt8]] = (0..<2_000).map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
         try env.write { txn in
             try txn.withCursor(db) { c in
-                for key in keys { try key.withUnsafeBytes { k in try [UInt8](k).withUnsafeBytes { try c.put(key: k, value: $0, flags: .append) } } }
+                for key in keys { try key.withUnsafeBytes { k in try [UInt8](k).withUnsafeBytes { try c.put(rawKey: k, rawValue: $0, flags: .append) } } }
             }
         }
         let stored = try env.read { txn in
             try txn.withCursor(db) { c in
                 var out: [[UInt8]] = []
                 var entry = try c.first()
-                while let e = entry { out.append(Array(e.key)); entry = try c.next() }
+                while let e = entry { out.append(Array(e.rawKey)); entry = try c.next() }
                 return out
             }
         }
         #expect(stored == keys)
         #expect(throws: LMDBError.keyExists) {
             try env.write { txn in
-                try txn.withCursor(db) { c in try [UInt8]([0, 5]).withUnsafeBytes { try c.put(key: $0, value: $0, flags: .append) } }
+                try txn.withCursor(db) { c in try [UInt8]([0, 5]).withUnsafeBytes { try c.put(rawKey: $0, rawValue: $0, flags: .append) } }
             }
         }
     }
@@ -88,13 +88,13 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         options.mapSize = 1 << 20  // 1 MiB, far below what is written
         options.durable = false
         let env = try Environment(path: temporaryDirectory(), options: options)
-        let db = try env.openDatabase(named: "kv")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
         let value = [UInt8](repeating: 7, count: 1000)
         for batch in 0..<20 {
             try env.write { txn in
                 for i in 0..<500 {
                     let k = withUnsafeBytes(of: UInt32(batch * 500 + i).bigEndian) { Array($0) }
-                    try txn.put(db, key: k, value: value)
+                    try txn.put(db, k, value)
                 }
             }
         }
@@ -108,17 +108,17 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         options.maxMapSize = 2 << 20
         options.durable = false
         let env = try Environment(path: temporaryDirectory(), options: options)
-        let db = try env.openDatabase(named: "kv")
-        try env.write { txn in try txn.put(db, key: [0], value: [1]) }
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+        try env.write { txn in try txn.put(db, [0], [1]) }
         let big = [UInt8](repeating: 1, count: 4000)
         #expect(throws: LMDBError.mapFull) {
             try env.write { txn in
                 for i in 0..<2000 {
-                    try txn.put(db, key: withUnsafeBytes(of: UInt32(i + 1).bigEndian) { Array($0) }, value: big)
+                    try txn.put(db, withUnsafeBytes(of: UInt32(i + 1).bigEndian) { Array($0) }, big)
                 }
             }
         }
-        #expect(try env.read { txn in try txn.get(db, key: [0]) } == [1])
+        #expect(try env.read { txn in try txn.get(db, [0]) } == [1])
     }
 
     @Test func readOnlyOpenOfMissingDirectoryFails() {
@@ -135,24 +135,24 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         let path = temporaryDirectory()
         do {
             let env = try Environment(path: path)
-            let db = try env.openDatabase(named: "kv")
-            try env.write { txn in try txn.put(db, key: [1], value: [2]) }
+            let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+            try env.write { txn in try txn.put(db, [1], [2]) }
         }
         var options = Environment.Options()
         options.readOnly = true
         let env = try Environment(path: path, options: options)
-        let db = try env.openDatabase(named: "kv", create: false)
-        #expect(try env.read { txn in try txn.get(db, key: [1]) } == [2])
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv", create: false)
+        #expect(try env.read { txn in try txn.get(db, [1]) } == [2])
     }
 }
 
 @Suite struct DiscardedWriteTests {
     @Test func discardedWriteSeesItsOwnWritesAndLeavesNothing() throws {
         let env = try Environment(path: temporaryDirectory())
-        let db = try env.openDatabase(named: "kv")
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
         let seen = try env.discardedWrite { txn in
-            try txn.put(db, key: [1], value: [1])
-            return try txn.get(db, key: [1])
+            try txn.put(db, [1], [1])
+            return try txn.get(db, [1])
         }
         #expect(seen == [1])
         #expect(try env.read { txn in try txn.count(db) } == 0)

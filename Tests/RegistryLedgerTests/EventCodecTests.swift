@@ -1,4 +1,5 @@
 @testable import RegistryLedger
+import LMDB
 import Testing
 
 @Suite struct EventCodecTests {
@@ -88,9 +89,9 @@ import Testing
         let digest = try ledger.stateDigest()
         let target: UInt64 = 5
         try ledger.logEnv.write { txn in
-            var bytes = try txn.get(ledger.logTables.log, key: KeyLayout.u64(target))!
+            var bytes = try txn.get(ledger.logTables.log.raw, BigEndianU64.encode(target))!
             bytes[20] ^= 0xFF
-            try txn.put(ledger.logTables.log, key: KeyLayout.u64(target), value: bytes)
+            try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(target), bytes)
         }
         let error = await expectError(.storage) { try await ledger.rebuild() }
         #expect(error?.message.contains("seq \(target)") == true)
@@ -103,7 +104,7 @@ import Testing
         // Re-sign record 3 with different content: its own hash is valid, but record 4 no longer links to it.
         let forged = EventRecord(seq: 3, timestamp: 1, context: alice, event: .repositoryDeleted(repo("acme/a")),
                                  prevHash: try ledger.events(from: 2, limit: 1)[0].hash)
-        try ledger.logEnv.write { txn in try txn.put(ledger.logTables.log, key: KeyLayout.u64(3), value: forged.encoded) }
+        try ledger.logEnv.write { txn in try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(3), forged.encoded) }
         let error = await expectError(.storage) { try await ledger.rebuild() }
         #expect(error?.message.contains("seq 4") == true)
     }

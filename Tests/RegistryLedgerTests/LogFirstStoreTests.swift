@@ -35,7 +35,7 @@ private func reopen(_ path: String, readOnly: Bool = false) throws -> (Ledger, N
         #expect(notices.all.isEmpty)
         #expect(try ledger.appliedSeq() == head)
         // The log environment holds no derived table.
-        #expect(throws: LMDBError.notFound) { _ = try ledger.logEnv.openDatabase(named: "g0.repos", create: false) }
+        #expect(throws: LMDBError.notFound) { _ = try ledger.logEnv.openTable(named: "g0.repos", create: false) as Table<RawBytes, RawBytes> }
     }
 
     @Test(arguments: ["deleted", "truncated", "garbage", "another boot"])

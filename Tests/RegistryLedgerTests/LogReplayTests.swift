@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 @testable import RegistryLedger
+import LMDB
 import Testing
 
 /// The concurrent log walk that rebuild uses, and the pieces of the in-memory fold.
@@ -37,9 +38,9 @@ import Testing
         let head = try ledger.headSeq()
         let target: UInt64 = 150
         try ledger.logEnv.write { txn in
-            var bytes = try txn.get(ledger.logTables.log, key: KeyLayout.u64(target))!
+            var bytes = try txn.get(ledger.logTables.log.raw, BigEndianU64.encode(target))!
             bytes[bytes.count - 40] ^= 0x01  // inside the previous hash: the record's own hash fails
-            try txn.put(ledger.logTables.log, key: KeyLayout.u64(target), value: bytes)
+            try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(target), bytes)
         }
         var applied: UInt64 = 0
         #expect(throws: LogCorruption.self) {
@@ -59,7 +60,7 @@ import Testing
         // record 65, the first of the next chunk, no longer links to it.
         let forged = EventRecord(seq: 64, timestamp: 1, context: alice, event: .repositoryDeleted(repo("acme/a")),
                                  prevHash: try ledger.events(from: 63, limit: 1)[0].hash)
-        try ledger.logEnv.write { txn in try txn.put(ledger.logTables.log, key: KeyLayout.u64(64), value: forged.encoded) }
+        try ledger.logEnv.write { txn in try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(64), forged.encoded) }
         do {
             try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 32) { _ in }
             Issue.record("a broken chain was walked")
@@ -132,7 +133,7 @@ import Testing
         var lastTable: UInt8?
         for (table, key, value) in rows {
             if table != lastTable {
-                digest.begin(ProjectionDatabases.Table(rawValue: table)!)
+                digest.begin(ProjectionTables.Name(rawValue: table)!)
                 expected.update(data: [table])
                 lastTable = table
             }
@@ -190,11 +191,11 @@ import Testing
 
     @Test func rowsHandedOnInChunksArriveWholeAndInOrderWithTheirDigest() throws {
         // Enough rows for several chunks, of every size a row can have.
-        let rows: [(table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8])] = (0..<3_000).map { i in
+        let rows: [(table: ProjectionTables.Name, key: [UInt8], value: [UInt8])] = (0..<3_000).map { i in
             (i < 2_000 ? .images : .tags, (0..<(1 + i % 40)).map { UInt8(truncatingIfNeeded: i &+ $0) },
              (0..<(i % 7 == 0 ? 0 : i % 500)).map { UInt8(truncatingIfNeeded: i &* 3 &+ $0) })
         }
-        let tables: [ProjectionDatabases.Table] = [.images, .tags]
+        let tables: [ProjectionTables.Name] = [.images, .tags]
         let (received, digest) = try Handoff<ChunkingRowSink.Item>.pipeline(name: "test-rows", produce: { handoff in
             var sink = ChunkingRowSink(handoff)
             for table in tables {
@@ -203,8 +204,8 @@ import Testing
                 sink.endTable()
             }
             handoff.put(.digest(sink.digest))
-        }, consume: { handoff -> ([(ProjectionDatabases.Table, [UInt8], [UInt8])], StateDigest) in
-            var received: [(ProjectionDatabases.Table, [UInt8], [UInt8])] = []
+        }, consume: { handoff -> ([(ProjectionTables.Name, [UInt8], [UInt8])], StateDigest) in
+            var received: [(ProjectionTables.Name, [UInt8], [UInt8])] = []
             var chunks = 0
             for table in tables {
                 taking: while true {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import RegistryLedger
+import LMDB
 import Testing
 
 struct StoreOptionsTests {
@@ -82,7 +83,7 @@ struct ProjectionFormatTests {
             _ = try await ledger.createRepository(repo("acme/web"), context: alice)
             digest = try ledger.stateDigest()
             // What derived state of another projection format looks like.
-            try ledger.stateEnv.write { txn in try txn.put(ledger.stateTables.meta, key: Ledger.projectionFormatKey, value: [1]) }
+            try ledger.stateEnv.write { txn in try txn.put(ledger.stateTables.projectionFormat, 1) }
             ledger.close()
         }
         var readOnly = options

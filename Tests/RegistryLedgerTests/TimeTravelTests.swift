@@ -117,16 +117,16 @@ import Testing
         // A tag version of the wrong length, an unknown image status, a key of an unknown kind, a
         // key too short to hold a seq.
         let rows: [(key: [UInt8], value: [UInt8])] = [
-            (KeyLayout.u64(repoId) + [2] + Array("zz".utf8) + [0] + KeyLayout.u64(2), [1, 2, 3]),
-            (KeyLayout.u64(repoId) + [0] + Array(repeating: 7, count: 32) + KeyLayout.u64(2), [200]),
-            (KeyLayout.u64(repoId) + [9, 1] + KeyLayout.u64(2), [1]),
-            (KeyLayout.u64(repoId) + [0, 1], [1]),
+            (BigEndianU64.encode(repoId) + [2] + Array("zz".utf8) + [0] + BigEndianU64.encode(2), [1, 2, 3]),
+            (BigEndianU64.encode(repoId) + [0] + Array(repeating: 7, count: 32) + BigEndianU64.encode(2), [200]),
+            (BigEndianU64.encode(repoId) + [9, 1] + BigEndianU64.encode(2), [1]),
+            (BigEndianU64.encode(repoId) + [0, 1], [1]),
         ]
         for row in rows {
-            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions, key: row.key, value: row.value) }
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions.raw, row.key, row.value) }
             let error = await expectError(.storage) { try ledger.state(at: .seq(head), repository: ref) }
             #expect(error?.message.contains("temporal index") == true)
-            try ledger.stateEnv.write { txn in _ = try txn.delete(try ledger.stateTables.current(txn).contentVersions, key: row.key) }
+            try ledger.stateEnv.write { txn in _ = try txn.delete(try ledger.stateTables.current(txn).contentVersions.raw, row.key) }
         }
         #expect(try ledger.state(at: .seq(head), repository: ref) == good)
     }
@@ -151,8 +151,8 @@ import Testing
         #expect(try patterns(updated) == ["w.*"])
         #expect(try patterns(head) == [])
         // A policy version that does not decode.
-        let key = KeyLayout.scope(org) + KeyLayout.u64(created) + KeyLayout.u64(created)
-        try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).organizationVersions, key: key, value: [9, 9]) }
+        let key = ThenSeq<ThenSeq<PolicyScopeKey>>.encode(((org, created), created))
+        try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).organizationVersions.raw, key, [9, 9]) }
         let error = await expectError(.storage) { try ledger.state(at: .seq(created)) }
         #expect(error?.message.contains("temporal index of organization acme") == true)
     }
@@ -166,12 +166,12 @@ import Testing
         try await push(ledger, ref, 30..<42)
         let head = try ledger.headSeq()
         let rows = try ledger.stateEnv.read { txn in
-            try txn.withCursor(try ledger.stateTables.current(txn).contentVersions) { c in
-                var out: [(key: [UInt8], value: [UInt8])] = []
-                var entry = try c.first()
-                while let e = entry { out.append((Array(e.key), Array(e.value))); entry = try c.next() }
-                return out
+            var out: [(key: [UInt8], value: [UInt8])] = []
+            try txn.forEach(try ledger.stateTables.current(txn).contentVersions.raw) { e in
+                out.append((try e.key(), try e.value()))
+                return true
             }
+            return out
         }
         var rng = SeededGenerator(state: 21)
         for _ in 0..<150 {
@@ -180,14 +180,14 @@ import Testing
             var bad = good
             let at = Int.random(in: 0..<bad.count, using: &rng)
             bad[at] ^= UInt8.random(in: 1...255, using: &rng)
-            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions, key: key, value: bad) }
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions.raw, key, bad) }
             do {
                 _ = try ledger.state(at: .seq(head), repository: ref)
                 _ = try ledger.listImages(ref, at: .seq(head))
             } catch let error as LedgerError {
                 #expect(error.code == .storage, "\(error)")
             }
-            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions, key: key, value: good) }
+            try ledger.stateEnv.write { txn in try txn.put(try ledger.stateTables.current(txn).contentVersions.raw, key, good) }
         }
     }
 
@@ -357,12 +357,12 @@ import Testing
         let all = try ledger.events()
         let webSeqs = all.filter { $0.event.repository == web }.map(\.seq)
         #expect(webSeqs.count == 401)
-        let hid = HistoryIndex.repoPrefix(web)
+        let hid = HistoryIdKey.of(web)
         let rows = try ledger.stateEnv.read { txn in
             var rows: [UInt64] = []
-            try txn.withCursor(try ledger.stateTables.current(txn).repoEvents) { c in
-                var entry = try c.seek(atOrAfter: hid)
-                while let e = entry, KeyLayout.hasPrefix(e.key, hid) { rows.append(KeyLayout.readU64(e.key, at: 16)); entry = try c.next() }
+            try txn.forEach(try ledger.stateTables.current(txn).repoEvents, prefix: hid) { e in
+                rows.append(try e.key().seq)
+                return true
             }
             return rows
         }
@@ -384,12 +384,12 @@ import Testing
         let web = repo("acme/web")
         _ = try await ledger.createRepository(web, context: alice)
         try await push(ledger, web, 0..<100)
-        let hid = HistoryIndex.repoPrefix(web)
+        let hid = HistoryIdKey.of(web)
         for bad: [UInt8] in [[0], [0x80], [1, 0], Array(repeating: 1, count: SeqRun.capacity)] {
             try ledger.stateEnv.write { txn in
                 let dbs = try ledger.stateTables.current(txn)
-                let key = try txn.withCursor(dbs.repoEvents) { c in try c.seek(atOrAfter: hid).map { Array($0.key) } }!
-                try txn.put(dbs.repoEvents, key: key, value: bad)
+                let key = try txn.withCursor(dbs.repoEvents) { c in try c.seek(atOrAfterBytes: hid).map { try $0.key() } }!
+                try txn.put(dbs.repoEvents, key, bad)
             }
             await expectError(.storage) { try ledger.forEachEvent(repository: web) { _ in } }
             // Time travel reads the temporal index, not the event index.

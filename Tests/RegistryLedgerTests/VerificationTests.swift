@@ -1,4 +1,5 @@
 @testable import RegistryLedger
+import LMDB
 import Testing
 
 @Suite struct VerificationTests {
@@ -23,9 +24,9 @@ import Testing
         let ledger = try await store()
         let target = try ledger.headSeq() / 2
         try ledger.logEnv.write { txn in
-            var bytes = try txn.get(ledger.logTables.log, key: KeyLayout.u64(target))!
+            var bytes = try txn.get(ledger.logTables.log.raw, BigEndianU64.encode(target))!
             bytes[bytes.count / 2] ^= 0x04
-            try txn.put(ledger.logTables.log, key: KeyLayout.u64(target), value: bytes)
+            try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(target), bytes)
         }
         let report = try ledger.verify(chunkSize: 64)
         #expect(!report.isValid)
@@ -38,9 +39,9 @@ import Testing
         let pushed = try ledger.events().first { if case .imagePushed = $0.event { true } else { false } }!
         guard case .imagePushed(_, let digest, _, _) = pushed.event else { return }
         try ledger.logEnv.write { txn in
-            var bytes = try txn.get(ledger.logTables.manifests, key: digest.rawBytes)!
+            var bytes = try txn.get(ledger.logTables.manifests.raw, digest.rawBytes)!
             bytes[0] = UInt8(ascii: " ")
-            try txn.put(ledger.logTables.manifests, key: digest.rawBytes, value: bytes)
+            try txn.put(ledger.logTables.manifests.raw, digest.rawBytes, bytes)
         }
         let report = try ledger.verify()
         #expect(!report.isValid)
@@ -52,8 +53,7 @@ import Testing
         let ledger = try await store()
         try ledger.stateEnv.write { txn in
             let dbs = try ledger.stateTables.current(txn)
-            try txn.put(dbs.tags, key: KeyLayout.u64(1) + Array("planted".utf8),
-                        value: TagRecord(digest: manifest(1).digest, immutable: false, lastModified: 0).encoded())
+            try txn.put(dbs.tags, (1, "planted"), TagRecord(digest: manifest(1).digest, immutable: false, lastModified: 0))
         }
         let report = try ledger.verify()
         #expect(!report.isValid)

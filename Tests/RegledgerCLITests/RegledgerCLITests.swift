@@ -1,5 +1,6 @@
 import Foundation
 @testable import RegistryLedger
+import LMDB
 import Testing
 
 /// Runs the built `regledger` binary as a user would and returns (exit status, stdout, stderr).
@@ -51,9 +52,9 @@ func seededStore() async throws -> String {
         do {
             let ledger = try Ledger(path: data)
             try ledger.logEnv.write { txn in
-                var bytes = try txn.get(ledger.logTables.log, key: KeyLayout.u64(4))!
+                var bytes = try txn.get(ledger.logTables.log.raw, BigEndianU64.encode(4))!
                 bytes[12] ^= 0x10
-                try txn.put(ledger.logTables.log, key: KeyLayout.u64(4), value: bytes)
+                try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(4), bytes)
             }
             ledger.close()
         }

@@ -68,7 +68,7 @@ final class CommandView: BaseView, ProjectionStore {
     func lastRepositoryId() throws -> UInt64 { try nextRepositoryId ?? base.lastRepositoryId() }
 
     func organizationExists(_ registry: RegistryId, _ name: String) throws -> Bool {
-        try organizations.contains(KeyLayout.organization(registry, name)) || base.organizationExists(registry, name)
+        try organizations.contains(OrganizationKey.encode((registry, name))) || base.organizationExists(registry, name)
     }
 
     func tags(_ repoId: UInt64) throws -> [(name: String, record: TagRecord)] {
@@ -83,7 +83,7 @@ final class CommandView: BaseView, ProjectionStore {
         var merged: [RepositoryRef: RepoRecord] = [:]
         for (ref, record) in try base.repositories(inNamespace: org, registry: registry) { merged[ref] = record }
         for (ref, record) in repositoryChanges where ref.registryId == registry && ref.name.namespace == org { merged[ref] = record }
-        return merged.map { ($0.key, $0.value) }.sorted { KeyLayout.repository($0.0).lexicographicallyPrecedes(KeyLayout.repository($1.0)) }
+        return merged.map { ($0.key, $0.value) }.sorted { RepositoryKey.encode($0.0).lexicographicallyPrecedes(RepositoryKey.encode($1.0)) }
     }
 
     func policies(_ scope: PolicyScope) throws -> [(createdSeq: UInt64, policy: Policy)] {
@@ -127,7 +127,7 @@ final class CommandView: BaseView, ProjectionStore {
     }
 
     func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) {
-        organizations.insert(KeyLayout.organization(registry, name))
+        organizations.insert(OrganizationKey.encode((registry, name)))
     }
 
     func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) { imageChanges[ImageKey(repoId: repoId, digest: digest)] = .some(record) }

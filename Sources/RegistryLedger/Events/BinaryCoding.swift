@@ -1,3 +1,4 @@
+import LMDB
 /// Appends fields in the ledger's binary encoding: fixed big-endian integers, LEB128 varints,
 /// length-prefixed UTF-8 strings and byte strings.
 struct BinaryWriter {
@@ -68,6 +69,12 @@ struct BinaryWriter {
 public struct DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
     public let reason: String
     public var description: String { "malformed record: \(reason)" }
+}
+
+extension Error {
+    /// Whether the error says stored bytes are malformed: a record's (``DecodingError``) or a
+    /// table row's (the LMDB module's codecs).
+    var isMalformedData: Bool { self is DecodingError || self is TableCodecError }
 }
 
 /// Reads fields written by ``BinaryWriter`` from a borrowed buffer, checking every length.
@@ -146,4 +153,12 @@ struct BinaryReader {
     /// A length-prefixed run of bytes, borrowed from the buffer.
     mutating func dataBuffer() throws(DecodingError) -> UnsafeRawBufferPointer { try take(try length()) }
     mutating func digest() throws(DecodingError) -> Digest { Digest(rawPointer: try take(32)) }
+    /// Every byte not read yet.
+    mutating func rest() -> UnsafeRawBufferPointer { try! take(remaining) }
+    /// The bytes before the last `n`, leaving those. - Throws: when fewer than `n` remain.
+    mutating func allBut(_ n: Int) throws(DecodingError) -> UnsafeRawBufferPointer { try take(remaining - n) }
+    /// Throws unless every byte has been read.
+    func end() throws(DecodingError) {
+        guard isAtEnd else { throw DecodingError(reason: "\(remaining) bytes past the end") }
+    }
 }

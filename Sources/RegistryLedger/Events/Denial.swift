@@ -1,3 +1,5 @@
+import LMDB
+
 /// A refused mutation, kept in the denial log.
 public struct Denial: Sendable, Hashable {
     public let timestamp: UInt64
@@ -33,4 +35,10 @@ public struct Denial: Sendable, Hashable {
         return Denial(timestamp: ts, actor: actor, origin: origin, requestId: requestId, repository: repository,
                       tag: tag, operation: try r.string(), reason: try r.string(), atSeq: try r.u64())
     }
+}
+
+/// The denial log's values.
+enum StoredDenial: TableCodec {
+    static func encode(_ denial: Denial) -> [UInt8] { denial.encoded() }
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> Denial { try Denial.decode(bytes) }
 }

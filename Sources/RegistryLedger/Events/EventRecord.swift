@@ -1,3 +1,4 @@
+import LMDB
 import Crypto
 
 /// One log record: an event in its envelope, chained to the record before it.
@@ -64,8 +65,20 @@ public struct EventRecord: Sendable, Hashable {
     /// The timestamp of a stored record, read from its envelope (format(1), seq(8), timestamp(8))
     /// without decoding the rest; nil when the record is too short to hold one.
     static func timestamp(of buffer: UnsafeRawBufferPointer) -> UInt64? {
-        guard buffer.count >= 17 else { return nil }
-        return KeyLayout.readU64(buffer, at: 9)
+        var r = BinaryReader(buffer)
+        guard (try? r.u8()) != nil, (try? r.u64()) != nil else { return nil }
+        return try? r.u64()
+    }
+
+    /// The hash a stored record ends with (a decoded record's stored bytes end with its previous
+    /// hash, then its hash): the chain walk reads it without decoding the record again.
+    static func hash(ofStored buffer: UnsafeRawBufferPointer) -> Digest {
+        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - 32)...]))
+    }
+
+    /// The previous hash a stored record holds, before its own hash.
+    static func previousHash(ofStored buffer: UnsafeRawBufferPointer) -> Digest {
+        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: buffer[(buffer.count - 64)..<(buffer.count - 32)]))
     }
 
     /// Decodes a stored record. With `verifyHash`, also recomputes the hash over the canonical
@@ -138,4 +151,10 @@ final class DecodingCache {
     func remember(_ ref: RepositoryRef, _ registry: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer) {
         slots[Self.slot(name)] = (Array(registry), Array(name), ref)
     }
+}
+
+/// The `log` table's values: a record's stored bytes, decoded with its hash verified.
+enum StoredRecord: TableCodec {
+    static func encode(_ record: EventRecord) -> [UInt8] { record.encoded }
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> EventRecord { try EventRecord.decode(bytes) }
 }

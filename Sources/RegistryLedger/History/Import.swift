@@ -85,7 +85,7 @@ extension Ledger {
                     throw LedgerError.invalid("record seq \(record.seq) is older than the record before it")
                 }
                 if case .imagePushed(_, let digest, _, _) = record.event, carried[digest] == nil,
-                   try !writer.logEnv.read({ try $0.contains(writer.logTables.manifests, key: digest.rawBytes) }) {
+                   try !writer.logEnv.read({ try $0.contains(writer.logTables.manifests, digest) }) {
                     throw LedgerError.invalid("record seq \(record.seq) names manifest \(digest), which the import does not carry")
                 }
                 try projections.apply(record)
@@ -97,7 +97,7 @@ extension Ledger {
 
     /// The manifest stored under `digest`, if any.
     public func manifest(_ digest: Digest) throws -> [UInt8]? {
-        try logEnv.read { txn in try txn.get(logTables.manifests, key: digest.rawBytes) }
+        try logEnv.read { txn in try txn.get(logTables.manifests, digest) }
     }
 
     /// The current state straight from the projections (no history replay).
@@ -108,14 +108,14 @@ extension Ledger {
             let timestamp = applied.seq == 0 ? 0 : try record(ltxn, applied.seq).timestamp
             var state = RegistryState(seq: applied.seq, timestamp: timestamp, repositories: [], organizations: [])
             var refs: [RepositoryRef] = []
-            try reader.scan(reader.dbs.repos, prefix: []) { e in
-                refs.append(KeyLayout.repository(decoding: e.key))
+            try stxn.forEach(reader.dbs.repos) { e in
+                refs.append(try e.key())
                 return true
             }
             for ref in refs.sorted() { state.repositories.append(try reader.repositoryState(ref)!) }
             var orgs: [(RegistryId, String)] = []
-            try reader.scan(reader.dbs.organizations, prefix: []) { e in
-                orgs.append(KeyLayout.organization(decoding: e.key))
+            try stxn.forEach(reader.dbs.organizations) { e in
+                orgs.append(try e.key())
                 return true
             }
             for (registry, org) in orgs {

@@ -14,7 +14,7 @@ extension Ledger {
         let through = until.map { u in (try? resolve(.time(u)))?.seq ?? 0 } ?? head
         guard from <= through else { return }
         if let repository {
-            let hid = HistoryIndex.repoPrefix(repository)
+            let hid = HistoryIdKey.of(repository)
             var next = from
             while next <= through {
                 let batch = try readBoth { stxn, ltxn in

@@ -7,17 +7,17 @@ import LMDB
 /// a time.
 final class ScratchSpace: @unchecked Sendable {
     private let lock = NSLock()
-    private var opened: (env: Environment, dbs: ProjectionDatabases, path: String)?
+    private var opened: (env: Environment, dbs: ProjectionTables, path: String)?
 
     /// Runs `body` with an empty projection generation in an aborted write transaction.
-    func withEmptyGeneration<R>(_ body: (Transaction, ProjectionDatabases) throws -> R) throws -> R {
+    func withEmptyGeneration<R>(_ body: (WriteTransaction, ProjectionTables) throws -> R) throws -> R {
         lock.lock()
         defer { lock.unlock() }
         let (env, dbs) = try open()
         return try env.discardedWrite { txn in try body(txn, dbs) }
     }
 
-    private func open() throws -> (Environment, ProjectionDatabases) {
+    private func open() throws -> (Environment, ProjectionTables) {
         if let opened { return (opened.env, opened.dbs) }
         let path = NSTemporaryDirectory() + "regledger-scratch-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -26,7 +26,7 @@ final class ScratchSpace: @unchecked Sendable {
         options.mapSize = 64 << 20
         options.maxDatabases = 32
         let env = try Environment(path: path, options: options)
-        let dbs = try ProjectionDatabases.open(env, generation: 0, create: true)
+        let dbs = try ProjectionTables.open(env, generation: 0, create: true)
         opened = (env, dbs, path)
         return (env, dbs)
     }

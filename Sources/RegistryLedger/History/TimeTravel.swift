@@ -32,10 +32,11 @@ extension Ledger {
             let head = try AppliedPoint.read(stxn, stateTables).seq
             guard head > 0 else { throw LedgerError.invalid("the log is empty") }
             func time(_ seq: UInt64) throws -> UInt64 {
-                try txn.withValue(logTables.log, key: KeyLayout.u64(seq)) { v in
-                    guard let time = v.flatMap(EventRecord.timestamp(of:)) else { throw LogReplay.corrupt(seq, "the record is missing or short") }
-                    return time
-                }
+                let stored = try txn.withCursor(logTables.log) { c in try c.seek(atOrAfter: seq).flatMap { e in
+                    try e.key() == seq ? EventRecord.timestamp(of: e.rawValue) : nil
+                } }
+                guard let stored else { throw LogReplay.corrupt(seq, "the record is missing or short") }
+                return stored
             }
             switch point {
             case .seq(let seq):
@@ -90,15 +91,14 @@ extension Ledger {
     /// and every refused attempt on it, oldest first. Cost proportional to the tag's history.
     public func tagHistory(_ ref: RepositoryRef, tag: String) throws -> [TagHistoryEntry] {
         _ = try Tag(tag)
-        let prefix = HistoryIndex.tagPrefix(ref, tag)
+        let tagOfHistory = (historyId: HistoryIdKey.of(ref), tag: tag)
         return try readBoth { txn, ltxn in
             let dbs = try stateTables.current(txn)
             var entries: [TagHistoryEntry] = []
-            for seq in try seqs(txn, dbs.tagEvents, prefix: prefix) { entries.append(.event(try record(ltxn, seq))) }
+            for seq in try seqs(txn, dbs.tagEvents, of: tagOfHistory) { entries.append(.event(try record(ltxn, seq))) }
             var denials: [Denial] = []
-            for n in try seqs(txn, stateTables.tagDenials, prefix: prefix) {
-                guard let bytes = try ltxn.get(logTables.denials, key: KeyLayout.u64(n)) else { continue }
-                denials.append(try bytes.withUnsafeBytes { try Denial.decode($0) })
+            for n in try seqs(txn, stateTables.tagDenials, of: tagOfHistory) {
+                if let denial = try ltxn.get(logTables.denials, n) { denials.append(denial) }
             }
             // A denial happened after the event that was the head when it was refused.
             var merged: [TagHistoryEntry] = []
@@ -125,7 +125,7 @@ extension Ledger {
     private func versionedState(_ ref: RepositoryRef, at seq: UInt64) throws -> (record: RepoRecord, state: RepositoryState)? {
         do {
             return try stateEnv.read { txn in try Versions.state(ref, at: seq, txn, try stateTables.current(txn)) }
-        } catch let error as DecodingError {
+        } catch let error where error.isMalformedData {
             throw LedgerError(.storage, "the temporal index of \(ref) is damaged: \(error)")
         }
     }
@@ -137,11 +137,11 @@ extension Ledger {
         return try scratch.withEmptyGeneration { stxn, sdbs in
             let store = LMDBProjections(txn: stxn, dbs: sdbs)
             try store.putRepository(ref, record)
-            try stxn.withCursor(sdbs.listing) { cursor in
+            try stxn.withCursor(sdbs.listing.raw) { cursor in
                 try ListingEntries.forEach(repoId: record.repoId, images: state.images.lazy.map { ($0.digest, $0) }) { key, status in
                     var k = BinaryWriter(capacity: 64)
                     key(&k)
-                    try k.bytes.withUnsafeBytes { k in try withUnsafeBytes(of: status) { try cursor.put(key: k, value: $0, flags: .append) } }
+                    try k.bytes.withUnsafeBytes { k in try withUnsafeBytes(of: status) { try cursor.put(rawKey: k, rawValue: $0, flags: .append) } }
                 }
             }
             return try body(store.reader)
@@ -156,7 +156,7 @@ extension Ledger {
                 try Versions.organizationPolicies(registry, org, at: seq, txn, try stateTables.current(txn))
             }
             return policies.map { OrganizationState(registryId: registry, name: org, policies: $0) }
-        } catch let error as DecodingError {
+        } catch let error where error.isMalformedData {
             throw LedgerError(.storage, "the temporal index of organization \(org) is damaged: \(error)")
         }
     }
@@ -166,12 +166,9 @@ extension Ledger {
         try stateEnv.read { txn in
             let dbs = try stateTables.current(txn)
             var refs: [RepositoryRef] = []
-            try txn.withCursor(dbs.repoHistory) { c in
-                var entry = try c.first()
-                while let e = entry {
-                    refs.append(KeyLayout.repository(decoding: e.value))
-                    entry = try c.next()
-                }
+            try txn.forEach(dbs.repoHistory) { e in
+                refs.append(try e.value())
+                return true
             }
             return refs
         }
@@ -181,67 +178,63 @@ extension Ledger {
     func knownOrganizations() throws -> [(RegistryId, String)] {
         try stateEnv.read { txn in
             var orgs: [(RegistryId, String)] = []
-            try ProjectionReader(txn: txn, dbs: try stateTables.current(txn)).scan(try stateTables.current(txn).organizations, prefix: []) { e in
-                orgs.append(KeyLayout.organization(decoding: e.key))
+            try txn.forEach(try stateTables.current(txn).organizations) { e in
+                orgs.append(try e.key())
                 return true
             }
             return orgs
         }
     }
 
-    /// The seqs of an index whose keys are `prefix` + seq(8), ascending.
-    func seqs(_ txn: Transaction, _ db: Database, prefix: [UInt8]) throws -> [UInt64] {
+    /// The seqs of one tag's rows in `table` (the tag's events, or its denials), ascending.
+    func seqs<V>(_ txn: ReadTransaction, _ table: Table<ThenSeq<HistoryTagKey>, V>, of tag: (historyId: [UInt8], tag: String)) throws -> [UInt64] {
         var out: [UInt64] = []
-        try txn.withCursor(db) { c in
-            var entry = try c.seek(atOrAfter: prefix)
-            while let e = entry, KeyLayout.hasPrefix(e.key, prefix), e.key.count == prefix.count + 8 {
-                out.append(KeyLayout.readU64(e.key, at: prefix.count))  // the key's last 8 bytes: seq
-                entry = try c.next()
-            }
+        try txn.forEach(table, prefix: ThenSeq<HistoryTagKey>.prefix(tag)) { e in
+            out.append(try e.key().seq)
+            return true
         }
         return out
     }
 
     /// The seqs of one repository's events within [from, through], at most `limit`, from its
     /// ``SeqRun`` rows in `repoEvents`. - Throws: `storage` for a malformed row.
-    func repositorySeqs(_ txn: Transaction, _ dbs: ProjectionDatabases, historyId hid: [UInt8],
+    func repositorySeqs(_ txn: ReadTransaction, _ dbs: ProjectionTables, historyId hid: [UInt8],
                         from: UInt64 = 1, through: UInt64 = .max, limit: Int = .max) throws -> [UInt64] {
+        typealias Key = ThenSeq<HistoryIdKey>
         var out: [UInt64] = []
-        func isRow(_ e: Cursor.Entry?) -> Bool { e.map { SeqRun.isRow($0.key, of: hid) } ?? false }
-        try txn.withCursor(dbs.repoEvents) { c in
-            // The row that holds `from` starts at it or before it.
-            let start = hid + KeyLayout.u64(from)
-            var entry = try c.seek(atOrAfter: start)
-            if !(isRow(entry) && SeqRun.first(ofRow: entry!.key) == from) {
-                let before = entry == nil ? try c.last() : try c.previous()
-                entry = isRow(before) ? before : try c.seek(atOrAfter: start)
-            }
-            while out.count < limit, let e = entry, isRow(e) {
-                let first = SeqRun.first(ofRow: e.key)
-                guard first <= through else { return }
-                let seqs: [UInt64]
-                do { seqs = try SeqRun.decode(first: first, e.value) } catch {
-                    throw LedgerError(.storage, "the event index of a repository is damaged at seq \(first): \(error)")
+        do {
+            try txn.withCursor(dbs.repoEvents) { c in
+                // The row that holds `from` starts at it or before it.
+                let start = Key.encode((hid, from))
+                var entry = try c.seek(atOrAfterBytes: start)
+                func startsAtFrom(_ e: Table<Key, RawBytes>.Entry) throws -> Bool { try e.keyHasPrefix(hid) && e.key().seq == from }
+                if try !(entry.map(startsAtFrom) ?? false) {
+                    let before = try c.seek(beforeBytes: start)
+                    entry = before?.keyHasPrefix(hid) == true ? before : try c.seek(atOrAfterBytes: start)
                 }
-                for seq in seqs where seq >= from {
-                    guard seq <= through, out.count < limit else { return }
-                    out.append(seq)
+                while out.count < limit, let e = entry, e.keyHasPrefix(hid) {
+                    let first = try e.key().seq
+                    guard first <= through else { return }
+                    for seq in try SeqRun.decode(first: first, e.rawValue) where seq >= from {
+                        guard seq <= through, out.count < limit else { return }
+                        out.append(seq)
+                    }
+                    entry = try c.next()
                 }
-                entry = try c.next()
             }
+        } catch let error where error.isMalformedData {
+            throw LedgerError(.storage, "the event index of a repository is damaged: \(error)")
         }
         return out
     }
 
     /// The record at `seq` in the log read by `txn`, its hash verified.
-    func record(_ txn: Transaction, _ seq: UInt64) throws -> EventRecord {
-        try txn.withValue(logTables.log, key: KeyLayout.u64(seq)) { v in
-            guard let v else { throw LogReplay.corrupt(seq, "the record is missing") }
-            do {
-                return try EventRecord.decode(v)
-            } catch {
-                throw LogReplay.corrupt(seq, "\(error)")
-            }
+    func record(_ txn: ReadTransaction, _ seq: UInt64) throws -> EventRecord {
+        do {
+            guard let record = try txn.get(logTables.log, seq) else { throw LogReplay.corrupt(seq, "the record is missing") }
+            return record
+        } catch let error as DecodingError {
+            throw LogReplay.corrupt(seq, "\(error)")
         }
     }
 }

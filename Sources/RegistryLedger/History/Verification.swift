@@ -67,15 +67,16 @@ extension Ledger {
     private func verifyManifests(chunk: Int = 10_000) throws -> (Int, [Digest]) {
         var count = 0
         var bad: [Digest] = []
-        var resume: [UInt8]? = nil
+        var resume: Digest? = nil
         repeat {
-            resume = try logEnv.read { txn -> [UInt8]? in
+            resume = try logEnv.read { txn -> Digest? in
                 try txn.withCursor(logTables.manifests) { c in
                     var entry = try resume.map { try c.seek(atOrAfter: $0) } ?? c.first()
                     var n = 0
                     while let e = entry {
-                        if n == chunk { return Array(e.key) }
-                        if Array(SHA256.hash(data: e.value)) != Array(e.key) { bad.append(Digest(rawPointer: e.key)) }
+                        let digest = try e.key()
+                        if n == chunk { return digest }
+                        if Digest(rawBytes: Array(SHA256.hash(data: e.rawValue))) != digest { bad.append(digest) }
                         count += 1
                         n += 1
                         entry = try c.next()

@@ -1,29 +1,18 @@
 import Crypto
 import LMDB
 
-/// Indexes that make history cheap to read, maintained by ``ProjectionWriter`` as events apply:
+/// Indexes that make history cheap to read, maintained by ``ProjectionWriter`` as events apply
+/// (the tables: ``ProjectionTables``): `repoEvents` (a repository's events as ``SeqRun`` rows),
+/// `tagEvents` (one tag's events) and `repoHistory` (every repository ever known).
 ///
-/// | database    | key                                         | value |
-/// |-------------|---------------------------------------------|-------|
-/// | repoEvents  | history id(16), first seq(8)                | later seqs (``SeqRun``) |
-/// | tagEvents   | history id(16), tag, 0, seq(8)              | –     |
-/// | repoHistory | history id(16)                              | repository key (``KeyLayout/repository(_:)``) |
-///
-/// The *history id* of a repository is SHA-256(registry, 0, name) cut to 16 bytes: fixed-size
-/// (a 256-character name and a 300-character tag would pass LMDB's 511-byte key limit) and the
+/// They are keyed by a repository's *history id* (``HistoryIdKey``): fixed-size (a
+/// 256-character name and a 300-character tag would pass LMDB's 511-byte key limit) and the
 /// same across a deletion and re-creation, so one tag's history spans both. The state at a
 /// point comes from the temporal index, ``Versions``.
 enum HistoryIndex {
-    static func repoPrefix(_ ref: RepositoryRef) -> [UInt8] {
-        Array(SHA256.hash(data: Array(ref.registryId.value.utf8) + [0] + Array(ref.name.value.utf8)).prefix(16))
-    }
-
-    static func tagPrefix(_ ref: RepositoryRef, _ tag: String) -> [UInt8] { tagPrefix(historyId: repoPrefix(ref), tag) }
-    static func tagPrefix(historyId: [UInt8], _ tag: String) -> [UInt8] { historyId + Array(tag.utf8) + [0] }
-
     /// Records `record` in the indexes; runs before the event is applied. A repository deletion
     /// is indexed under every tag it removes, so each tag's history shows it.
-    /// `historyId` is ``repoPrefix(_:)`` of the event's repository, computed once by the caller.
+    /// `historyId` is ``HistoryIdKey/of(_:)`` of the event's repository, computed once by the caller.
     static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ store: some HistoryStore) throws {
         let seq = record.seq
         if let ref = record.event.repository, let hid {

@@ -10,11 +10,11 @@ enum ListingEntries {
     ) rethrows {
         for (digest, image) in images {
             for tag in image.tags {
-                try body({ KeyLayout.listing(repoId, digest, tag: tag, into: &$0) }, EventCodec.statusCode(image.status))
+                try body({ ListingKey.encode((repoId, digest, tag), into: &$0) }, EventCodec.statusCode(image.status))
             }
         }
         for (digest, image) in images where image.tags.isEmpty {
-            try body({ KeyLayout.listing(repoId, digest, tag: nil, into: &$0) }, EventCodec.statusCode(image.status))
+            try body({ ListingKey.encode((repoId, digest, nil), into: &$0) }, EventCodec.statusCode(image.status))
         }
     }
 }

@@ -2,11 +2,11 @@ import LMDB
 
 /// Takes projection rows one at a time, each encoded straight into the sink's own buffers.
 protocol RowSink {
-    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws
+    mutating func row(_ table: ProjectionTables.Name, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) throws
 }
 
 extension RowSink {
-    mutating func row(_ table: ProjectionDatabases.Table, key: [UInt8], value: [UInt8]) throws {
+    mutating func row(_ table: ProjectionTables.Name, key: [UInt8], value: [UInt8]) throws {
         try row(table, key: { $0.raw(key) }, value: { $0.raw(value) })
     }
 }
@@ -32,7 +32,7 @@ struct ChunkingRowSink: RowSink {
 
     init(_ handoff: Handoff<Item>) { self.handoff = handoff }
 
-    mutating func row(_ table: ProjectionDatabases.Table, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) {
+    mutating func row(_ table: ProjectionTables.Name, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) {
         let keyAt = lengthPrefixed(key)
         let valueAt = lengthPrefixed(value)
         chunk.bytes.withUnsafeBytes { all in
@@ -41,7 +41,7 @@ struct ChunkingRowSink: RowSink {
         if chunk.bytes.count >= Self.chunkSize { handOn() }
     }
 
-    mutating func beginTable(_ table: ProjectionDatabases.Table) { digest.begin(table) }
+    mutating func beginTable(_ table: ProjectionTables.Name) { digest.begin(table) }
 
     /// Hands on what is buffered, then the end of the table.
     mutating func endTable() {
@@ -92,7 +92,7 @@ struct EncodedRows {
 extension MemoryProjections {
     /// Stores every row into `dbs`, whose tables must be empty, appending each table in key
     /// order. Returns the state digest.
-    func write(into txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+    func write(into txn: WriteTransaction, _ dbs: ProjectionTables) throws -> String {
         try digest(storingInto: (txn, dbs))
     }
 
@@ -101,8 +101,8 @@ extension MemoryProjections {
 
     /// Rows are sorted, encoded and digested on a thread of their own while this one stores
     /// them (when `target` is given): the two halves of writing the projections on two cores.
-    private func digest(storingInto target: (txn: Transaction, dbs: ProjectionDatabases)?) throws -> String {
-        let tables = Table.allCases
+    private func digest(storingInto target: (txn: WriteTransaction, dbs: ProjectionTables)?) throws -> String {
+        let tables = TableName.allCases
         // Until it returns, the producer alone uses this store; this thread only writes `txn`.
         let store = Unchecked(value: self)
         var digest = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", produce: { handoff in
@@ -132,8 +132,8 @@ extension MemoryProjections {
             }
             for table in tables {
                 if let (txn, dbs) = target {
-                    try txn.withCursor(dbs[table]) { cursor in
-                        try takeTable { rows in try rows.forEachRow { key, value in try cursor.put(key: key, value: value, flags: .append) } }
+                    try txn.withCursor(dbs[raw: table]) { cursor in
+                        try takeTable { rows in try rows.forEachRow { key, value in try cursor.put(rawKey: key, rawValue: value, flags: .append) } }
                     }
                 } else {
                     try takeTable { _ in }
@@ -146,10 +146,10 @@ extension MemoryProjections {
     }
 
     /// Every row of `table` in key order.
-    func rows(of table: Table, into sink: inout some RowSink) throws {
+    func rows(of table: TableName, into sink: inout some RowSink) throws {
         switch table {
         case .repos:
-            for (key, ref) in repositories.keys.map({ (KeyLayout.repository($0), $0) }).sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) {
+            for (key, ref) in repositories.keys.map({ (RepositoryKey.encode($0), $0) }).sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) {
                 try sink.row(table, key: key, value: repositories[ref]!.encoded())
             }
         case .images, .tags, .listing:
@@ -158,27 +158,27 @@ extension MemoryProjections {
             for scope in sortedScopes(policies.keys) { try rowsOfPolicies(scope, into: &sink) }
         case .policyIndex:
             for (uuid, at) in policyIndex.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                try sink.row(table, key: Array(uuid.utf8), value: KeyLayout.scope(at.scope) + KeyLayout.u64(at.seq))
+                try sink.row(table, key: UTF8Text.encode(uuid), value: ThenSeq<PolicyScopeKey>.encode((at.scope, at.seq)))
             }
         case .policyPatterns:
             for (key, uuid) in patternRows(of: nil) { try sink.row(table, key: key, value: Array(uuid.utf8)) }
         case .organizations:
             for (key, seq) in organizations.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try sink.row(table, key: key, value: KeyLayout.u64(seq))
+                try sink.row(table, key: key, value: BigEndianU64.encode(seq))
             }
         case .counters:
-            if lastRepositoryId > 0 { try sink.row(table, key: LMDBProjections.nextRepoIdKey, value: KeyLayout.u64(lastRepositoryId)) }
+            if lastRepositoryId > 0 { try sink.row(table, key: UTF8Text.encode(ProjectionTables.nextRepoIdName), value: BigEndianU64.encode(lastRepositoryId)) }
         case .repoEvents:
             for (id, h) in sortedHistories() {
                 for start in stride(from: 0, to: h.seqs.count, by: SeqRun.capacity) {
                     let run = h.seqs[start..<min(start + SeqRun.capacity, h.seqs.count)]
-                    try sink.row(table, key: { $0.raw(id); $0.u64(run.first!) }, value: { SeqRun.encode(run, into: &$0) })
+                    try sink.row(table, key: { ThenSeq<HistoryIdKey>.encode((id, run.first!), into: &$0) }, value: { SeqRun.encode(run, into: &$0) })
                 }
             }
         case .tagEvents:
             for (id, h) in sortedHistories() {
                 for (tag, seqs) in h.tagSeqs.sorted(by: { $0.key < $1.key }) {
-                    for seq in seqs { try sink.row(table, key: { $0.raw(id); $0.utf8(tag); $0.u8(0); $0.u64(seq) }, value: { _ in }) }
+                    for seq in seqs { try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((id, tag), seq), into: &$0) }, value: { _ in }) }
                 }
             }
         case .repoHistory:
@@ -187,26 +187,25 @@ extension MemoryProjections {
             }
         case .repoVersions:
             for (id, h) in sortedHistories() {
-                for version in h.versions { try sink.row(table, key: { $0.raw(id); $0.u64(version.seq) }, value: { $0.raw(version.value) }) }
+                for version in h.versions { try sink.row(table, key: { ThenSeq<HistoryIdKey>.encode((id, version.seq), into: &$0) }, value: { $0.raw(version.value) }) }
             }
         case .organizationVersions:
             for scope in sortedScopes(organizationVersions.keys) {
-                let prefix = KeyLayout.scope(scope)
                 // Versions came in seq order: by creation seq, then seq, is key order.
                 for v in organizationVersions[scope]!.sorted(by: { ($0.createdSeq, $0.seq) < ($1.createdSeq, $1.seq) }) {
-                    try sink.row(table, key: { $0.raw(prefix); $0.u64(v.createdSeq); $0.u64(v.seq) }, value: { $0.raw(v.value) })
+                    try sink.row(table, key: ThenSeq<ThenSeq<PolicyScopeKey>>.encode(((scope, v.createdSeq), v.seq)), value: v.value)
                 }
             }
         case .contentVersions:
             for id in contentVersions.keys.sorted() {
-                try contentVersions[id]!.forEachRow(repoId: id) { key, value in try sink.row(table, key: key, value: { $0.raw(value) }) }
+                try contentVersions[id]!.forEachRow { key, value in try sink.row(table, key: key, value: { $0.raw(value) }) }
             }
         }
     }
 
     /// The rows of one repository in `tables` (of images, tags and listing, in that order), each
     /// table in key order. Listing rows follow from the images (``ListingEntries``).
-    private func rowsOfContents(_ repoId: UInt64, _ tables: [Table], into sink: inout some RowSink) throws {
+    private func rowsOfContents(_ repoId: UInt64, _ tables: [TableName], into sink: inout some RowSink) throws {
         guard let c = contents(repoId) else { return }
         // Sorted once for the images and listing rows both.
         var sortedImages: [(key: Digest, value: ImageRecord)] = []
@@ -215,11 +214,11 @@ extension MemoryProjections {
             switch table {
             case .images:
                 for (digest, record) in sortedImages {
-                    try sink.row(table, key: { KeyLayout.image(repoId, digest, into: &$0) }, value: { record.encode(into: &$0) })
+                    try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { record.encode(into: &$0) })
                 }
             case .tags:
                 for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
-                    try sink.row(table, key: { KeyLayout.tag(repoId, tag, into: &$0) }, value: { record.encode(into: &$0) })
+                    try sink.row(table, key: { TagKey.encode((repoId, tag), into: &$0) }, value: { record.encode(into: &$0) })
                 }
             case .listing:
                 try ListingEntries.forEach(repoId: repoId, images: sortedImages) { key, status in
@@ -236,20 +235,21 @@ extension MemoryProjections {
     }
 
     private func rowsOfPolicies(_ scope: PolicyScope, into sink: inout some RowSink) throws {
-        let prefix = KeyLayout.scope(scope)
-        for (seq, policy) in sortedPolicies(scope) { try sink.row(.policies, key: prefix + KeyLayout.u64(seq), value: PolicyRecord.encode(policy)) }
+        for (seq, policy) in sortedPolicies(scope) {
+            try sink.row(.policies, key: ThenSeq<PolicyScopeKey>.encode((scope, seq)), value: PolicyRecord.encode(policy))
+        }
     }
 
     /// The pattern rows of `scopes` (nil: every scope), in key order.
     private func patternRows(of scopes: Set<PolicyScope>?) -> [(key: [UInt8], uuid: String)] {
         policyPatterns.compactMap { entry -> (key: [UInt8], uuid: String)? in
             guard scopes?.contains(entry.key.scope) ?? true else { return nil }
-            return (KeyLayout.policyPattern(entry.key.scope, entry.key.pattern), entry.value)
+            return (PolicyPatternKey.encode(.init(entry.key.scope, pattern: entry.key.pattern)), entry.value)
         }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
 
     private func sortedScopes(_ scopes: some Collection<PolicyScope>) -> [PolicyScope] {
-        scopes.map { (KeyLayout.scope($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
+        scopes.map { (PolicyScopeKey.encode($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
     }
 
     private func sortedHistories() -> [(id: [UInt8], history: History)] {

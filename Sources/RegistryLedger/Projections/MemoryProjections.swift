@@ -4,10 +4,10 @@ import LMDB
 /// work per event. ``write(into:_:)`` then stores every row once, in key order, with appends,
 /// and computes the state digest on the way.
 ///
-/// Rows are laid out by the same ``KeyLayout`` functions and record encoders as
+/// Rows are laid out by the same codecs (``ProjectionTables``) and record encoders as
 /// ``LMDBProjections``; the rebuild tests compare the two byte for byte (state digests).
 final class MemoryProjections: HistoryStore {
-    typealias Table = ProjectionDatabases.Table
+    typealias TableName = ProjectionTables.Name
 
     /// One repository's images and tags. Its listing entries are not kept: they follow from the
     /// images when rows are written.
@@ -52,7 +52,7 @@ final class MemoryProjections: HistoryStore {
     private(set) var repositories: [RepositoryRef: RepoRecord] = [:]
     private(set) var contents: [UInt64: Contents] = [:]
     private(set) var lastRepositoryId: UInt64 = 0
-    /// ``KeyLayout/organization(_:_:)`` → the seq it became known.
+    /// ``OrganizationKey`` bytes → the seq it became known.
     private(set) var organizations: [[UInt8]: UInt64] = [:]
     private(set) var policies: [PolicyScope: [UInt64: Policy]] = [:]
     private(set) var policyIndex: [String: (scope: PolicyScope, seq: UInt64)] = [:]
@@ -100,7 +100,7 @@ final class MemoryProjections: HistoryStore {
     }
 
     func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) {
-        let key = KeyLayout.organization(registry, name)
+        let key = OrganizationKey.encode((registry, name))
         if organizations[key] == nil { organizations[key] = seq }
     }
 
@@ -169,7 +169,7 @@ final class MemoryProjections: HistoryStore {
 
     func historyId(_ ref: RepositoryRef) -> [UInt8] {
         if let id = historyIds[ref] { return id }
-        let id = HistoryIndex.repoPrefix(ref)
+        let id = HistoryIdKey.of(ref)
         historyIds[ref] = id
         return id
     }
@@ -187,39 +187,41 @@ final class MemoryProjections: HistoryStore {
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) { history(historyId).seqs.appendOnce(seq) }
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) { history(historyId).tagSeqs[tag, default: []].appendOnce(seq) }
 
-    func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) { history(historyId).repositoryKey = KeyLayout.repository(ref) }
+    func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) { history(historyId).repositoryKey = RepositoryKey.encode(ref) }
 
-    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) { history(historyId).versions.append((seq, value)) }
-
-    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ value: [UInt8]) {
-        organizationVersions[scope, default: []].append((createdSeq, seq, value))
+    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ record: RepoRecord?) {
+        history(historyId).versions.append((seq, EmptyMeansNone<RepoRecord>.encode(record)))
     }
 
-    func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) {
-        contentVersions[repoId, default: ContentVersions()].append(entity, seq: seq, value)
+    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ policy: Policy?) {
+        organizationVersions[scope, default: []].append((createdSeq, seq, EmptyMeansNone<PolicyRecord>.encode(policy)))
+    }
+
+    func putContentVersion(repoId: UInt64, _ entity: ContentEntityKey.Entity, seq: UInt64, _ value: [UInt8]) {
+        contentVersions[repoId, default: ContentVersions()].append(repoId, entity, seq: seq, value)
     }
 }
 
 extension MemoryProjections.ContentVersions {
-    mutating func append(_ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) {
-        buffer.data { entity.encodeKey(into: &$0) }
+    mutating func append(_ repoId: UInt64, _ entity: ContentEntityKey.Entity, seq: UInt64, _ value: [UInt8]) {
+        buffer.data { ContentEntityKey.encode((repoId, entity), into: &$0) }
         buffer.u64(seq)
         buffer.data(value)
     }
 
-    /// Visits every version as a `contentVersions` row of `repoId`, in key order.
-    func forEachRow(repoId: UInt64, _ body: (_ key: (inout BinaryWriter) -> Void, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Visits every version as a `contentVersions` row, in key order.
+    func forEachRow(_ body: (_ key: (inout BinaryWriter) -> Void, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         try buffer.bytes.withUnsafeBytes { all in
             var reader = BinaryReader(all)
             var rows: [(entity: UnsafeRawBufferPointer, seq: UInt64, value: UnsafeRawBufferPointer)] = []
             while !reader.isAtEnd { rows.append((try reader.dataBuffer(), try reader.u64(), try reader.dataBuffer())) }
             // Versions came in seq order: sorting by entity, then seq, puts them in key order.
             rows.sort { a, b in
-                let c = KeyLayout.compare(a.entity, b.entity)
+                let c = KeyOrder.compare(a.entity, b.entity)
                 return c != 0 ? c < 0 : a.seq < b.seq
             }
             for row in rows {
-                try body({ $0.u64(repoId); $0.raw(row.entity); $0.u64(row.seq) }, row.value)
+                try body({ ThenSeq<ContentEntityKey>.encode(head: row.entity, seq: row.seq, into: &$0) }, row.value)
             }
         }
     }

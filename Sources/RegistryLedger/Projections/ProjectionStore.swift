@@ -6,7 +6,7 @@
 /// writer's group, import), ``MemoryProjections`` (rebuild and verification, which fold the
 /// whole log in memory and write the result once, in key order) and ``CommandView`` (one
 /// command's own events over the group's state, while it decides). The first two lay their rows
-/// out with ``KeyLayout`` and the record encoders, so they produce identical bytes.
+/// out with the codecs of ``ProjectionTables``, so they produce identical bytes.
 protocol ProjectionStore {
     // MARK: repositories and organizations
 
@@ -49,16 +49,17 @@ protocol ProjectionStore {
 /// index (``Versions``): the store's derived state, as opposed to a command's view of it.
 protocol HistoryStore: ProjectionStore {
 
-    /// ``HistoryIndex/repoPrefix(_:)`` of `ref` (stores may remember it).
+    /// ``HistoryIdKey/of(_:)`` of `ref` (stores may remember it).
     func historyId(_ ref: RepositoryRef) -> [UInt8]
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) throws
     func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) throws
     /// Records that history id `historyId` names `ref` (for listing every repository ever known).
     func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) throws
-    /// Stores a version of a repository (``Versions``): its encoded record, or empty when deleted.
-    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ value: [UInt8]) throws
-    /// Stores a version of one of a repository's images, tags or policies (``Versions``).
-    func putContentVersion(repoId: UInt64, _ entity: Versions.Entity, seq: UInt64, _ value: [UInt8]) throws
-    /// Stores a version of an organization's policy (``Versions``).
-    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ value: [UInt8]) throws
+    /// Stores a version of a repository (``Versions``): its record, or none when deleted.
+    func putRepositoryVersion(historyId: [UInt8], seq: UInt64, _ record: RepoRecord?) throws
+    /// Stores a version of one of a repository's images, tags or policies (``Versions``): its
+    /// ``ImageStatusCode``, ``TagVersionValue`` or ``PolicyRecord`` bytes, or empty when gone.
+    func putContentVersion(repoId: UInt64, _ entity: ContentEntityKey.Entity, seq: UInt64, _ value: [UInt8]) throws
+    /// Stores a version of an organization's policy (``Versions``): the policy, or none when deleted.
+    func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ policy: Policy?) throws
 }

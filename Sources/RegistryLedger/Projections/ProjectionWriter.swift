@@ -134,7 +134,7 @@ extension ProjectionWriter where Store: HistoryStore {
 
 extension ProjectionWriter where Store == LMDBProjections {
     /// A writer of the projection generation `dbs` in the write transaction `txn`.
-    init(txn: Transaction, dbs: ProjectionDatabases) {
+    init(txn: WriteTransaction, dbs: ProjectionTables) {
         self.init(LMDBProjections(txn: txn, dbs: dbs))
     }
 }

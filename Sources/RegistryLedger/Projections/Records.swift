@@ -1,3 +1,5 @@
+import LMDB
+
 /// A repository's projected state.
 struct RepoRecord: Equatable {
     var repoId: UInt64
@@ -112,7 +114,7 @@ struct TagRecord: Equatable {
 }
 
 /// A policy as stored in its scope.
-struct PolicyRecord {
+enum PolicyRecord {
     static func encode(_ p: Policy) -> [UInt8] {
         var w = BinaryWriter()
         w.string(p.uuid); w.string(p.tagPattern); w.bool(p.tagPatternMatches)
@@ -122,5 +124,46 @@ struct PolicyRecord {
     static func decode(_ b: UnsafeRawBufferPointer) throws(DecodingError) -> Policy {
         var r = BinaryReader(b)
         return Policy(uuid: try r.string(), tagPattern: try r.string(), tagPatternMatches: try r.bool())
+    }
+}
+
+// MARK: value codecs (the tables that hold them: ``ProjectionTables``)
+
+extension RepoRecord: WriterCodec {
+    static func encode(_ record: RepoRecord, into w: inout BinaryWriter) { record.encode(into: &w) }
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> RepoRecord { try RepoRecord(bytes) }
+}
+
+extension ImageRecord: WriterCodec {
+    static func encode(_ record: ImageRecord, into w: inout BinaryWriter) { record.encode(into: &w) }
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> ImageRecord { try ImageRecord(bytes) }
+}
+
+extension TagRecord: WriterCodec {
+    static func encode(_ record: TagRecord, into w: inout BinaryWriter) { record.encode(into: &w) }
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> TagRecord { try TagRecord(bytes) }
+}
+
+extension PolicyRecord: TableCodec {}
+
+/// An image's status as one byte: a `listing` value, an image's content version.
+enum ImageStatusCode: TableCodec {
+    static func encode(_ status: ImageStatus) -> [UInt8] { [EventCodec.statusCode(status)] }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> ImageStatus {
+        guard bytes.count == 1 else { throw DecodingError(reason: "an image status of \(bytes.count) bytes") }
+        return try EventCodec.status(code: bytes[0])
+    }
+}
+
+/// digest(32) immutable(1): a tag's content version.
+enum TagVersionValue: WriterCodec {
+    static func encode(_ item: (digest: Digest, immutable: Bool), into w: inout BinaryWriter) { w.digest(item.digest); w.bool(item.immutable) }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (digest: Digest, immutable: Bool) {
+        var r = BinaryReader(bytes)
+        let item = (try r.digest(), try r.bool())
+        try r.end()
+        return item
     }
 }

@@ -6,14 +6,6 @@
 enum SeqRun {
     static let capacity = 128
 
-    /// Whether `key` is a row key (history id(16), first seq(8)) of history id `historyId`.
-    static func isRow(_ key: UnsafeRawBufferPointer, of historyId: [UInt8]) -> Bool {
-        key.count == 24 && KeyLayout.hasPrefix(key, historyId)
-    }
-
-    /// The first seq a row key holds.
-    static func first(ofRow key: UnsafeRawBufferPointer) -> UInt64 { KeyLayout.readU64(key, at: 16) }
-
     /// The value of a row holding `seqs` (ascending, at most ``capacity``).
     static func encode(_ seqs: ArraySlice<UInt64>, into w: inout BinaryWriter) {
         var previous = seqs.first!
@@ -21,6 +13,14 @@ enum SeqRun {
             w.varint(seq - previous)
             previous = seq
         }
+    }
+
+    /// The value of a row `value` with `seq` added after its last seq, `last`.
+    static func appending(_ seq: UInt64, after last: UInt64, to value: UnsafeRawBufferPointer) -> [UInt8] {
+        var w = BinaryWriter(capacity: value.count + 3)
+        w.raw(value)
+        w.varint(seq - last)
+        return w.bytes
     }
 
     /// The seqs of a row whose key names `first`.

@@ -3,7 +3,7 @@ import Crypto
 import LMDB
 
 /// A SHA-256 over every projection database's entries in key order: equal digests mean
-/// byte-identical projections. Fed table by table in ``ProjectionDatabases/Table`` order, each
+/// byte-identical projections. Fed table by table in ``ProjectionTables/Table`` order, each
 /// table's rows in key order.
 struct StateDigest {
     private var sha = SHA256()
@@ -14,7 +14,7 @@ struct StateDigest {
     init() { pending.reserveCapacity(Self.flushAt + 1024) }
 
     /// Starts the rows of `table`.
-    mutating func begin(_ table: ProjectionDatabases.Table) { pending.append(table.rawValue) }
+    mutating func begin(_ table: ProjectionTables.Name) { pending.append(table.rawValue) }
 
     mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         withUnsafeBytes(of: UInt32(key.count).bigEndian) { pending.append(contentsOf: $0) }
@@ -35,14 +35,11 @@ struct StateDigest {
     }
 
     /// Adds every row of `table` as stored in `dbs`.
-    mutating func add(_ table: ProjectionDatabases.Table, from txn: Transaction, _ dbs: ProjectionDatabases) throws {
+    mutating func add(_ table: ProjectionTables.Name, from txn: ReadTransaction, _ dbs: ProjectionTables) throws {
         begin(table)
-        try txn.withCursor(dbs[table]) { c in
-            var entry = try c.first()
-            while let e = entry {
-                add(key: e.key, value: e.value)
-                entry = try c.next()
-            }
+        try txn.forEach(dbs[raw: table]) { e in
+            add(key: e.rawKey, value: e.rawValue)
+            return true
         }
     }
 
@@ -53,9 +50,9 @@ struct StateDigest {
     }
 
     /// The digest of the projections stored in `dbs`.
-    static func compute(_ txn: Transaction, _ dbs: ProjectionDatabases) throws -> String {
+    static func compute(_ txn: ReadTransaction, _ dbs: ProjectionTables) throws -> String {
         var digest = StateDigest()
-        for table in ProjectionDatabases.Table.allCases { try digest.add(table, from: txn, dbs) }
+        for table in ProjectionTables.Name.allCases { try digest.add(table, from: txn, dbs) }
         return digest.finalize()
     }
 }

@@ -18,27 +18,27 @@ struct KeysetPager {
     let secret: [UInt8]
 
     /// One page of at most `limit` items: `admit` maps an entry to an item, or nil to skip it.
-    func page<Item: Sendable>(_ reader: ProjectionReader, _ db: Database, limit: Int, nextToken: String?,
-                              admit: (Cursor.Entry) throws -> Item?) throws -> Page<Item> {
+    func page<Item: Sendable, K, V>(_ reader: ProjectionReader, _ table: Table<K, V>, limit: Int, nextToken: String?,
+                                    admit: (Table<K, V>.Entry) throws -> Item?) throws -> Page<Item> {
         let resume = try nextToken.map { token throws(LedgerError) in
             base + (try PageToken.open(token, kind, binding: binding, secret: secret))
         }
         // One loop over the cursor, no closure per entry: this is the ListImages hot path.
-        let (items, lastPosition, more) = try reader.txn.withCursor(db) { c -> ([Item], [UInt8], Bool) in
+        let (items, lastPosition, more) = try reader.txn.withCursor(table) { c -> ([Item], [UInt8], Bool) in
             var items: [Item] = []
             items.reserveCapacity(min(limit, 1024))
             var lastPosition: [UInt8] = []
             let from = resume ?? prefix
-            var entry = from.isEmpty ? try c.first() : try c.seek(atOrAfter: from)
+            var entry = from.isEmpty ? try c.first() : try c.seek(atOrAfterBytes: from)
             // The walk starts at the resume key itself when it still exists: skip it.
-            if let resume, let e = entry, e.key.count == resume.count, memcmp(e.key.baseAddress!, resume, resume.count) == 0 {
+            if let resume, let e = entry, e.rawKey.count == resume.count, e.keyHasPrefix(resume) {
                 entry = try c.next()
             }
-            while let e = entry, KeyLayout.hasPrefix(e.key, prefix) {
+            while let e = entry, e.keyHasPrefix(prefix) {
                 if let item = try admit(e) {
                     if items.count == limit { return (items, lastPosition, true) }
                     items.append(item)
-                    if items.count == limit { lastPosition = Array(e.key[base.count...]) }
+                    if items.count == limit { lastPosition = Array(e.rawKey[base.count...]) }
                 }
                 entry = try c.next()
             }

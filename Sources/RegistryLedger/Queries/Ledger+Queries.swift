@@ -4,7 +4,7 @@ import LMDB
 extension Ledger {
     /// The binding of page tokens to a repository incarnation, an operation's filter.
     private func binding(_ ref: RepositoryRef, _ repo: RepoRecord, _ extra: [UInt8]) -> [UInt8] {
-        KeyLayout.repository(ref) + [0] + KeyLayout.u64(repo.repoId) + extra
+        RepositoryKey.encode(ref) + [0] + BigEndianU64.encode(repo.repoId) + extra
     }
 
     private func requireRepository(_ reader: ProjectionReader, _ ref: RepositoryRef) throws -> RepoRecord {
@@ -33,7 +33,7 @@ extension Ledger {
         let seq = try resolve(point).seq
         let page = try withRepository(ref, at: seq) { reader -> Page<ImageEntry>? in
             guard let repo = try reader.repository(ref) else { return nil }
-            return try listImages(reader, ref, repo, filter, limit, nextToken, point: KeyLayout.u64(seq))
+            return try listImages(reader, ref, repo, filter, limit, nextToken, point: BigEndianU64.encode(seq))
         }
         guard let page else { throw LedgerError(.repositoryNotFound, "The repository with name '\(ref.name)' did not exist at seq \(seq)") }
         return page
@@ -41,18 +41,18 @@ extension Ledger {
 
     private func listImages(_ reader: ProjectionReader, _ ref: RepositoryRef, _ repo: RepoRecord, _ filter: ImageFilter,
                             _ limit: Int, _ nextToken: String?, point: [UInt8]) throws -> Page<ImageEntry> {
-        let repoPrefix = KeyLayout.u64(repo.repoId)
+        let repoPrefix = ListingKey.prefix(repo.repoId)
         let prefix: [UInt8] = switch filter.tagStatus {
-        case .tagged: KeyLayout.listingPrefix(repo.repoId, .tagged)
-        case .untagged: KeyLayout.listingPrefix(repo.repoId, .untagged)
+        case .tagged: ListingKey.prefix(repo.repoId, .tagged)
+        case .untagged: ListingKey.prefix(repo.repoId, .untagged)
         case .any: repoPrefix
         }
         let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes + point), base: repoPrefix,
                                 prefix: prefix, secret: tokenSecret)
-        let wanted = filter.imageStatus.wantedCode
+        let wanted = filter.imageStatus.status
         return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
-            if let wanted, e.value[0] != wanted { return nil }
-            let (digest, tag) = KeyLayout.listingEntry(decoding: e.key)
+            if let wanted, try e.value() != wanted { return nil }
+            let (digest, tag) = try ListingKey.entry(e.rawKey)
             return ImageEntry(digest: digest, tag: tag)
         }
     }
@@ -77,15 +77,15 @@ extension Ledger {
                 }
                 return Page(items: items, nextToken: nil)
             }
-            let prefix = KeyLayout.u64(repo.repoId)
+            let prefix = ImageKey.prefix(repo.repoId)
             let wanted = filter.imageStatus.status
             let pager = KeysetPager(kind: .describeImages, binding: binding(ref, repo, filter.bindingBytes), base: prefix,
                                     prefix: prefix, secret: tokenSecret)
             return try pager.page(reader, reader.dbs.images, limit: limit, nextToken: nextToken) { e in
-                let image = try ImageRecord(e.value)
+                let image = try e.value()
                 if let wanted, image.status != wanted { return nil }
                 guard filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return nil }
-                return detail(KeyLayout.imageDigest(decoding: e.key), image)
+                return detail(try e.key().digest, image)
             }
         }
     }
@@ -104,10 +104,10 @@ extension Ledger {
                 }
                 return Page(items: items, nextToken: nil)
             }
-            let prefix = Array(registry.value.utf8)
+            let prefix = RepositoryKey.prefix(registry)
             let pager = KeysetPager(kind: .describeRepositories, binding: prefix, base: prefix, prefix: prefix, secret: tokenSecret)
             return try pager.page(reader, reader.dbs.repos, limit: limit, nextToken: nextToken) { e in
-                Repository(ref: KeyLayout.repository(decoding: e.key), record: try RepoRecord(e.value))
+                Repository(ref: try e.key(), record: try e.value())
             }
         }
     }
@@ -151,13 +151,13 @@ extension Ledger {
             var tags: [TagInfo] = []
             var skip = (page - 1) * limit
             var more = false
-            let prefix = specificTag.map { KeyLayout.tag(repo.repoId, $0) } ?? KeyLayout.u64(repo.repoId)
-            try reader.scan(reader.dbs.tags, prefix: prefix) { e in
-                let name = KeyLayout.tagName(decoding: e.key)
+            let prefix = specificTag.map { TagKey.encode((repo.repoId, $0)) } ?? TagKey.prefix(repo.repoId)
+            try reader.txn.forEach(reader.dbs.tags, prefix: prefix) { e in
+                let name = try e.key().tag
                 if let specificTag, name != specificTag { return false }
                 if skip > 0 { skip -= 1; return true }
                 if tags.count == limit { more = true; return false }
-                let record = try TagRecord(e.value)
+                let record = try e.value()
                 tags.append(TagInfo(name: name, digest: record.digest, lastModified: record.lastModified,
                                     immutable: record.immutable, size: try reader.image(repo.repoId, record.digest)?.size))
                 return true
@@ -175,14 +175,11 @@ extension Ledger {
         if let after { _ = try Tag(after) }
         return try read { reader in
             let repo = try requireRepository(reader, ref)
-            let prefix = KeyLayout.u64(repo.repoId)
-            // The smallest key after `after`: the same bytes followed by a zero byte.
-            let start = after.map { KeyLayout.tag(repo.repoId, $0) + [0] }
             var names: [String] = []
             var more = false
-            try reader.scan(reader.dbs.tags, prefix: prefix, from: start) { e in
+            try reader.txn.forEach(reader.dbs.tags, prefix: TagKey.prefix(repo.repoId), from: after.map { TagKey.after(repo.repoId, $0) }) { e in
                 if names.count == limit { more = true; return false }
-                names.append(KeyLayout.tagName(decoding: e.key))
+                names.append(try e.key().tag)
                 return true
             }
             return (names, more)
@@ -210,12 +207,12 @@ extension Ledger {
     /// The refused mutations recorded so far, oldest first.
     public func denials() throws -> [Denial] {
         try logEnv.read { txn in
-            try txn.withCursor(logTables.denials) { c in
-                var out: [Denial] = []
-                var entry = try c.first()
-                while let e = entry { out.append(try Denial.decode(e.value)); entry = try c.next() }
-                return out
+            var out: [Denial] = []
+            try txn.forEach(logTables.denials) { e in
+                out.append(try e.value())
+                return true
             }
+            return out
         }
     }
 

@@ -10,9 +10,9 @@ extension Ledger {
             guard let repo = try reader.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
             var keys = 0
             var checksum: UInt64 = 0
-            try reader.scan(reader.dbs.listing, prefix: KeyLayout.u64(repo.repoId)) { e in
+            try reader.txn.forEach(reader.dbs.listing, prefix: ListingKey.prefix(repo.repoId)) { e in
                 keys += 1
-                checksum &+= UInt64(e.key[e.key.count - 1])
+                checksum &+= UInt64(e.rawKey.last!)
                 return true
             }
             return (keys, checksum)

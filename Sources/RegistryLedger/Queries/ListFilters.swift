@@ -33,9 +33,6 @@ public enum ImageStatusFilter: String, CaseIterable, Sendable {
 
     /// The one status this filter admits; nil for ANY. Compute it once per page, not per entry.
     var status: ImageStatus? { ImageStatus(rawValue: rawValue) }
-
-    /// ``status`` as stored in listing values.
-    var wantedCode: UInt8? { status.map(EventCodec.statusCode) }
 }
 
 /// The filter of ListImages and DescribeImages.

@@ -8,22 +8,27 @@ struct AppliedPoint: Equatable, Sendable {
     var hash: [UInt8] = EventRecord.genesisHash
     var denial: UInt64 = 0
 
-    static let key = Array("applied".utf8)
-
-    /// seq(8) hash(32) denial(8).
-    func encoded() -> [UInt8] { KeyLayout.u64(seq) + hash + KeyLayout.u64(denial) }
-
     /// The point recorded in `txn`; the empty point when none is (a new derived state).
-    static func read(_ txn: Transaction, _ tables: StateTables) throws -> AppliedPoint {
-        try txn.withValue(tables.meta, key: key) { v in
-            guard let v else { return AppliedPoint() }
-            guard v.count == 48 else { throw LedgerError(.storageFault, "the derived state's applied point is malformed") }
-            return AppliedPoint(seq: KeyLayout.readU64(v), hash: Array(v[8..<40]), denial: KeyLayout.readU64(v, at: 40))
+    static func read(_ txn: some ReadingTransaction, _ tables: StateTables) throws -> AppliedPoint {
+        do { return try txn.get(tables.applied) ?? AppliedPoint() } catch let error as DecodingError {
+            throw LedgerError(.storageFault, "the derived state's applied point is malformed: \(error)")
         }
     }
 
-    func write(_ txn: Transaction, _ tables: StateTables) throws {
-        try txn.put(tables.meta, key: Self.key, value: encoded())
+    func write(_ txn: WriteTransaction, _ tables: StateTables) throws {
+        try txn.put(tables.applied, self)
+    }
+}
+
+/// seq(8) hash(32) denial(8).
+extension AppliedPoint: WriterCodec {
+    static func encode(_ point: AppliedPoint, into w: inout BinaryWriter) { w.u64(point.seq); w.raw(point.hash); w.u64(point.denial) }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> AppliedPoint {
+        var r = BinaryReader(bytes)
+        let point = AppliedPoint(seq: try r.u64(), hash: try r.raw(32), denial: try r.u64())
+        try r.end()
+        return point
     }
 }
 
@@ -31,10 +36,10 @@ struct AppliedPoint: Equatable, Sendable {
 /// transaction. Apply is total: an event never fails to apply to the state it follows.
 enum DerivedState {
     /// Indexes `denials` by their repository and tag (the refused attempts `tagHistory` shows).
-    static func index(denials: [(number: UInt64, denial: Denial)], _ txn: Transaction, _ tables: StateTables) throws {
+    static func index(denials: [(number: UInt64, denial: Denial)], _ txn: WriteTransaction, _ tables: StateTables) throws {
         for (number, denial) in denials {
             if let repository = denial.repository, let tag = denial.tag {
-                try txn.put(tables.tagDenials, key: HistoryIndex.tagPrefix(repository, tag) + KeyLayout.u64(number), value: [])
+                try txn.put(tables.tagDenials, ((HistoryIdKey.of(repository), tag), number), ())
             }
         }
     }
@@ -77,15 +82,12 @@ enum DerivedState {
     }
 
     /// The denials numbered after `after`.
-    static func denials(_ ltxn: Transaction, _ logTables: LogTables, after: UInt64) throws -> [(number: UInt64, denial: Denial)] {
-        try ltxn.withCursor(logTables.denials) { c in
-            var out: [(number: UInt64, denial: Denial)] = []
-            var entry = try c.seek(atOrAfter: KeyLayout.u64(after + 1))
-            while let e = entry {
-                out.append((KeyLayout.readU64(e.key), try Denial.decode(e.value)))
-                entry = try c.next()
-            }
-            return out
+    static func denials(_ ltxn: ReadTransaction, _ logTables: LogTables, after: UInt64) throws -> [(number: UInt64, denial: Denial)] {
+        var out: [(number: UInt64, denial: Denial)] = []
+        try ltxn.forEach(logTables.denials, from: BigEndianU64.encode(after + 1)) { e in
+            out.append((try e.key(), try e.value()))
+            return true
         }
+        return out
     }
 }

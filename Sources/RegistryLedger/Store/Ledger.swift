@@ -151,7 +151,7 @@ public final class Ledger: Sendable {
         }
     }
 
-    func exclusive<R: Sendable>(_ body: @escaping (Transaction, Writer, GroupBuilder) throws -> R) async throws -> R {
+    func exclusive<R: Sendable>(_ body: @escaping (WriteTransaction, Writer, GroupBuilder) throws -> R) async throws -> R {
         guard let writer else { throw LedgerError(.storage, "the store is open read-only") }
         return try await withCheckedThrowingContinuation { continuation in
             writer.enqueue(ExclusiveJob(body, continuation))
@@ -168,7 +168,7 @@ public final class Ledger: Sendable {
     }
 
     /// Runs `body` with a read transaction on the derived state and one on the log.
-    func readBoth<R>(_ body: (_ state: Transaction, _ log: Transaction) throws -> R) throws -> R {
+    func readBoth<R>(_ body: (_ state: ReadTransaction, _ log: ReadTransaction) throws -> R) throws -> R {
         do {
             return try stateEnv.read { state in try logEnv.read { log in try body(state, log) } }
         } catch let error as LMDBError {
@@ -187,7 +187,6 @@ public final class Ledger: Sendable {
     /// versions (``Versions``) replaces checkpoints, organizations' policy versions replace their
     /// event index.
     public static let projectionFormat: UInt8 = 7
-    static let projectionFormatKey = Array("projectionFormat".utf8)
 
     /// The seq of the last event in the log (0 for an empty log).
     public func headSeq() throws -> UInt64 {

@@ -16,44 +16,36 @@ enum LogReplay {
     /// chain link are checked all the same.
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
-    static func forEach(_ txn: Transaction, _ log: Database, from: UInt64 = 1, through: UInt64 = .max, forReplay: Bool = false,
+    static func forEach(_ txn: ReadTransaction, _ log: Table<BigEndianU64, StoredRecord>, from: UInt64 = 1, through: UInt64 = .max, forReplay: Bool = false,
                         _ body: (EventRecord) throws -> Void) throws {
         let cache = forReplay ? DecodingCache() : nil
         try txn.withCursor(log) { c in
             var link = EventRecord.genesisHash.withUnsafeBytes { Digest(rawPointer: $0) }
             if from > 1 {
-                guard let e = try c.seek(atOrAfter: KeyLayout.u64(from - 1)) else { return }
+                guard let e = try c.seek(atOrAfter: from - 1) else { return }
                 _ = try decode(e, expected: from - 1, forReplay: true, cache: cache)
-                link = hash(of: e.value)
+                link = EventRecord.hash(ofStored: e.rawValue)
             }
-            var entry = try c.seek(atOrAfter: KeyLayout.u64(from))
+            var entry = try c.seek(atOrAfter: from)
             var expected = from
             while let e = entry, expected <= through {
                 let record = try decode(e, expected: expected, forReplay: forReplay, cache: cache)
-                guard previousHash(of: e.value) == link else {
+                guard EventRecord.previousHash(ofStored: e.rawValue) == link else {
                     throw corrupt(expected, "its previous hash does not match the record before it")
                 }
                 try body(record)
-                link = hash(of: e.value)
+                link = EventRecord.hash(ofStored: e.rawValue)
                 expected += 1
                 entry = try c.next()
             }
         }
     }
 
-    // A decoded record's stored bytes end with its previous hash, then its hash.
-    private static func hash(of stored: UnsafeRawBufferPointer) -> Digest {
-        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: stored[(stored.count - 32)...]))
-    }
-
-    private static func previousHash(of stored: UnsafeRawBufferPointer) -> Digest {
-        Digest(rawPointer: UnsafeRawBufferPointer(rebasing: stored[(stored.count - 64)...]))
-    }
-
-    private static func decode(_ e: Cursor.Entry, expected: UInt64, forReplay: Bool, cache: DecodingCache?) throws -> EventRecord {
-        guard e.key.count == 8, KeyLayout.readU64(e.key) == expected else { throw corrupt(expected, "the log has a gap or a bad key") }
+    private static func decode(_ e: Table<BigEndianU64, StoredRecord>.Entry, expected: UInt64, forReplay: Bool,
+                               cache: DecodingCache?) throws -> EventRecord {
+        guard (try? e.key()) == expected else { throw corrupt(expected, "the log has a gap or a bad key") }
         let record: EventRecord
-        do { record = try forReplay ? EventRecord.decodeForReplay(e.value, cache: cache) : EventRecord.decode(e.value) } catch {
+        do { record = try forReplay ? EventRecord.decodeForReplay(e.rawValue, cache: cache) : e.value() } catch {
             throw corrupt(expected, "\(error)")
         }
         guard record.seq == expected else { throw corrupt(expected, "the record says seq \(record.seq)") }
@@ -81,7 +73,7 @@ extension LogReplay {
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify or is missing, or
     ///   what `body` throws.
-    static func forEachConcurrently(_ env: Environment, _ log: Database, through head: UInt64, chunk: UInt64 = 4096,
+    static func forEachConcurrently(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, chunk: UInt64 = 4096,
                                     _ body: (EventRecord) throws -> Void) throws {
         try Handoff<ReplayChunk>.pipeline(name: "regledger-replay-reader", produce: { handoff in
             var from: UInt64 = 1

@@ -51,30 +51,26 @@ final class LMDBLogStore: LogStore {
         try env.read { txn in try Self.head(txn, tables) }
     }
 
-    static func head(_ txn: Transaction, _ tables: LogTables) throws -> LogHead {
+    static func head(_ txn: ReadTransaction, _ tables: LogTables) throws -> LogHead {
         try txn.withCursor(tables.log) { c in
             guard let last = try c.last() else { return LogHead() }
-            let record = try EventRecord.decode(last.value, verifyHash: false)
+            let record = try EventRecord.decode(last.rawValue, verifyHash: false)
             return LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
         }
     }
 
     func lastDenial() throws -> UInt64 {
-        try env.read { txn in try txn.withCursor(tables.denials) { c in try c.last().map { KeyLayout.readU64($0.key) } ?? 0 } }
+        try env.read { txn in try txn.withCursor(tables.denials) { c in try c.last()?.key() ?? 0 } }
     }
 
     func append(_ group: LogGroup) throws {
         guard !group.isEmpty else { return }
         try env.write { txn in
-            for (digest, bytes) in group.manifests where try !txn.contains(tables.manifests, key: digest.rawBytes) {
-                try txn.put(tables.manifests, key: digest.rawBytes, value: bytes)
+            for (digest, bytes) in group.manifests where try !txn.contains(tables.manifests, digest) {
+                try txn.put(tables.manifests, digest, bytes)
             }
-            for record in group.records {
-                try txn.put(tables.log, key: KeyLayout.u64(record.seq), value: record.encoded, flags: .append)
-            }
-            for (number, denial) in group.denials {
-                try txn.put(tables.denials, key: KeyLayout.u64(number), value: denial.encoded(), flags: .append)
-            }
+            for record in group.records { try txn.put(tables.log, record.seq, record, flags: .append) }
+            for (number, denial) in group.denials { try txn.put(tables.denials, number, denial, flags: .append) }
         }
     }
 }

@@ -137,9 +137,9 @@ struct OpenedStore {
     /// Records the projection format and an empty applied point in the state of a new store (an
     /// empty log and a state with no format yet); returns whether it did.
     private static func recordFormatIfNew(_ env: Environment, _ tables: StateTables, head: LogHead) throws -> Bool {
-        guard head.seq == 0, try env.read({ txn in try txn.get(tables.meta, key: Ledger.projectionFormatKey) }) == nil else { return false }
+        guard head.seq == 0, try env.read({ txn in try txn.get(tables.projectionFormat) }) == nil else { return false }
         try env.write { txn in
-            try txn.put(tables.meta, key: Ledger.projectionFormatKey, value: [Ledger.projectionFormat])
+            try txn.put(tables.projectionFormat, Ledger.projectionFormat)
             try AppliedPoint().write(txn, tables)
         }
         return true
@@ -149,7 +149,7 @@ struct OpenedStore {
     private static func whyRebuild(_ env: Environment, _ tables: StateTables, log: Environment, _ logTables: LogTables,
                                    head: LogHead) throws -> String? {
         let (format, applied) = try env.read { txn in
-            (try txn.get(tables.meta, key: Ledger.projectionFormatKey)?.first, try AppliedPoint.read(txn, tables))
+            (try txn.get(tables.projectionFormat), try AppliedPoint.read(txn, tables))
         }
         guard let format else { return "it is missing" }
         guard format == Ledger.projectionFormat else {
@@ -158,8 +158,8 @@ struct OpenedStore {
         guard applied.seq <= head.seq else { return "it reflects seq \(applied.seq), beyond the log's head \(head.seq)" }
         if applied.seq > 0 {
             let hash = try log.read { txn in
-                try txn.withValue(logTables.log, key: KeyLayout.u64(applied.seq)) { v in
-                    try v.map { Array(try EventRecord.decode($0, verifyHash: false).hash) }
+                try txn.get(logTables.log.raw, BigEndianU64.encode(applied.seq)).map { stored in
+                    try stored.withUnsafeBytes { Array(try EventRecord.decode($0, verifyHash: false).hash) }
                 }
             }
             guard hash == applied.hash else { return "it follows another log (its seq \(applied.seq) has another hash)" }
@@ -180,7 +180,7 @@ struct OpenedStore {
         do { (env, tables) = try openStateTables(directory, options) } catch {
             throw LedgerError(.storage, "the derived state of the store at \(path) is damaged (\(error)): \(rebuild)")
         }
-        let format = try env.read { txn in try txn.get(tables.meta, key: Ledger.projectionFormatKey)?.first }
+        let format = try env.read { txn in try txn.get(tables.projectionFormat) }
         guard format == Ledger.projectionFormat else {
             env.close()
             throw LedgerError(.storage, "the projections of the store at \(path) were built by another version of RegistryLedger "
@@ -193,41 +193,36 @@ struct OpenedStore {
 
     /// Whether the log environment still holds the derived tables of the one-environment layout.
     private static func hasLegacyTables(_ env: Environment) throws -> Bool {
-        (try? env.openDatabase(named: ProjectionDatabases.name(.repos, generation: 0), create: false)) != nil
+        (try? env.openTable(named: ProjectionTables.databaseName(.repos, generation: 0), create: false) as Table<RawBytes, RawBytes>) != nil
     }
 
     /// Drops the derived tables and keys that the one-environment layout kept beside the log.
     private static func dropLegacyTables(_ env: Environment) throws {
-        var names = [0, 1].flatMap { g in ProjectionDatabases.Table.allCases.map { ProjectionDatabases.name($0, generation: g) } }
+        var names = [0, 1].flatMap { g in ProjectionTables.Name.allCases.map { ProjectionTables.databaseName($0, generation: g) } }
         names.append("tagDenials")
-        let legacy = names.compactMap { try? env.openDatabase(named: $0, create: false) }
-        let meta = try env.openDatabase(named: "meta", create: true)
+        let legacy = names.compactMap { try? env.openTable(named: $0, create: false) as Table<RawBytes, RawBytes> }
+        let meta: Table<UTF8Text, RawBytes> = try env.openTable(named: "meta", create: true)
         try env.write { txn in
-            for db in legacy { try txn.deleteDatabase(db) }
-            for key in [StateTables.generationKey, Ledger.projectionFormatKey] { try txn.delete(meta, key: key) }
+            for table in legacy { try txn.drop(table) }
+            for name in ["generation", "projectionFormat"] { try txn.delete(meta, name) }
         }
     }
 
-    private static let defaultRegistryKey = Array("defaultRegistryId".utf8)
-
     private static func defaultRegistry(_ env: Environment, _ tables: LogTables, requested: RegistryId?, record: Bool) throws -> RegistryId {
-        let recorded = try env.read { txn in try txn.get(tables.meta, key: defaultRegistryKey) }
-            .flatMap { try? RegistryId(String(decoding: $0, as: UTF8.self)) }
+        let recorded = try env.read { txn in try txn.get(tables.defaultRegistryId) }.flatMap { try? RegistryId($0) }
         guard let requested else { return recorded ?? .defaultId }
         if record && recorded != requested {
-            try env.write { txn in try txn.put(tables.meta, key: defaultRegistryKey, value: Array(requested.value.utf8)) }
+            try env.write { txn in try txn.put(tables.defaultRegistryId, requested.value) }
         }
         return requested
     }
 
-    private static let tokenSecretKey = Array("tokenSecret".utf8)
-
     private static func tokenSecret(_ env: Environment, _ tables: LogTables, create: Bool) throws -> [UInt8] {
-        if let secret = try env.read({ txn in try txn.get(tables.meta, key: tokenSecretKey) }) { return secret }
+        if let secret = try env.read({ txn in try txn.get(tables.tokenSecret) }) { return secret }
         guard create else { return [] }
         var rng = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        try env.write { txn in try txn.put(tables.meta, key: tokenSecretKey, value: secret) }
+        try env.write { txn in try txn.put(tables.tokenSecret, secret) }
         return secret
     }
 }

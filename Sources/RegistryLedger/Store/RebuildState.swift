@@ -7,12 +7,12 @@ enum RebuildState {
     /// Rebuilds in `txn` from the log through `head` (and its denials through `lastDenial`).
     /// - Returns: the state digest of the new projections.
     /// - Throws: ``LogCorruption`` naming the first bad seq; the state then stays as it was.
-    static func run(_ txn: Transaction, _ tables: StateTables, log: Environment, _ logTables: LogTables, through head: LogHead,
+    static func run(_ txn: WriteTransaction, _ tables: StateTables, log: Environment, _ logTables: LogTables, through head: LogHead,
                     lastDenial: UInt64, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> String {
         let current = try tables.current(txn)
         let targetIndex = tables.generations[0].repos == current.repos ? 1 : 0
         let target = tables.generations[targetIndex]
-        for db in target.all { try txn.clear(db) }
+        for name in ProjectionTables.Name.allCases { try txn.clear(target[raw: name]) }
         let memory = MemoryProjections()
         let projections = ProjectionWriter(memory)
         try LogReplay.forEachConcurrently(log, logTables.log, through: head.seq) { record in
@@ -24,8 +24,8 @@ enum RebuildState {
         let denials = try log.read { ltxn in try DerivedState.denials(ltxn, logTables, after: 0) }.filter { $0.number <= lastDenial }
         try DerivedState.index(denials: denials, txn, tables)
         try AppliedPoint(seq: head.seq, hash: head.hash, denial: lastDenial).write(txn, tables)
-        try txn.put(tables.meta, key: StateTables.generationKey, value: [UInt8(targetIndex)])
-        try txn.put(tables.meta, key: Ledger.projectionFormatKey, value: [Ledger.projectionFormat])
+        try txn.put(tables.generation, UInt8(targetIndex))
+        try txn.put(tables.projectionFormat, Ledger.projectionFormat)
         return digest
     }
 }

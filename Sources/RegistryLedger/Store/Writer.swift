@@ -174,7 +174,7 @@ final class Writer: @unchecked Sendable {
                 if !appending {
                     if ahead == nil {
                         builder = GroupBuilder(head: head, lastDenial: lastDenial)
-                        let view = CommandView(base: ProjectionReader(txn: txn, dbs: dbs))
+                        let view = CommandView(base: ProjectionReader(txn: txn.reading, dbs: dbs))
                         for work in batch { try work.run(txn, view, self, builder) }
                     }
                     appender.start(builder.log)
@@ -217,10 +217,10 @@ final class Writer: @unchecked Sendable {
 
     /// Decides the commands that queue up while `group` is being made durable, against the state
     /// in `txn` (which holds `group`): the next group, ready to append once this one stands.
-    private func decideAhead(after group: GroupBuilder, _ txn: Transaction, _ dbs: ProjectionDatabases) throws {
+    private func decideAhead(after group: GroupBuilder, _ txn: WriteTransaction, _ dbs: ProjectionTables) throws {
         precondition(decidedAhead == nil, "a group is decided ahead already")
         let builder = GroupBuilder(head: group.head, lastDenial: group.lastDenial)
-        let view = CommandView(base: ProjectionReader(txn: txn, dbs: dbs))
+        let view = CommandView(base: ProjectionReader(txn: txn.reading, dbs: dbs))
         var batch: [any WriterWork] = []
         while batch.count < Self.maxBatch, let next = commandsWhileAppending() {
             batch += next
@@ -246,7 +246,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Applies a decided group's records to derived state (apply is total: a throw is a fault).
-    private func apply(_ records: [EventRecord], _ txn: Transaction, _ dbs: ProjectionDatabases) throws {
+    private func apply(_ records: [EventRecord], _ txn: WriteTransaction, _ dbs: ProjectionTables) throws {
         let writer = ProjectionWriter(txn: txn, dbs: dbs)
         for record in records { try writer.apply(record) }
     }

@@ -11,7 +11,7 @@ protocol WriterWork: AnyObject, Sendable {
     /// Throws only errors that must abort the whole group (storage errors); its own failures are
     /// kept for ``complete(commitError:)``. Exclusive work may run again from the start when
     /// the map grows.
-    func run(_ txn: Transaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws
+    func run(_ txn: WriteTransaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws
     /// Answers the caller once the group is durable in the log (`nil`) or failed.
     func complete(commitError: (any Error)?)
 }
@@ -31,7 +31,7 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
 
     var isExclusive: Bool { false }
 
-    func run(_ txn: Transaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
+    func run(_ txn: WriteTransaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
         writer.assertOnWriterThread()
         var changes = Changes(view: CommandView(base: view), context: context, timestamp: writer.timestamp(after: group.head),
                               patterns: writer.patterns, head: group.head)
@@ -63,18 +63,18 @@ final class PendingCommand<C: LedgerCommand>: WriterWork, @unchecked Sendable {
 
 /// Exclusive work given the whole state transaction and group (rebuild, bulk import).
 final class ExclusiveJob<R: Sendable>: WriterWork, @unchecked Sendable {
-    let body: (Transaction, Writer, GroupBuilder) throws -> R
+    let body: (WriteTransaction, Writer, GroupBuilder) throws -> R
     let continuation: CheckedContinuation<R, any Error>
     private var result: R?
 
-    init(_ body: @escaping (Transaction, Writer, GroupBuilder) throws -> R, _ continuation: CheckedContinuation<R, any Error>) {
+    init(_ body: @escaping (WriteTransaction, Writer, GroupBuilder) throws -> R, _ continuation: CheckedContinuation<R, any Error>) {
         self.body = body
         self.continuation = continuation
     }
 
     var isExclusive: Bool { true }
 
-    func run(_ txn: Transaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
+    func run(_ txn: WriteTransaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
         writer.assertOnWriterThread()
         result = try body(txn, writer, group)
     }

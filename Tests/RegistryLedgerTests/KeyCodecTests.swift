@@ -1,7 +1,8 @@
 @testable import RegistryLedger
+import LMDB
 import Testing
 
-@Suite struct KeyLayoutTests {
+@Suite struct KeyCodecTests {
     @Test func projectionRecordsRoundTrip() throws {
         let repo = RepoRecord(repoId: 42, createdAt: 1_700_000_000_000_001,
                               mutability: try TagMutability(mode: .mutableWithExclusion, filters: [WildcardFilter("rel-*")]))
@@ -51,34 +52,73 @@ import Testing
         #expect(throws: DecodingError.self) { try bytes.withUnsafeBytes { try ImageRecord($0) } }
     }
 
-    @Test func integerKeysSortNumericallyAsBytes() {
+    @Test func integerKeysSortNumericallyAsBytes() throws {
         let values: [UInt64] = [0, 1, 255, 256, 65_535, 1 << 40, .max]
-        let keys = values.map(KeyLayout.u64)
+        let keys = values.map(BigEndianU64.encode)
         #expect(keys == keys.sorted { $0.lexicographicallyPrecedes($1) })
-        #expect(keys.map { $0.withUnsafeBytes { KeyLayout.readU64($0) } } == values)
+        #expect(try keys.map { try $0.withUnsafeBytes { try BigEndianU64.decode($0) } } == values)
+    }
+
+    /// Every key codec gives back what it was given, and refuses bytes it did not lay out.
+    @Test func everyKeyCodecRoundTripsAndRefusesMalformedKeys() throws {
+        func roundTrip<C: TableCodec>(_ codec: C.Type, _ item: C.Item, _ same: (C.Item, C.Item) -> Bool) throws -> [UInt8] {
+            let bytes = C.encode(item)
+            #expect(same(try bytes.withUnsafeBytes { try C.decode($0) }, item), "\(C.self)")
+            return bytes
+        }
+        func refuses<C: TableCodec>(_ codec: C.Type, _ bytes: [UInt8]) {
+            #expect(throws: (any Error).self, "\(C.self) \(bytes)") { _ = try bytes.withUnsafeBytes { try C.decode($0) } }
+        }
+        let r = RepositoryRef(registryId: .defaultId, name: try RepositoryName("team/app"))
+        let d = manifest(4).digest
+        let org = PolicyScope.organization(.defaultId, "team")
+        let inRepo = PolicyScope.repository(.defaultId, r.name)
+        _ = try roundTrip(RepositoryKey.self, r, ==)
+        _ = try roundTrip(OrganizationKey.self, (.defaultId, "team"), { $0 == $1 })
+        let image = try roundTrip(ImageKey.self, (7, d), { $0 == $1 })
+        refuses(ImageKey.self, Array(image.dropLast()))
+        _ = try roundTrip(TagKey.self, (7, "v1.0"), { $0 == $1 })
+        _ = try roundTrip(ListingKey.self, (7, d, "v1.0"), { $0 == $1 })
+        let untagged = try roundTrip(ListingKey.self, (7, d, nil), { $0 == $1 })
+        refuses(ListingKey.self, untagged + [1])
+        refuses(ListingKey.self, Array(untagged.prefix(8)) + [5] + Array(untagged.dropFirst(9)))
+        for scope in [org, inRepo] {
+            let bytes = try roundTrip(PolicyScopeKey.self, scope, ==)
+            refuses(PolicyScopeKey.self, Array(bytes.dropLast()) + [1])
+            _ = try roundTrip(ThenSeq<ThenSeq<PolicyScopeKey>>.self, ((scope, 5), 9), { $0.head == $1.head && $0.seq == $1.seq })
+        }
+        _ = try roundTrip(PolicyPatternKey.self, .init(inRepo, pattern: "v.*"), ==)
+        let hid = HistoryIdKey.of(r)
+        refuses(HistoryIdKey.self, Array(hid.dropLast()))
+        let tagEvent = try roundTrip(ThenSeq<HistoryTagKey>.self, ((hid, "v1"), 3), { $0.head == $1.head && $0.seq == $1.seq })
+        refuses(ThenSeq<HistoryTagKey>.self, Array(tagEvent.prefix(5)))
+        for entity: ContentEntityKey.Entity in [.image(d), .policy(createdSeq: 3), .tag("v1")] {
+            let bytes = try roundTrip(ThenSeq<ContentEntityKey>.self, ((9, entity), 11), { $0.head == $1.head && $0.seq == $1.seq })
+            refuses(ThenSeq<ContentEntityKey>.self, Array(bytes.prefix(8)) + [9] + Array(bytes.dropFirst(9)))
+        }
+        _ = try roundTrip(AppliedPoint.self, AppliedPoint(seq: 4, hash: Array(repeating: 3, count: 32), denial: 2), ==)
+        refuses(AppliedPoint.self, [1, 2, 3])
+        _ = try roundTrip(TagVersionValue.self, (d, true), { $0 == $1 })
+        refuses(ImageStatusCode.self, [])
     }
 
     @Test func listingKeysOrderTaggedBeforeUntaggedThenDigestThenTag() {
         let (a, b) = (min(manifest(1).digest, manifest(2).digest), max(manifest(1).digest, manifest(2).digest))
-        let keys = [
-            KeyLayout.listing(7, b, tag: nil), KeyLayout.listing(7, b, tag: "x"), KeyLayout.listing(7, a, tag: "z"),
-            KeyLayout.listing(7, a, tag: "y"), KeyLayout.listing(7, a, tag: nil), KeyLayout.listing(6, b, tag: nil),
-        ]
+        func key(_ repoId: UInt64, _ d: Digest, _ tag: String?) -> [UInt8] { ListingKey.encode((repoId, d, tag)) }
+        let keys = [key(7, b, nil), key(7, b, "x"), key(7, a, "z"), key(7, a, "y"), key(7, a, nil), key(6, b, nil)]
         let sorted = keys.sorted { $0.lexicographicallyPrecedes($1) }
-        #expect(sorted == [KeyLayout.listing(6, b, tag: nil), KeyLayout.listing(7, a, tag: "y"), KeyLayout.listing(7, a, tag: "z"),
-                           KeyLayout.listing(7, b, tag: "x"), KeyLayout.listing(7, a, tag: nil), KeyLayout.listing(7, b, tag: nil)])
+        #expect(sorted == [key(6, b, nil), key(7, a, "y"), key(7, a, "z"), key(7, b, "x"), key(7, a, nil), key(7, b, nil)])
     }
 
     @Test func longestNamesStayUnderLMDBsKeyLimit() throws {
         let longRepo = RepositoryRef(registryId: .defaultId, name: try RepositoryName(String(repeating: "a", count: 256)))
         let longTag = String(repeating: "t", count: 300)
-        #expect(KeyLayout.repository(longRepo).count <= 511)
-        #expect(KeyLayout.listing(1, manifest(1).digest, tag: longTag).count <= 511)
-        #expect(KeyLayout.policyPattern(.repository(.defaultId, longRepo.name), String(repeating: "ü", count: 256)).count <= 511)
-        var version = BinaryWriter()
-        Versions.key(repoId: .max, .tag(longTag), seq: .max, into: &version)
-        #expect(version.bytes.count <= 511)
-        #expect((HistoryIndex.tagPrefix(longRepo, longTag) + KeyLayout.u64(.max)).count <= 511)
+        #expect(RepositoryKey.encode(longRepo).count <= KeyOrder.maxKeyLength)
+        #expect(ListingKey.encode((1, manifest(1).digest, longTag)).count <= KeyOrder.maxKeyLength)
+        #expect(PolicyPatternKey.encode(.init(.repository(.defaultId, longRepo.name), pattern: String(repeating: "ü", count: 256))).count
+                <= KeyOrder.maxKeyLength)
+        #expect(ThenSeq<ContentEntityKey>.encode(((.max, .tag(longTag)), .max)).count <= KeyOrder.maxKeyLength)
+        #expect(ThenSeq<HistoryTagKey>.encode(((HistoryIdKey.of(longRepo), longTag), .max)).count <= KeyOrder.maxKeyLength)
     }
 
     @Test func longestNamesWorkEndToEnd() async throws {
