@@ -87,6 +87,7 @@ struct BinaryReader {
     var isAtEnd: Bool { offset == buffer.count }
     var remaining: Int { buffer.count - offset }
 
+    @inline(__always)
     private mutating func take(_ n: Int) throws(DecodingError) -> UnsafeRawBufferPointer {
         guard n >= 0, n <= remaining else { throw DecodingError(reason: "truncated at byte \(offset)") }
         defer { offset += n }

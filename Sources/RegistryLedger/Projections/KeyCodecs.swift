@@ -93,28 +93,20 @@ enum ListingKey: WriterCodec {
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (repoId: UInt64, digest: Digest, tag: String?) {
-        var r = BinaryReader(bytes)
-        let repoId = try r.u64()
-        let (digest, tag) = try entry(&r)
-        return (repoId, digest, tag)
+        let (digest, tag) = try entry(bytes)
+        return (BigEndianU64.read(bytes, at: 0), digest, tag)
     }
 
-    /// The entry a key names, without its repository: the ListImages hot path.
+    /// The entry a key names, without its repository: the ListImages hot path, so it reads the
+    /// fixed offsets directly rather than through a ``BinaryReader``.
     @inline(__always)
     static func entry(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (digest: Digest, tag: String?) {
-        var r = BinaryReader(bytes)
-        _ = try r.u64()
-        return try entry(&r)
-    }
-
-    @inline(__always)
-    private static func entry(_ r: inout BinaryReader) throws(DecodingError) -> (digest: Digest, tag: String?) {
-        let kind = try r.u8()
-        let digest = try r.digest()
-        switch kind {
-        case Kind.tagged.rawValue: return (digest, String(decoding: r.rest(), as: UTF8.self))
-        case Kind.untagged.rawValue: try r.end(); return (digest, nil)
-        default: throw DecodingError(reason: "listing key of kind \(kind)")
+        guard bytes.count >= 41 else { throw DecodingError(reason: "listing key of \(bytes.count) bytes") }
+        let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: bytes[9..<41]))
+        switch bytes[8] {
+        case Kind.tagged.rawValue: return (digest, String(decoding: UnsafeRawBufferPointer(rebasing: bytes[41...]), as: UTF8.self))
+        case Kind.untagged.rawValue where bytes.count == 41: return (digest, nil)
+        default: throw DecodingError(reason: "listing key of kind \(bytes[8]) and \(bytes.count) bytes")
         }
     }
 
@@ -220,20 +212,19 @@ enum ContentEntityKey: WriterCodec {
         }
     }
 
+    /// Time travel decodes one of these per version it reads: fixed offsets, no reader.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (repoId: UInt64, entity: Entity) {
-        var r = BinaryReader(bytes)
-        let repoId = try r.u64()
+        guard bytes.count >= 9 else { throw DecodingError(reason: "content key of \(bytes.count) bytes") }
+        let body = UnsafeRawBufferPointer(rebasing: bytes[9...])
         let entity: Entity
-        switch try r.u8() {
-        case imageKind: entity = .image(try r.digest())
-        case policyKind: entity = .policy(createdSeq: try r.u64())
-        case tagKind:
-            entity = .tag(try BinaryReader.string(try r.allBut(1)))
-            guard try r.u8() == 0 else { throw DecodingError(reason: "tag version key without its end") }
-        case let kind: throw DecodingError(reason: "version of an entity of kind \(kind)")
+        switch bytes[8] {
+        case imageKind where body.count == 32: entity = .image(Digest(rawPointer: body))
+        case policyKind where body.count == 8: entity = .policy(createdSeq: BigEndianU64.read(body, at: 0))
+        case tagKind where body.count > 1 && body[body.count - 1] == 0:
+            entity = .tag(try BinaryReader.string(UnsafeRawBufferPointer(rebasing: body[..<(body.count - 1)])))
+        case let kind: throw DecodingError(reason: "content key of kind \(kind) and \(bytes.count) bytes")
         }
-        try r.end()
-        return (repoId, entity)
+        return (BigEndianU64.read(bytes, at: 0), entity)
     }
 
     /// Every content key of one repository.

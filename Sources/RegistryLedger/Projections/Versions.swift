@@ -99,7 +99,7 @@ enum Versions {
         var policies: [Policy] = []
         try latest(txn, dbs.contentVersions, prefix: ContentEntityKey.prefix(repo.repoId), at: seq) { version in
             guard !version.rawValue.isEmpty else { return }
-            switch try version.key().head.entity {
+            switch try ContentEntityKey.decode(try ThenSeq<ContentEntityKey>.head(of: version.rawKey)).entity {
             case .image(let digest):
                 images.append((digest, try ImageStatusCode.decode(version.rawValue)))
             case .policy:
