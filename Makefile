@@ -5,8 +5,9 @@ DATA ?= data/demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 APT_PACKAGES = liblmdb-dev libpcre2-dev pkg-config
-# skopeo: a real registry client for the OCI tag-listing tests.
-TEST_APT_PACKAGES = skopeo
+# skopeo: a real registry client for the OCI tag-listing tests. postgresql: cluster mode's tests
+# start servers of their own from its binaries (never the system service).
+TEST_APT_PACKAGES = skopeo postgresql
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 

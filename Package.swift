@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "RegistryAPI", targets: ["RegistryAPI"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
+        .library(name: "RegistryLedgerPostgres", targets: ["RegistryLedgerPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -54,6 +57,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Cluster mode's shared log in PostgreSQL (postgres-nio): only what runs a cluster builds it.
+        .target(
+            name: "RegistryLedgerPostgres",
+            dependencies: [
+                "RegistryLedger",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(name: "ledger-demo", dependencies: ["RegistryLedger"], path: "Tools/ledger-demo"),
         .executableTarget(
             name: "regledger",
@@ -68,6 +81,7 @@ let package = Package(
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryAPI", "RegistryServer"]),
+        .testTarget(name: "RegistryLedgerPostgresTests", dependencies: ["RegistryLedgerPostgres", "RegistryLedger", "LMDB"]),
     ]
 )
 

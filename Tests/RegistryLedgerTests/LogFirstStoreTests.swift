@@ -1,6 +1,6 @@
 import Foundation
 import LMDB
-@testable import RegistryLedger
+@testable @_spi(Cluster) import RegistryLedger
 import Testing
 
 /// A store whose log and derived state are left as a crash or an operator might leave them.
@@ -172,6 +172,7 @@ final class UncertainLog: LogStore, @unchecked Sendable {
 
     func head() throws -> LogHead { try inner.head() }
     func lastDenial() throws -> UInt64 { try inner.lastDenial() }
+    func follow() throws -> (head: LogHead, lastDenial: UInt64) { try inner.follow() }
     func append(_ group: LogGroup) throws {
         switch mode {
         case .normal: try inner.append(group)

@@ -45,6 +45,10 @@ public final class Ledger: Sendable {
         var acceptsIncompleteImport = false
         /// The log appends go to, given the local LMDB log (which every mode keeps and reads from).
         var makeLogStore: @Sendable (LMDBLogStore) -> any LogStore = { $0 }
+        /// Cluster mode: the log the nodes share. A writable open copies what it holds beyond the
+        /// local log (refusing a local copy that is not a prefix of it), adopts its identity, and
+        /// appends go to it first; ``Ledger/followSharedLog()`` copies what other nodes append.
+        @_spi(Cluster) public var sharedLog: (any SharedLog)?
 
         public init() {}
     }
@@ -112,14 +116,40 @@ public final class Ledger: Sendable {
             }
             throw LedgerError.storage(error, at: path, doing: "opening the store")
         }
+        let local = LMDBLogStore(env: opened.logEnv, tables: opened.logTables)
+        var (head, lastDenial, identity) = (opened.head, opened.lastDenial, (secret: opened.secret, registry: opened.registry))
+        var log = options.makeLogStore(local)
+        if let shared = options.sharedLog, let flusher = opened.flusher {
+            do {
+                let replicated = ReplicatedLogStore(shared: shared, local: local)
+                try replicated.checkLocalCopy()
+                (head, lastDenial) = try replicated.follow()
+                try flusher.committing {
+                    let applied = try opened.stateEnv.read { txn in try AppliedPoint.read(txn, opened.stateTables) }
+                    try DerivedState.catchUp(from: applied, state: opened.stateEnv, opened.stateTables, log: opened.logEnv,
+                                             opened.logTables, through: head.seq)
+                }
+                let theirs = try shared.identity(proposing: SharedLogIdentity(defaultRegistryId: opened.registry.value, tokenSecret: opened.secret))
+                if let requested = options.defaultRegistryId, requested.value != theirs.defaultRegistryId {
+                    throw LedgerError.invalid("the registry id \(requested) differs from the cluster's, \(theirs.defaultRegistryId): "
+                        + "every node of a cluster answers for the same registry")
+                }
+                identity = try OpenedStore.adopt(theirs, opened.logEnv, opened.logTables)
+                log = replicated
+            } catch {
+                opened.close()
+                lock?.release()
+                OpenStores.release(claimed)
+                throw error as? LedgerError ?? LedgerError.storage(error, at: path, doing: "joining the cluster's log")
+            }
+        }
         canonicalPath = claimed
         writerLock = lock
         (logEnv, logTables, stateEnv, stateTables) = (opened.logEnv, opened.logTables, opened.stateEnv, opened.stateTables)
-        (tokenSecret, defaultRegistryId, flusher) = (opened.secret, opened.registry, opened.flusher)
+        (tokenSecret, defaultRegistryId, flusher) = (identity.secret, identity.registry, opened.flusher)
         if let flusher = opened.flusher {
-            writer = Writer(log: options.makeLogStore(LMDBLogStore(env: logEnv, tables: logTables)), logEnv: logEnv, logTables: logTables,
-                            state: stateEnv, stateTables: stateTables, flusher: flusher, head: opened.head,
-                            lastDenial: opened.lastDenial, stats: stats, onCommit: options.onCommit)
+            writer = Writer(log: log, logEnv: logEnv, logTables: logTables, state: stateEnv, stateTables: stateTables, flusher: flusher,
+                            head: head, lastDenial: lastDenial, stats: stats, onCommit: options.onCommit)
         } else {
             writer = nil
         }
@@ -149,6 +179,15 @@ public final class Ledger: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             writer.enqueue(PendingCommand(command, context, continuation))
         }
+    }
+
+    /// Cluster mode: copies what other nodes appended to the shared log into the local log and
+    /// the derived state. - Returns: the seq the derived state now reflects.
+    @_spi(Cluster) @discardableResult
+    public func followSharedLog() async throws -> UInt64 {
+        guard let writer else { throw LedgerError(.storage, "the store is open read-only") }
+        try await withCheckedThrowingContinuation { continuation in writer.enqueue(LogSync(continuation)) }
+        return try appliedSeq()
     }
 
     func exclusive<R: Sendable>(_ body: @escaping (WriteTransaction, Writer, GroupBuilder) throws -> R) async throws -> R {

@@ -14,9 +14,10 @@ struct LogGroup: Sendable {
 
 /// The log can not tell whether an append happened: a remote log whose connection broke during
 /// its commit. The caller reads ``LogStore/head()`` before deciding anything again.
-struct LogAppendOutcomeUnknown: Error, CustomStringConvertible {
-    let reason: String
-    var description: String { "the log could not confirm the append: \(reason)" }
+@_spi(Cluster) public struct LogAppendOutcomeUnknown: Error, CustomStringConvertible {
+    public let reason: String
+    public init(reason: String) { self.reason = reason }
+    public var description: String { "the log could not confirm the append: \(reason)" }
 }
 
 /// The log boundary (SPEC §3): append a group durably, read the head. Everything above it —
@@ -34,6 +35,9 @@ protocol LogStore: AnyObject, Sendable {
     /// - Throws: ``LogAppendOutcomeUnknown`` when whether it happened is unknown; any other error
     ///   means it did not happen.
     func append(_ group: LogGroup) throws
+    /// Brings the local log up to the log's head (a shared log's records appended by other
+    /// nodes); returns the local log's head and last denial.
+    func follow() throws -> (head: LogHead, lastDenial: UInt64)
 }
 
 /// The embedded log: the log tables in the store directory's LMDB environment, each append one
@@ -62,6 +66,9 @@ final class LMDBLogStore: LogStore {
     func lastDenial() throws -> UInt64 {
         try env.read { txn in try txn.withCursor(tables.denials) { c in try c.last()?.key() ?? 0 } }
     }
+
+    /// The local log is the log: there is nothing to follow.
+    func follow() throws -> (head: LogHead, lastDenial: UInt64) { (try head(), try lastDenial()) }
 
     func append(_ group: LogGroup) throws {
         guard !group.isEmpty else { return }

@@ -48,6 +48,25 @@ struct OpenedStore {
         }
     }
 
+    /// Closes both environments (an open that failed after this was made).
+    func close() {
+        flusher?.close()
+        stateEnv.close()
+        logEnv.close()
+    }
+
+    /// Records `identity` (a cluster's) as this store's and returns it: every node of a cluster
+    /// answers for the same default registry and seals page tokens with the same key.
+    static func adopt(_ identity: SharedLogIdentity, _ env: Environment, _ tables: LogTables) throws
+        -> (secret: [UInt8], registry: RegistryId) {
+        let registry = try RegistryId(identity.defaultRegistryId)
+        try env.write { txn in
+            if try txn.get(tables.tokenSecret) != identity.tokenSecret { try txn.put(tables.tokenSecret, identity.tokenSecret) }
+            if try txn.get(tables.defaultRegistryId) != registry.value { try txn.put(tables.defaultRegistryId, registry.value) }
+        }
+        return (identity.tokenSecret, registry)
+    }
+
     // MARK: the derived state
 
     /// - Parameter fresh: the environment is new and about to be rebuilt: its map starts at twice

@@ -134,24 +134,60 @@ final class Writer: @unchecked Sendable {
             let ahead = decidedAhead
             decidedAhead = nil
             guard let batch = ahead?.batch ?? nextBatch() else { break }
-            do {
-                if stateBehind {
-                    _ = try flusher.committing {
-                        let applied = try state.read { txn in try AppliedPoint.read(txn, stateTables) }
-                        try DerivedState.catchUp(from: applied, state: state, stateTables, log: logEnv, logTables, through: head.seq)
-                    }
-                    stateBehind = false
+            if let sync = batch.first as? LogSync {
+                do { try syncWithLog(); sync.complete(commitError: nil) } catch {
+                    sync.complete(commitError: LedgerError.storage(error, at: logEnv.path, doing: "following the log"))
                 }
+                continue
+            }
+            do {
+                if stateBehind { try catchUpState() }
                 try flusher.committing { try runGroup(batch, decided: ahead?.builder) }
                 stats.recordCommit(batchSize: batch.count)
                 onCommit?(batch.count)
+                conflicts = 0
                 for work in batch { work.complete(commitError: nil) }
+            } catch let conflict as SharedLogConflict where conflicts < Self.maxConflicts {
+                // Another node appended first: nothing of the group was appended. Follow the
+                // shared log, then decide the same commands again on what it now holds.
+                conflicts += 1
+                do {
+                    try syncWithLog()
+                    requeue(batch)
+                } catch {
+                    let failure = LedgerError.storage(error, at: logEnv.path, doing: "following the shared log after \(conflict)")
+                    for work in batch { work.complete(commitError: failure) }
+                }
             } catch {
                 let failure = LedgerError.storage(error, at: logEnv.path, doing: "the commit")
                 for work in batch { work.complete(commitError: failure) }
             }
         }
         stopped.signal()
+    }
+
+    /// Times in a row a group may find the shared log moved on before its commands fail.
+    static let maxConflicts = 8
+    /// Groups in a row that found the shared log moved on (writer thread only).
+    private var conflicts = 0
+
+    /// Applies the local log's records after the state's applied point (through ``head``).
+    private func catchUpState() throws {
+        _ = try flusher.committing {
+            let applied = try state.read { txn in try AppliedPoint.read(txn, stateTables) }
+            try DerivedState.catchUp(from: applied, state: state, stateTables, log: logEnv, logTables, through: head.seq)
+        }
+        stateBehind = false
+    }
+
+    /// Copies what the log holds beyond the local log into it (a shared log's records appended
+    /// by other nodes) and applies it to the derived state.
+    private func syncWithLog() throws {
+        assertOnWriterThread()
+        let (followed, denial) = try log.follow()
+        if followed != head || denial != lastDenial { stateBehind = true }
+        (head, lastDenial) = (followed, denial)
+        if stateBehind { try catchUpState() }
     }
 
     /// Decides `batch` (unless it was decided ahead: `decided`), hands its group to the appender, applies the

@@ -83,3 +83,21 @@ final class ExclusiveJob<R: Sendable>: WriterWork, @unchecked Sendable {
         if let commitError { continuation.resume(throwing: commitError) } else { continuation.resume(returning: result!) }
     }
 }
+
+/// A request to follow the log: copy what other nodes appended to a shared log into the local
+/// log and the derived state (the writer does it between groups).
+final class LogSync: WriterWork, @unchecked Sendable {
+    let continuation: CheckedContinuation<Void, any Error>
+
+    init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = continuation }
+
+    var isExclusive: Bool { true }
+
+    func run(_ txn: WriteTransaction, _ view: CommandView, _ writer: Writer, _ group: GroupBuilder) throws {
+        preconditionFailure("the writer follows the log itself, outside a group")
+    }
+
+    func complete(commitError: (any Error)?) {
+        if let commitError { continuation.resume(throwing: commitError) } else { continuation.resume() }
+    }
+}

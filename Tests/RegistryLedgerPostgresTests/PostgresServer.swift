@@ -1,0 +1,142 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A PostgreSQL server of the test's own: Debian's binaries, a temporary data directory, a free
+/// loopback port, password authentication. Runs as the `postgres` user when the test runs as root
+/// (PostgreSQL refuses root; CI runs as root). Never the system service. Stopped by ``stop()``,
+/// which every test calls in a `defer`.
+final class PostgresServer: @unchecked Sendable {
+    static let password = "s3cret-pg"
+    let directory: String
+    let port: Int
+    private let bin: String
+    private var stopped = false
+
+    /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/postgres`
+    var url: String { "postgres://postgres:\(Self.password)@127.0.0.1:\(port)/postgres" }
+
+    /// Starts a new server. - Throws: when PostgreSQL is not installed (`make test` installs
+    /// Debian's `postgresql`) or does not start (its log is in the message).
+    static func start() throws -> PostgresServer {
+        guard let bin = binaries() else {
+            throw Failure("PostgreSQL is not installed: `apt-get install postgresql` (make test does)")
+        }
+        let directory = NSTemporaryDirectory() + "regledger-pg-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try password.write(toFile: directory + "/pwfile", atomically: true, encoding: .utf8)
+        if getuid() == 0 { try run("/bin/chown", ["-R", "postgres:postgres", directory]) }
+        let server = PostgresServer(directory: directory, port: try freePort(), bin: bin)
+        do {
+            try server.asPostgres(bin + "/initdb", ["-D", directory + "/data", "-U", "postgres", "-A", "scram-sha-256",
+                                                    "--pwfile", directory + "/pwfile", "--no-sync", "-E", "UTF8"])
+            try server.asPostgres(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30",
+                                                    "-o", "-p \(server.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+        } catch {
+            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+            server.stop()
+            throw Failure("PostgreSQL did not start: \(error)\n\(log)")
+        }
+        return server
+    }
+
+    private init(directory: String, port: Int, bin: String) {
+        (self.directory, self.port, self.bin) = (directory, port, bin)
+    }
+
+    deinit { stop() }
+
+    /// Stops the server at once (`immediate`) and removes its directory. Idempotent.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        if FileManager.default.fileExists(atPath: directory + "/data/postmaster.pid") {
+            try? asPostgres(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs `sql` with psql as the superuser; returns its output (unaligned, tuples only).
+    @discardableResult
+    func psql(_ sql: String) throws -> String {
+        try Self.run("/usr/bin/env", ["PGPASSWORD=\(Self.password)", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                      "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", "postgres", "-c", sql])
+    }
+
+    private func asPostgres(_ program: String, _ arguments: [String]) throws {
+        if getuid() == 0 {
+            try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments)
+        } else {
+            try Self.run(program, arguments)
+        }
+    }
+
+    /// The newest installed PostgreSQL's binaries.
+    private static func binaries() -> String? {
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return versions.compactMap(Int.init).sorted().reversed().map { "\(root)/\($0)/bin" }
+            .first { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") }
+    }
+
+    /// Runs `program` and returns its standard output. The child is spawned and reaped here
+    /// (`posix_spawn`, `waitpid`), its output goes to files: a server it starts in the background
+    /// must keep neither a pipe nor the wait open.
+    @discardableResult
+    private static func run(_ program: String, _ arguments: [String]) throws -> String {
+        let base = NSTemporaryDirectory() + "regledger-run-\(UUID().uuidString)"
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for arg in argv { free(arg) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw Failure("cannot run \(program): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let exited = status & 0x7f == 0, code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            let errors = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+            throw Failure("\(program) \(arguments.prefix(3).joined(separator: " ")) … failed (status \(status)): \(errors)")
+        }
+        return output
+    }
+
+    /// A loopback port nothing listens on now.
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// Runs `body` with a new server, stopped afterwards whatever happens.
+func withPostgres<R>(_ body: (PostgresServer) async throws -> R) async throws -> R {
+    let server = try PostgresServer.start()
+    defer { server.stop() }
+    return try await body(server)
+}
