@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "regledger",
             dependencies: [
-                "RegistryLedger", "RegistryAPI", "RegistryServer", "LMDB",
+                "RegistryLedger", "RegistryAPI", "RegistryServer", "RegistryLedgerPostgres", "LMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/regledger"

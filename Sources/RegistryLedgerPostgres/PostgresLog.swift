@@ -165,6 +165,16 @@ import PostgresNIO
         }
     }
 
+    /// A connection of its own to the same database (the writer lease's session, LISTEN).
+    func openConnection() async throws -> PostgresConnection {
+        let id = lock.withLock { () -> Int in nextConnectionId += 1; return nextConnectionId }
+        do {
+            return try await PostgresConnection.connect(on: events.next(), configuration: configuration, id: id, logger: logger)
+        } catch {
+            throw ClusterError("cannot reach PostgreSQL at \(location): \(error)")
+        }
+    }
+
     private func connect() throws -> PostgresConnection {
         nextConnectionId += 1
         do {

@@ -52,8 +52,9 @@ def make_config(**overrides):
 class Server:
     """One `regledger serve` process on a free port (`--port 0`; the port is read from stdout)."""
 
-    def __init__(self, data, config=None, config_path=None, preexec_fn=None):
+    def __init__(self, data, config=None, config_path=None, preexec_fn=None, extra_args=()):
         self.data = str(data)
+        self.extra_args = list(extra_args)  # e.g. --cluster URL --node NAME
         self.preexec_fn = preexec_fn  # runs in the child before exec (e.g. to lower a resource limit)
         self.config_path = config_path
         if config is not None:
@@ -66,7 +67,7 @@ class Server:
         self.stderr_path = self.data + "-stderr.log"
 
     def start(self, timeout=60):
-        args = [BIN, "serve", "--data", self.data, "--port", "0"]
+        args = [BIN, "serve", "--data", self.data, "--port", "0"] + self.extra_args
         if self.config_path:
             args += ["--config", self.config_path]
         self.stderr_file = open(self.stderr_path, "wb")

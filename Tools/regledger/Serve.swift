@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import RegistryAPI
-import RegistryLedger
+@_spi(Cluster) import RegistryLedger
+@_spi(Cluster) import RegistryLedgerPostgres
 import RegistryServer
 
 struct Serve: AsyncParsableCommand {
@@ -18,6 +19,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on.") var host = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on (0: any free port, printed at start).") var port = 5000
     @Option(name: .long, help: "Config file (SPEC §4.2).") var config: String?
+    @Option(name: .long, help: "Cluster mode: the PostgreSQL URL of the log the nodes share (postgres://USER:PASS@HOST:PORT/DB).")
+    var cluster: String?
+    @Option(name: .long, help: "Cluster mode: this node's name, unique in the cluster (default HOST:PORT).") var node: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -36,8 +40,12 @@ struct Serve: AsyncParsableCommand {
         var options = Ledger.Options()
         options.defaultRegistryId = serverConfig.registryId
         options.onCommit = { metrics.recordCommit(commands: $0) }
+        let shared = try cluster.map(joinCluster)
+        defer { shared?.shutdown() }
+        options.sharedLog = shared
         let ledger = try Ledger(path: data, options: options)
         defer { ledger.close() }
+        if let cluster { try recordClusterURL(cluster) }
         do {
             try ledger.verifyHead()
         } catch let corruption as LogCorruption {
@@ -46,10 +54,16 @@ struct Serve: AsyncParsableCommand {
                 + "to read the events around seq \(corruption.seq); restore the directory from a backup or an export.")
         }
 
-        let server = RegistryHTTPServer(ledger: ledger, config: serverConfig, metrics: metrics, logger: logger)
+        let nodeName = self.node ?? (port == 0 ? "\(self.host):pid-\(getpid())" : "\(self.host):\(port)")
+        let node = shared.map { ClusterNode(log: $0, name: nodeName) }
+        let server = RegistryHTTPServer(ledger: ledger, config: serverConfig, metrics: metrics, logger: logger,
+                                        role: node.map(ClusterRole.init) ?? StandaloneRole())
+        let following = node.map { node in Task { await node.run(ledger: ledger, logger: logger) } }
+        defer { following?.cancel() }
         let host = self.host
         try await server.run(host: host, port: port) { port in
             var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
+            if let node { lines.append("regledger: cluster node \(node.name) on \(shared!.location), following the shared log; the writer lease decides which node writes") }
             lines.append("regledger: credentials and tokens are in \(configPath)\(created ? " (created now, mode 0600)" : "")")
             if let key = serverConfig.credentials.first?.accessKeyId {
                 let secret = #"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"][0]["secretAccessKey"])' "#
@@ -65,6 +79,21 @@ struct Serve: AsyncParsableCommand {
         logger.info("stopped; closing the store")
     }
 
+    /// Connects to the cluster's database. - Throws: an invalid-input error (exit status 2) that
+    /// says what is wrong without the password.
+    private func joinCluster(_ url: String) throws -> PostgresLog {
+        do { return try PostgresLog(url: url) } catch let error as ClusterError {
+            throw LedgerError.invalid("cannot join the cluster: \(error)")
+        }
+    }
+
+    /// Records the cluster's URL in the data directory (mode 0600), so that the audit tool run on
+    /// this node finds the cluster without being told.
+    private func recordClusterURL(_ url: String) throws {
+        let path = data + "/cluster-url"
+        FileManager.default.createFile(atPath: path, contents: Data((url + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    }
+
     private func loadConfig() throws -> (ServerConfig, String, Bool) {
         do {
             if let config { return (try ServerConfig.load(path: config), config, false) }
@@ -74,4 +103,11 @@ struct Serve: AsyncParsableCommand {
             throw LedgerError.invalid(error.message)
         }
     }
+}
+
+/// A cluster node's place as the HTTP server sees it.
+struct ClusterRole: NodeRole {
+    let node: ClusterNode
+    var name: String { node.role.rawValue }
+    var acceptsWrites: Bool { node.role == .writer }
 }

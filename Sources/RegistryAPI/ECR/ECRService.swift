@@ -26,6 +26,10 @@ public struct ECRService: Sendable {
     public static let targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
     /// The operations served (SPEC §4.3).
     public static let operations: Set<String> = Set(handlers.keys)
+    /// The operations that change the store: in a cluster only the writer node runs them.
+    public static let writeOperations: Set<String> = [
+        "CreateRepository", "DeleteRepository", "PutImage", "BatchDeleteImage", "PutImageTagMutability", "UpdateImageStorageClass",
+    ]
 
     private typealias Handler = @Sendable (ECRService, JSONObject, CommandContext) async throws -> ECRResponse
     private static let handlers: [String: Handler] = [

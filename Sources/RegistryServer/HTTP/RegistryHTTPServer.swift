@@ -29,11 +29,15 @@ public struct RegistryHTTPServer: Sendable {
     let quay: QuayService
     let oci: OCIService
     let sigv4: SigV4Verifier
+    let role: any NodeRole
 
-    /// - Parameter metrics: the server's metrics; pass the same object to the ledger's
-    ///   `onCommit` so `/metrics` shows commits and group sizes.
-    public init(ledger: Ledger, config: ServerConfig, metrics: ServerMetrics, logger: Logger) {
+    /// - Parameters:
+    ///   - metrics: the server's metrics; pass the same object to the ledger's `onCommit` so
+    ///     `/metrics` shows commits and group sizes.
+    ///   - role: where the node stands in a cluster (standalone: the writer).
+    public init(ledger: Ledger, config: ServerConfig, metrics: ServerMetrics, logger: Logger, role: any NodeRole = StandaloneRole()) {
         self.ledger = ledger
+        self.role = role
         self.config = config
         self.metrics = metrics
         self.logger = logger
@@ -69,6 +73,8 @@ public struct RegistryHTTPServer: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestObserver(metrics: metrics))
+        router.add(middleware: SeqHeader(ledger: ledger))
+        router.add(middleware: WriteGate(role: role))
         router.post("/") { request, context in try await self.ecrResponse(request, context) }
         for method in [HTTPRequest.Method.get, .post, .put, .delete] {
             router.on("/api/v1/**", method: method) { request, context in try await self.quayResponse(request, context) }
@@ -129,8 +135,9 @@ public struct RegistryHTTPServer: Sendable {
 
     private func health() -> Response {
         do {
-            let seq = try ledger.headSeq()
-            return Self.response(200, Array(#"{"status":"ok","headSeq":\#(seq)}"#.utf8), contentType: "application/json")
+            let (head, applied) = (try ledger.headSeq(), try ledger.appliedSeq())
+            let body = #"{"status":"ok","role":"\#(role.name)","headSeq":\#(head),"appliedSeq":\#(applied)}"#
+            return Self.response(200, Array(body.utf8), contentType: "application/json")
         } catch {
             return Self.response(503, Array(#"{"status":"unavailable"}"#.utf8), contentType: "application/json")
         }

@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import PostgresNIO
+@_spi(Cluster) import RegistryLedger
+
+/// One node of a cluster (SPEC §7): it holds or waits for the writer lease — a session-level
+/// advisory lock in PostgreSQL, released by the database when the holder's session ends, so a
+/// dead writer's lease moves on within a polling interval — and follows the shared log into its
+/// store, on each notification of an append and by polling.
+///
+/// A node acts as writer only while it holds the lease; the shared log's compare-and-append
+/// fences a stale writer in any case.
+@_spi(Cluster) public final class ClusterNode: @unchecked Sendable {  // state is guarded by `lock`
+    public enum Role: String, Sendable { case writer, follower }
+
+    public let name: String
+    private let log: PostgresLog
+    private let lock = NSLock()
+    private var _role = Role.follower
+    private var _leaseChanges = 0
+
+    /// The advisory lock key of the writer lease.
+    static let leaseKey: Int64 = 0x7265_676C_6467_7201
+
+    public init(log: PostgresLog, name: String) {
+        self.log = log
+        self.name = name
+    }
+
+    /// Whether this node is the writer now.
+    public var role: Role { lock.withLock { _role } }
+    /// How many times this node took or lost the lease.
+    public var leaseChanges: Int { lock.withLock { _leaseChanges } }
+
+    private func set(_ role: Role) {
+        lock.withLock {
+            if _role != role { _leaseChanges += 1 }
+            _role = role
+        }
+    }
+
+    /// Runs until cancelled: every `interval` the node checks or tries the lease and (as a
+    /// follower) follows the log; it also follows at once on each append's notification.
+    public func run(ledger: Ledger, logger: Logger, interval: Duration = .seconds(1)) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.holdLease(ledger: ledger, logger: logger, interval: interval) }
+            group.addTask { await self.listen(ledger: ledger, logger: logger, retry: interval) }
+            group.addTask {
+                while !Task.isCancelled {
+                    if self.role == .follower { await self.follow(ledger, logger) }
+                    try? await Task.sleep(for: interval)
+                }
+            }
+            await group.waitForAll()
+        }
+        set(.follower)
+    }
+
+    private func follow(_ ledger: Ledger, _ logger: Logger) async {
+        do { try await ledger.followSharedLog() } catch {
+            logger.warning("cannot follow the cluster's log now; retrying", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// Takes the lease when it is free (after following the log to its head) and keeps checking
+    /// the session that holds it; a lost session is a lost lease.
+    private func holdLease(ledger: Ledger, logger: Logger, interval: Duration) async {
+        var session: PostgresConnection?
+        while !Task.isCancelled {
+            do {
+                let connection: PostgresConnection
+                if let session { connection = session } else { connection = try await log.openConnection() }
+                session = connection
+                if role == .writer {
+                    _ = try await connection.query("SELECT 1", logger: logger).collect()
+                } else {
+                    let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.leaseKey))", logger: logger).collect()
+                    if try rows.first?.decode(Bool.self) == true {
+                        try await ledger.followSharedLog()
+                        set(.writer)
+                        logger.notice("took the writer lease", metadata: ["node": "\(name)", "appliedSeq": "\((try? ledger.appliedSeq()) ?? 0)"])
+                    }
+                }
+            } catch {
+                if role == .writer { logger.error("lost the writer lease: its session failed", metadata: ["reason": "\(error)"]) }
+                set(.follower)
+                try? await session?.close()
+                session = nil
+            }
+            try? await Task.sleep(for: interval)
+        }
+        try? await session?.close()
+    }
+
+    /// Follows the log on each notification of an append (LISTEN works on the primary only;
+    /// polling covers the rest).
+    private func listen(ledger: Ledger, logger: Logger, retry: Duration) async {
+        while !Task.isCancelled {
+            do {
+                let connection = try await log.openConnection()
+                defer { Task { try? await connection.close() } }
+                try await connection.listen(on: PostgresSchema.notifyChannel) { notifications in
+                    for try await _ in notifications where role == .follower { await follow(ledger, logger) }
+                }
+            } catch {
+                logger.debug("LISTEN ended; polling meanwhile", metadata: ["reason": "\(error)"])
+            }
+            try? await Task.sleep(for: retry)
+        }
+    }
+}

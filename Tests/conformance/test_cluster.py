@@ -1,0 +1,145 @@
+"""Cluster mode (SPEC §7) with real processes: a PostgreSQL server of the test's own and two
+`regledger serve --cluster` nodes. One node holds the writer lease; the other follows the shared
+log, serves reads from its own state and refuses writes fast (503, Retry-After) until it holds the
+lease; when the writer is killed the follower takes the lease within 10 s and carries on with every
+acknowledged write."""
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+from conftest import BIN, Server, ecr_client, make_config, manifest
+
+PASSWORD = "cluster-secret-pw"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres(args):
+    """Runs a PostgreSQL binary as the postgres user (PostgreSQL refuses root)."""
+    if os.getuid() == 0:
+        args = ["runuser", "-u", "postgres", "--"] + args
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/tmp")
+
+
+@pytest.fixture
+def postgres():
+    """A server on a free loopback port in a temporary directory; stopped after the test, also on failure."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed (make test installs Debian's postgresql)")
+    bin_dir = os.path.dirname(bins[-1])
+    directory = tempfile.mkdtemp(prefix="regledger-pg-")
+    with open(directory + "/pw", "w") as f:
+        f.write(PASSWORD)
+    if os.getuid() == 0:
+        shutil.chown(directory, "postgres", "postgres")
+        shutil.chown(directory + "/pw", "postgres", "postgres")
+    port = free_port()
+    data = directory + "/data"
+    as_postgres([bin_dir + "/initdb", "-D", data, "-U", "postgres", "-A", "scram-sha-256", "--pwfile", directory + "/pw", "--no-sync"])
+    as_postgres([bin_dir + "/pg_ctl", "-D", data, "-l", directory + "/log", "-w", "-o",
+                 f"-p {port} -k {directory} -c listen_addresses=127.0.0.1", "start"])
+    try:
+        yield f"postgres://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+    finally:
+        as_postgres([bin_dir + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def start_node(tmp_path, cluster, name, config):
+    node = Server(tmp_path / name, config=config, extra_args=["--cluster", cluster, "--node", name])
+    return node.start()
+
+
+def health(node):
+    return requests.get(node.url + "/healthz", timeout=5).json()
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return time.monotonic()
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_two_nodes_share_the_log_and_the_follower_takes_over_when_the_writer_dies(postgres, tmp_path):
+    config = make_config()
+    a = start_node(tmp_path, postgres, "node-a", config)
+    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
+    b = start_node(tmp_path, postgres, "node-b", config)
+    try:
+        assert health(b)["role"] == "follower"
+        ecr_a, ecr_b = ecr_client(a), ecr_client(b)
+        ecr_a.create_repository(repositoryName="acme/web")
+        acknowledged = []
+        for i in range(20):
+            ecr_a.put_image(repositoryName="acme/web", imageManifest=manifest(i), imageTag=f"v{i}")
+            acknowledged.append(f"v{i}")
+        head = health(a)["headSeq"]
+        # The follower applies the writes within a second, and every answer says which seq it reflects.
+        wait_for(lambda: health(b)["appliedSeq"] == head, 1.5, "node-b to apply the writer's appends")
+        listed = ecr_b.list_images(repositoryName="acme/web", maxResults=100)
+        assert sorted(i["imageTag"] for i in listed["imageIds"]) == sorted(acknowledged)
+        assert int(listed["ResponseMetadata"]["HTTPHeaders"]["x-regledger-seq"]) == head
+        # A write sent to the follower is refused fast, so the client retries.
+        refused = requests.post(b.url + "/", data="{}", headers={"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.CreateRepository"})
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert "x-regledger-seq" in refused.headers
+        # The writer dies: the follower takes the lease within 10 s and accepts writes.
+        a.proc.kill()
+        a.proc.wait(10)
+        killed = time.monotonic()
+        took = wait_for(lambda: health(b)["role"] == "writer", 10, "node-b to take the writer lease")
+        assert took - killed <= 10
+        ecr_b.put_image(repositoryName="acme/web", imageManifest=manifest(100), imageTag="after-failover")
+        acknowledged.append("after-failover")
+        tags = {i["imageTag"] for i in ecr_b.list_images(repositoryName="acme/web", maxResults=100)["imageIds"]}
+        assert tags == set(acknowledged)
+        # The old writer comes back as a follower and catches up to the same head.
+        a = start_node(tmp_path, postgres, "node-a", config)
+        wait_for(lambda: health(a)["appliedSeq"] == health(b)["headSeq"], 10, "node-a to catch up")
+        assert health(a)["role"] == "follower" and health(b)["role"] == "writer"
+    finally:
+        for node in (a, b):
+            if node.proc.poll() is None:
+                node.stop()
+
+
+def test_a_bad_cluster_url_or_password_stops_the_node_with_status_2_and_no_secret(postgres, tmp_path):
+    wrong = postgres.replace(PASSWORD, "not-the-password")
+    for url, expected in [(wrong, "refused"), ("mysql://x@localhost/db", "postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+                          ("postgres://u:hidden-pw@127.0.0.1:1/db", "cannot reach PostgreSQL")]:
+        result = subprocess.run([BIN, "serve", "--data", str(tmp_path / "bad"), "--port", "0", "--cluster", url],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr, result.stderr
+        assert "not-the-password" not in result.stderr and "hidden-pw" not in result.stderr
+
+
+def test_every_answer_carries_the_seq_it_reflects_and_healthz_the_role(server, ecr):
+    """Embedded mode too: one node, always the writer."""
+    h = requests.get(server.url + "/healthz")
+    body = h.json()
+    assert body["role"] == "writer" and body["appliedSeq"] == body["headSeq"]
+    assert int(h.headers["x-regledger-seq"]) == body["appliedSeq"]
+    refused = requests.post(server.url + "/", data="{}", headers={"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.ListImages"})
+    assert refused.status_code == 403 and "x-regledger-seq" in refused.headers
+    created = ecr.create_repository(repositoryName=f"seq/{time.monotonic_ns()}")
+    assert int(created["ResponseMetadata"]["HTTPHeaders"]["x-regledger-seq"]) >= body["headSeq"] + 1
+    assert "x-regledger-seq" in requests.get(server.url + "/v2/").headers
