@@ -18,6 +18,9 @@ import PostgresNIO
     private let lock = NSLock()
     private var _role = Role.follower
     private var _leaseChanges = 0
+    private var _address: String?
+    private var _writerAddress: String?
+    private var _sharedHead: UInt64 = 0
 
     /// The advisory lock key of the writer lease.
     static let leaseKey: Int64 = 0x7265_676C_6467_7201
@@ -31,6 +34,24 @@ import PostgresNIO
     public var role: Role { lock.withLock { _role } }
     /// How many times this node took or lost the lease.
     public var leaseChanges: Int { lock.withLock { _leaseChanges } }
+    /// The shared log's head seq when the node last looked (each polling interval).
+    public var sharedHead: UInt64 { lock.withLock { _sharedHead } }
+    /// Where the writer takes forwarded writes (`http://HOST:PORT`), as it published it.
+    public var writerAddress: String? { lock.withLock { _writerAddress } }
+
+    /// Where this node listens (`http://HOST:PORT`): it publishes it when it holds the lease.
+    /// The node does not take the lease before it knows it.
+    public func advertise(_ address: String) { lock.withLock { _address = address } }
+
+    /// Follows the log until this node's state has applied `seq` (a write forwarded to the
+    /// writer: its answer must show on this node), for at most `timeout`.
+    public func waitUntilApplied(_ seq: UInt64, ledger: Ledger, timeout: Duration = .seconds(5)) async {
+        let deadline = ContinuousClock.now + timeout
+        while (try? ledger.appliedSeq()) ?? 0 < seq, ContinuousClock.now < deadline {
+            _ = try? await ledger.followSharedLog()
+            if (try? ledger.appliedSeq()) ?? 0 < seq { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
 
     private func set(_ role: Role) {
         lock.withLock {
@@ -73,14 +94,24 @@ import PostgresNIO
                 session = connection
                 if role == .writer {
                     _ = try await connection.query("SELECT 1", logger: logger).collect()
-                } else {
+                } else if let address = lock.withLock({ _address }) {
                     let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.leaseKey))", logger: logger).collect()
                     if try rows.first?.decode(Bool.self) == true {
                         try await ledger.followSharedLog()
+                        // Published on the lease's own session: only the holder writes the row.
+                        try await connection.query("""
+                            INSERT INTO regledger_writer (singleton, node, address, since) VALUES (true, \(name), \(address), now())
+                            ON CONFLICT (singleton) DO UPDATE SET node = EXCLUDED.node, address = EXCLUDED.address, since = now()
+                            """, logger: logger)
                         set(.writer)
                         logger.notice("took the writer lease", metadata: ["node": "\(name)", "appliedSeq": "\((try? ledger.appliedSeq()) ?? 0)"])
                     }
                 }
+                let writer = try await connection.query("SELECT address FROM regledger_writer", logger: logger).collect()
+                let published = try writer.first?.decode(String.self)
+                let head = try await connection.query("SELECT coalesce(max(seq), 0) FROM regledger_log", logger: logger).collect()
+                let headSeq = UInt64(try head.first?.decode(Int64.self) ?? 0)
+                lock.withLock { (_writerAddress, _sharedHead) = (published, headSeq) }
             } catch {
                 if role == .writer { logger.error("lost the writer lease: its session failed", metadata: ["reason": "\(error)"]) }
                 set(.follower)

@@ -12,6 +12,7 @@ import PostgresNIO
 /// | `regledger_log`       | seq, previous hash, hash, record (the bytes the local log stores) |
 /// | `regledger_manifests` | digest → manifest bytes (checked: the digest is their SHA-256) |
 /// | `regledger_denials`   | number → refusal bytes, dense from 1 |
+/// | `regledger_writer`    | the node holding the writer lease and where it takes forwarded writes (one row) |
 ///
 /// The chain is the database's to keep: `(seq − 1, previous hash)` references `(seq, hash)`,
 /// seq 1 must follow the genesis hash, the record's bytes must end with its previous hash and
@@ -72,6 +73,13 @@ enum PostgresSchema {
         "CREATE TRIGGER regledger_denials_append_only BEFORE UPDATE OR DELETE ON regledger_denials FOR EACH ROW EXECUTE FUNCTION regledger_append_only()",
         "CREATE TRIGGER regledger_denials_no_truncate BEFORE TRUNCATE ON regledger_denials FOR EACH STATEMENT EXECUTE FUNCTION regledger_append_only()",
         "CREATE TRIGGER regledger_manifests_append_only BEFORE UPDATE ON regledger_manifests FOR EACH ROW EXECUTE FUNCTION regledger_append_only()",
+        """
+        CREATE TABLE regledger_writer (
+            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+            node text NOT NULL,
+            address text NOT NULL,
+            since timestamptz NOT NULL DEFAULT now())
+        """,
         "INSERT INTO regledger_schema (version) VALUES (\(version))",
     ]
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import RegistryLedger
+@_spi(Cluster) import RegistryLedger
+@_spi(Cluster) import RegistryLedgerPostgres
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,17 +89,60 @@ struct Audit: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Prove the store untampered: hash chain, projections against a replay, manifests. Exit 1 on any mismatch.")
-        @OptionGroup var store: StoreOptions
+            abstract: "Prove the store untampered: hash chain, projections against a replay, manifests. Exit 1 on any mismatch.",
+            discussion: """
+                --cluster URL walks the cluster's log in PostgreSQL (dense seqs, chain, manifests). --data DIR on a \
+                cluster node (its DIR records the URL) also checks that the node's copy equals the cluster's log up to its head.
+                """)
+        @Option(name: .long, help: "The store's data directory.") var data: String?
+        @Option(name: .long, help: "The cluster's PostgreSQL URL (postgres://USER:PASS@HOST:PORT/DB).") var cluster: String?
+
+        func validate() throws {
+            guard data != nil || cluster != nil else { throw ValidationError("give --data DIR, --cluster URL, or both") }
+        }
 
         func run() async throws {
-            let ledger = try store.openReadOnly()
-            let report = try ledger.verify(progress: progressReporter("verified"))
-            guard report.isValid else {
-                for problem in report.problems { print("FAIL \(problem)") }
-                throw VerificationFailed(message: "verification failed" + (report.firstBadSeq.map { " at seq \($0)" } ?? ""))
+            var failures: [String] = []
+            var ledger: Ledger?
+            if let data {
+                var store = StoreOptions()
+                store.data = data
+                let opened = try store.openReadOnly()
+                ledger = opened
+                let report = try opened.verify(progress: progressReporter("verified"))
+                if report.isValid {
+                    print("OK \(report.eventsVerified) events, \(report.manifestsVerified) manifests verified; head seq \(report.headSeq); state digest \(report.storedDigest)")
+                } else {
+                    for problem in report.problems { print("FAIL \(problem)") }
+                    failures.append("verification failed" + (report.firstBadSeq.map { " at seq \($0)" } ?? ""))
+                }
             }
-            print("OK \(report.eventsVerified) events, \(report.manifestsVerified) manifests verified; head seq \(report.headSeq); state digest \(report.storedDigest)")
+            if let url = cluster ?? data.flatMap(Self.recordedClusterURL) {
+                let shared: PostgresLog
+                do { shared = try PostgresLog(url: url) } catch let error as ClusterError { throw LedgerError.invalid("cannot reach the cluster: \(error)") }
+                defer { shared.shutdown() }
+                let report = try Ledger.verifySharedLog(shared, progress: progressReporter("verified in the cluster's log"))
+                if report.isValid {
+                    print("OK the cluster's log at \(shared.location): \(report.eventsVerified) events, \(report.manifestsVerified) manifests verified; head seq \(report.headSeq)")
+                } else {
+                    for problem in report.problems { print("FAIL the cluster's log: \(problem)") }
+                    failures.append("the cluster's log failed verification" + (report.firstBadSeq.map { " at seq \($0)" } ?? ""))
+                }
+                if let ledger {
+                    if let seq = try ledger.firstDifference(from: shared) {
+                        print("FAIL this node's copy of the log differs from the cluster's at seq \(seq)")
+                        failures.append("this node's copy differs from the cluster's log at seq \(seq)")
+                    } else {
+                        print("OK this node's copy equals the cluster's log up to seq \(try ledger.headSeq())")
+                    }
+                }
+            }
+            if let failure = failures.first { throw VerificationFailed(message: failure) }
+        }
+
+        /// The cluster URL `regledger serve --cluster` recorded in a node's directory.
+        static func recordedClusterURL(_ data: String) -> String? {
+            (try? String(contentsOfFile: data + "/cluster-url", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 }

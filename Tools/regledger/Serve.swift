@@ -57,12 +57,13 @@ struct Serve: AsyncParsableCommand {
         let nodeName = self.node ?? (port == 0 ? "\(self.host):pid-\(getpid())" : "\(self.host):\(port)")
         let node = shared.map { ClusterNode(log: $0, name: nodeName) }
         let server = RegistryHTTPServer(ledger: ledger, config: serverConfig, metrics: metrics, logger: logger,
-                                        role: node.map(ClusterRole.init) ?? StandaloneRole())
+                                        role: node.map { ClusterRole(node: $0, ledger: ledger) } ?? StandaloneRole())
         let following = node.map { node in Task { await node.run(ledger: ledger, logger: logger) } }
         defer { following?.cancel() }
         let host = self.host
         try await server.run(host: host, port: port) { port in
             var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
+            node?.advertise("http://\(host):\(port)")
             if let node { lines.append("regledger: cluster node \(node.name) on \(shared!.location), following the shared log; the writer lease decides which node writes") }
             lines.append("regledger: credentials and tokens are in \(configPath)\(created ? " (created now, mode 0600)" : "")")
             if let key = serverConfig.credentials.first?.accessKeyId {
@@ -108,6 +109,10 @@ struct Serve: AsyncParsableCommand {
 /// A cluster node's place as the HTTP server sees it.
 struct ClusterRole: NodeRole {
     let node: ClusterNode
+    let ledger: Ledger
     var name: String { node.role.rawValue }
     var acceptsWrites: Bool { node.role == .writer }
+    var writerAddress: String? { node.writerAddress }
+    func waitUntilApplied(_ seq: UInt64) async { await node.waitUntilApplied(seq, ledger: ledger) }
+    var cluster: (leaseChanges: Int, sharedHead: UInt64)? { (node.leaseChanges, node.sharedHead) }
 }

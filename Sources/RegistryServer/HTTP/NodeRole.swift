@@ -10,6 +10,14 @@ public protocol NodeRole: Sendable {
     var name: String { get }
     /// Whether this node runs writes now (a cluster's writer holds the lease).
     var acceptsWrites: Bool { get }
+    /// Where writes go when this node does not run them (`http://HOST:PORT` of the writer).
+    var writerAddress: String? { get }
+    /// Returns once this node's state has applied `seq` (or after a bound): a write forwarded
+    /// to the writer is answered only when it shows here.
+    func waitUntilApplied(_ seq: UInt64) async
+    /// A cluster node's lease changes so far and the shared log's head as last seen (nil when
+    /// standalone): `/metrics` shows them with the replication lag.
+    var cluster: (leaseChanges: Int, sharedHead: UInt64)? { get }
 }
 
 /// The one node of an embedded store.
@@ -17,6 +25,9 @@ public struct StandaloneRole: NodeRole {
     public init() {}
     public var name: String { "writer" }
     public var acceptsWrites: Bool { true }
+    public var writerAddress: String? { nil }
+    public func waitUntilApplied(_ seq: UInt64) async {}
+    public var cluster: (leaseChanges: Int, sharedHead: UInt64)? { nil }
 }
 
 /// Adds `x-regledger-seq` to every answer: the seq of the state it reflects (for a write, at
@@ -32,14 +43,21 @@ struct SeqHeader<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Refuses writes, fast, on a node that does not hold the writer lease: 503 with `Retry-After`;
-/// reads are served from its own derived state meanwhile.
+/// Sends writes that reach a node not holding the writer lease on to the writer, as they came
+/// (the writer checks the caller's own signature or token, so the write is the caller's), and
+/// answers once this node's state shows the write; with no writer reachable, refuses them fast:
+/// 503 with `Retry-After`. Reads are served from the node's own derived state.
 struct WriteGate<Context: RequestContext>: RouterMiddleware {
     let role: any NodeRole
+    let forwarder: WriteForwarder
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard Self.isWrite(request), !role.acceptsWrites else { return try await next(request, context) }
-        let message = "this node is not the writer now; retry (a node takes the writer lease within seconds)"
+        if let writer = role.writerAddress, let answer = await forwarder.forward(request, to: writer, logger: context.logger) {
+            if let seq = answer.seq { await role.waitUntilApplied(seq) }
+            return answer.response
+        }
+        let message = "no writer is reachable now; retry (a node takes the writer lease within seconds)"
         let (api, _) = RequestObserver<Context>.classify(request)
         let body: String = switch api {
         case "ecr": #"{"__type":"ServerException","message":"\#(message)"}"#

@@ -74,7 +74,7 @@ public struct RegistryHTTPServer: Sendable {
         let router = Router()
         router.add(middleware: RequestObserver(metrics: metrics))
         router.add(middleware: SeqHeader(ledger: ledger))
-        router.add(middleware: WriteGate(role: role))
+        router.add(middleware: WriteGate(role: role, forwarder: WriteForwarder(maxBody: Self.maxECRBody)))
         router.post("/") { request, context in try await self.ecrResponse(request, context) }
         for method in [HTTPRequest.Method.get, .post, .put, .delete] {
             router.on("/api/v1/**", method: method) { request, context in try await self.quayResponse(request, context) }
@@ -151,7 +151,8 @@ public struct RegistryHTTPServer: Sendable {
             return Self.response(401, Array("credentials required\n".utf8), contentType: "text/plain",
                                  [(OCIService.challenge.name, OCIService.challenge.value)])
         }
-        return Self.response(200, metrics.exposition(headSeq: (try? ledger.headSeq()) ?? 0, readerSlots: ledger.readerSlots),
+        return Self.response(200, metrics.exposition(headSeq: (try? ledger.headSeq()) ?? 0, readerSlots: ledger.readerSlots,
+                                                     appliedSeq: (try? ledger.appliedSeq()) ?? 0, role: role),
                              contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 

@@ -15,6 +15,10 @@ public final class ServerMetrics: Sendable {
     private let staleReadersReleased: Counter
     /// The store's released-slot total at the last exposition, to turn it into counter increments.
     private let staleReleasedSeen = Mutex(0)
+    private let clusterWriter: Gauge
+    private let clusterLag: Gauge
+    private let leaseChanges: Counter
+    private let leaseChangesSeen = Mutex(0)
 
     static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
@@ -36,6 +40,12 @@ public final class ServerMetrics: Sendable {
                                                                 helpText: "LMDB reader slots held now, by every process that has the store open."))
         readerSlotCapacity = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "lmdb_reader_slots",
                                                                   helpText: "The size of the store's LMDB reader table."))
+        clusterWriter = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "cluster_writer",
+                                                             helpText: "1 while this cluster node holds the writer lease, else 0."))
+        clusterLag = registry.makeGauge(descriptor: .init(namespace: "regledger", metricName: "cluster_replication_lag", unitName: "records",
+                                                          helpText: "Records of the shared log this node's state has not applied yet."))
+        leaseChanges = registry.makeCounter(descriptor: .init(namespace: "regledger", metricName: "cluster_lease_changes", unitName: "total",
+                                                              helpText: "Times this node took or lost the writer lease."))
         staleReadersReleased = registry.makeCounter(
             descriptor: .init(namespace: "regledger", metricName: "lmdb_stale_readers_released", unitName: "total",
                               helpText: "Reader slots of processes that died inside a read transaction, freed by this server."))
@@ -60,8 +70,17 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the log head and the reader table read now.
-    func exposition(headSeq seq: UInt64, readerSlots: ReaderSlotStats) -> [UInt8] {
+    func exposition(headSeq seq: UInt64, readerSlots: ReaderSlotStats, appliedSeq: UInt64, role: any NodeRole) -> [UInt8] {
         headSeq.set(Int64(clamping: seq))
+        if let cluster = role.cluster {
+            clusterWriter.set(Int64(role.acceptsWrites ? 1 : 0))
+            clusterLag.set(Int64(clamping: cluster.sharedHead > appliedSeq ? cluster.sharedHead - appliedSeq : 0))
+            let changes = leaseChangesSeen.withLock { seen in
+                defer { seen = max(seen, cluster.leaseChanges) }
+                return cluster.leaseChanges - seen
+            }
+            if changes > 0 { leaseChanges.increment(by: Int64(changes)) }
+        }
         readerSlotsInUse.set(Int64(readerSlots.inUse))
         readerSlotCapacity.set(Int64(readerSlots.capacity))
         let released = staleReleasedSeen.withLock { seen in
