@@ -36,8 +36,10 @@ import PostgresNIO
     public var leaseChanges: Int { lock.withLock { _leaseChanges } }
     /// The shared log's head seq when the node last looked (each polling interval).
     public var sharedHead: UInt64 { lock.withLock { _sharedHead } }
-    /// Where the writer takes forwarded writes (`http://HOST:PORT`), as it published it.
-    public var writerAddress: String? { lock.withLock { _writerAddress } }
+    /// Where the writer takes forwarded writes (`http://HOST:PORT`), as it published it; nil
+    /// while unknown, and when it is this node's own (a writer that lost its lease must not send
+    /// writes to itself).
+    public var writerAddress: String? { lock.withLock { _writerAddress == _address ? nil : _writerAddress } }
 
     /// Where this node listens (`http://HOST:PORT`): it publishes it when it holds the lease.
     /// The node does not take the lease before it knows it.
@@ -93,28 +95,29 @@ import PostgresNIO
                 if let session { connection = session } else { connection = try await log.openConnection() }
                 session = connection
                 if role == .writer {
-                    _ = try await connection.query("SELECT 1", logger: logger).collect()
+                    _ = try await PostgresLog.rows("SELECT 1", on: connection, logger: logger)
                 } else if let address = lock.withLock({ _address }) {
-                    let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.leaseKey))", logger: logger).collect()
+                    let rows = try await PostgresLog.rows("SELECT pg_try_advisory_lock(\(Self.leaseKey))", on: connection, logger: logger)
                     if try rows.first?.decode(Bool.self) == true {
                         try await ledger.followSharedLog()
                         // Published on the lease's own session: only the holder writes the row.
-                        try await connection.query("""
+                        _ = try await PostgresLog.rows("""
                             INSERT INTO regledger_writer (singleton, node, address, since) VALUES (true, \(name), \(address), now())
                             ON CONFLICT (singleton) DO UPDATE SET node = EXCLUDED.node, address = EXCLUDED.address, since = now()
-                            """, logger: logger)
+                            """, on: connection, logger: logger)
                         set(.writer)
                         logger.notice("took the writer lease", metadata: ["node": "\(name)", "appliedSeq": "\((try? ledger.appliedSeq()) ?? 0)"])
                     }
                 }
-                let writer = try await connection.query("SELECT address FROM regledger_writer", logger: logger).collect()
+                let writer = try await PostgresLog.rows("SELECT address FROM regledger_writer", on: connection, logger: logger)
                 let published = try writer.first?.decode(String.self)
-                let head = try await connection.query("SELECT coalesce(max(seq), 0) FROM regledger_log", logger: logger).collect()
+                let head = try await PostgresLog.rows("SELECT coalesce(max(seq), 0) FROM regledger_log", on: connection, logger: logger)
                 let headSeq = UInt64(try head.first?.decode(Int64.self) ?? 0)
                 lock.withLock { (_writerAddress, _sharedHead) = (published, headSeq) }
             } catch {
                 if role == .writer { logger.error("lost the writer lease: its session failed", metadata: ["reason": "\(error)"]) }
                 set(.follower)
+                lock.withLock { _writerAddress = nil }
                 try? await session?.close()
                 session = nil
             }

@@ -94,9 +94,9 @@ import PostgresNIO
                 throw SharedLogConflict(reason: "\(message) (\(constraint))")
             }
             throw ClusterError("the cluster's log at \(location) refused the group: \(message)")
-        } catch let error as PSQLError where Self.isConnectionLoss(error) {
+        } catch where Self.isConnectionLoss(error) {
             // The statement may have committed before the connection broke.
-            throw LogAppendOutcomeUnknown(reason: "the connection to \(location) broke while appending (\(error.code))")
+            throw LogAppendOutcomeUnknown(reason: "the connection to \(location) broke while appending (\(error))")
         }
     }
 
@@ -146,9 +146,52 @@ import PostgresNIO
 
     // MARK: the connection
 
-    /// Runs `query` and returns its rows; a lost connection is dropped (the next call reconnects).
+    /// How long a statement may take before its connection is given up (a primary that died
+    /// without closing its connections, a network that drops packets): the next call reconnects.
+    static let statementTimeout = TimeAmount.seconds(10)
+
+    /// Runs `query` and returns its rows; a lost or stalled connection is dropped (the next
+    /// call reconnects).
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
-        try withConnection { connection in try connection.query(query, logger: logger).wait().rows }
+        try withConnection { connection in try Self.rows(query, on: connection, logger: logger) }
+    }
+
+    /// The rows of `query` on `connection`, waited for at most ``statementTimeout``: past it the
+    /// connection is closed and ``StalledConnection`` thrown, so no caller waits forever on a
+    /// server that stopped answering.
+    static func rows(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) throws -> [PostgresRow] {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(query, logger: logger)
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Outcome<PostgresQueryResult>()
+        future.whenComplete { result in
+            outcome.result = result
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + .nanoseconds(Int(statementTimeout.nanoseconds))) == .success else {
+            let _: EventLoopFuture<Void> = connection.close()
+            throw StalledConnection()
+        }
+        return try outcome.result!.get().rows
+    }
+
+    /// The same, for async callers.
+    static func rows(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow] {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(query, logger: logger)
+        return try await withCheckedThrowingContinuation { continuation in
+            // Both callbacks run on the connection's event loop: the flag needs no lock.
+            let answered = Outcome<Void>()
+            future.whenComplete { result in
+                guard answered.result == nil else { return }
+                answered.result = .success(())
+                continuation.resume(with: result.map(\.rows))
+            }
+            connection.eventLoop.scheduleTask(in: statementTimeout) {
+                guard answered.result == nil else { return }
+                answered.result = .success(())
+                let _: EventLoopFuture<Void> = connection.close()
+                continuation.resume(throwing: StalledConnection())
+            }
+        }
     }
 
     private func withConnection<R>(_ body: (PostgresConnection) throws -> R) throws -> R {
@@ -157,7 +200,7 @@ import PostgresNIO
             self.connection = connection
             do {
                 return try body(connection)
-            } catch let error as PSQLError where Self.isConnectionLoss(error) {
+            } catch where Self.isConnectionLoss(error) {
                 try? connection.close().wait()
                 self.connection = nil
                 throw error
@@ -190,13 +233,26 @@ import PostgresNIO
         }
     }
 
-    static func isConnectionLoss(_ error: PSQLError) -> Bool {
-        [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
+    /// Whether `error` says the connection is gone (or stalled), not that the server refused.
+    static func isConnectionLoss(_ error: any Error) -> Bool {
+        if error is StalledConnection { return true }
+        guard let error = error as? PSQLError else { return false }
+        return [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
     }
 
     private static func reason(_ error: PSQLError) -> String {
         error.underlying.map { "\($0)" } ?? "\(error.code)"
     }
+}
+
+/// PostgreSQL did not answer a statement within ``PostgresLog/statementTimeout``.
+struct StalledConnection: Error, CustomStringConvertible {
+    var description: String { "PostgreSQL did not answer within \(PostgresLog.statementTimeout.nanoseconds / 1_000_000_000) s" }
+}
+
+/// A result handed from an event loop to the thread that waits for it.
+final class Outcome<T>: @unchecked Sendable {  // written before the waiter is woken, read after
+    var result: Result<T, any Error>?
 }
 
 /// What keeps a node from using the cluster's database, said for an operator (never with the

@@ -87,7 +87,7 @@ enum PostgresSchema {
     /// time (an advisory lock held for the transaction).
     static func migrate(_ connection: PostgresConnection, logger: Logger, location: String) throws {
         func run(_ sql: String) throws -> [PostgresRow] {
-            try connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).wait().rows
+            try PostgresLog.rows(PostgresQuery(unsafeSQL: sql), on: connection, logger: logger)
         }
         _ = try run("BEGIN")
         do {

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -60,6 +61,17 @@ def postgres():
 def start_node(tmp_path, cluster, name, config):
     node = Server(tmp_path / name, config=config, extra_args=["--cluster", cluster, "--node", name])
     return node.start()
+
+
+def shut_down(node):
+    """Stops a node (SIGTERM), and kills it if it does not stop in time: no test leaves one behind."""
+    if node.proc.poll() is None:
+        try:
+            node.stop(timeout=20)
+        except subprocess.TimeoutExpired:
+            node.proc.kill()
+            node.proc.wait(10)
+            pytest.fail(f"{node.data} did not stop on SIGTERM within 20 s")
 
 
 def health(node):
@@ -159,8 +171,7 @@ def test_two_nodes_share_the_log_and_the_follower_takes_over_when_the_writer_die
         assert damaged.returncode == 1 and "FAIL the cluster's log: seq" in damaged.stdout, damaged.stdout + damaged.stderr
     finally:
         for node in (a, b):
-            if node.proc.poll() is None:
-                node.stop()
+            shut_down(node)
 
 
 def test_a_bad_cluster_url_or_password_stops_the_node_with_status_2_and_no_secret(postgres, tmp_path):
@@ -185,3 +196,171 @@ def test_every_answer_carries_the_seq_it_reflects_and_healthz_the_role(server, e
     created = ecr.create_repository(repositoryName=f"seq/{time.monotonic_ns()}")
     assert int(created["ResponseMetadata"]["HTTPHeaders"]["x-regledger-seq"]) >= body["headSeq"] + 1
     assert "x-regledger-seq" in requests.get(server.url + "/v2/").headers
+
+
+class Proxy:
+    """A TCP proxy on a free loopback port standing in for what keeps a cluster's URL pointing at
+    the primary (Patroni's HAProxy, PgBouncer, a DNS name): `switch` points it elsewhere and
+    drops the connections it carries."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.connections = []
+        self.lock = threading.Lock()
+        self.closed = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.connections += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def switch(self, target_port):
+        with self.lock:
+            self.target = target_port
+            for c in self.connections:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                    c.close()
+                except OSError:
+                    pass
+            self.connections = []
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        self.switch(self.target)
+
+
+@pytest.fixture
+def replicated_postgres(tmp_path):
+    """A primary and a synchronous standby (pg_basebackup -R), behind a proxy; yields a handle
+    that can kill the primary and promote the standby."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed (make test installs Debian's postgresql)")
+    bin_dir = os.path.dirname(bins[-1])
+    directory = tempfile.mkdtemp(prefix="regledger-pgha-")
+    with open(directory + "/pw", "w") as f:
+        f.write(PASSWORD)
+    if os.getuid() == 0:
+        shutil.chown(directory, "postgres", "postgres")
+        shutil.chown(directory + "/pw", "postgres", "postgres")
+    primary, standby = directory + "/primary", directory + "/standby"
+    ports = {"primary": free_port(), "standby": free_port()}
+    as_postgres([bin_dir + "/initdb", "-D", primary, "-U", "postgres", "-A", "scram-sha-256", "--pwfile", directory + "/pw", "--no-sync"])
+    options = "-c listen_addresses=127.0.0.1 -c wal_level=replica -c max_wal_senders=4 -c synchronous_standby_names='*'"
+    as_postgres([bin_dir + "/pg_ctl", "-D", primary, "-l", directory + "/primary.log", "-w", "-o", f"-p {ports['primary']} -k {directory} {options}", "start"])
+    env = dict(os.environ, PGPASSWORD=PASSWORD)
+    base = ["pg_basebackup", "-h", "127.0.0.1", "-p", str(ports["primary"]), "-U", "postgres", "-D", standby, "-R", "-X", "stream"]
+    if os.getuid() == 0:
+        base = ["runuser", "-u", "postgres", "--", "env", f"PGPASSWORD={PASSWORD}"] + [bin_dir + "/pg_basebackup"] + base[1:]
+    subprocess.run(base, check=True, env=env, capture_output=True, cwd="/tmp")
+    as_postgres([bin_dir + "/pg_ctl", "-D", standby, "-l", directory + "/standby.log", "-w", "-o",
+                 f"-p {ports['standby']} -k {directory} -c listen_addresses=127.0.0.1", "start"])
+    proxy = Proxy(ports["primary"])
+
+    class Cluster:
+        url = f"postgres://postgres:{PASSWORD}@127.0.0.1:{proxy.port}/postgres?sslmode=disable"
+
+        @staticmethod
+        def fail_over():
+            with open(primary + "/postmaster.pid") as f:
+                os.kill(int(f.readline()), 9)
+            proxy.switch(ports["standby"])
+            as_postgres([bin_dir + "/pg_ctl", "-D", standby, "-w", "promote"])
+
+    try:
+        yield Cluster
+    finally:
+        proxy.close()
+        for data in (primary, standby):
+            if os.path.exists(data + "/postmaster.pid"):
+                subprocess.run((["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []) +
+                               [bin_dir + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, cwd="/tmp")
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_write_is_lost(replicated_postgres, tmp_path):
+    config = make_config()
+    a = start_node(tmp_path, replicated_postgres.url, "node-a", config)
+    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
+    b = start_node(tmp_path, replicated_postgres.url, "node-b", config)
+    try:
+        ecr_client(a).create_repository(repositoryName="acme/ha")
+        acknowledged, stop = [], threading.Event()
+
+        def write(node, prefix):
+            client = ecr_client(node)
+            i = 0
+            while not stop.is_set():
+                tag = f"{prefix}-{i}"
+                try:
+                    client.put_image(repositoryName="acme/ha", imageManifest=manifest(hash(tag) % 100000), imageTag=tag)
+                    acknowledged.append(tag)  # only once the answer came
+                except Exception:
+                    time.sleep(0.1)
+                i += 1
+
+        writers = [threading.Thread(target=write, args=(node, name)) for node, name in ((a, "a"), (b, "b"))]
+        for w in writers:
+            w.start()
+        time.sleep(1.5)
+        before = len(acknowledged)
+        replicated_postgres.fail_over()
+        # Writes resume on the promoted standby.
+        wait_for(lambda: len(acknowledged) > before + 20, 30, "writes to resume after the failover")
+        stop.set()
+        for w in writers:
+            w.join(30)
+        head = max(health(a)["headSeq"], health(b)["headSeq"])
+        wait_for(lambda: health(a)["appliedSeq"] == health(b)["appliedSeq"] >= head, 10, f"both nodes to reach the same head {head}: {health(a)} {health(b)}")
+        for node in (a, b):
+            tags = set()
+            token = None
+            client = ecr_client(node)
+            while True:
+                page = client.list_images(repositoryName="acme/ha", maxResults=1000, **({"nextToken": token} if token else {}))
+                tags |= {i["imageTag"] for i in page["imageIds"] if "imageTag" in i}
+                token = page.get("nextToken")
+                if not token:
+                    break
+            assert set(acknowledged) <= tags, f"lost on {node.data}: {sorted(set(acknowledged) - tags)[:5]}"
+        # Never two writers; one again within the lease's 10 s.
+        writers_now = lambda: sum(1 for n in (a, b) if health(n)["role"] == "writer")
+        assert writers_now() <= 1
+        wait_for(lambda: writers_now() == 1, 10, "one node to hold the writer lease")
+    finally:
+        stop.set()
+        for node in (a, b):
+            shut_down(node)

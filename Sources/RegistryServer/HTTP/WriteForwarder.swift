@@ -24,7 +24,7 @@ struct WriteForwarder: Sendable {
 
     init(maxBody: Int) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 30
+        configuration.timeoutIntervalForRequest = 10
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         session = URLSession(configuration: configuration)
         self.maxBody = maxBody
