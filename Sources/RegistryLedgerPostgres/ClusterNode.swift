@@ -21,6 +21,7 @@ import PostgresNIO
     private var _address: String?
     private var _writerAddress: String?
     private var _sharedHead: UInt64 = 0
+    private var _lastContact = ContinuousClock.now
 
     /// The advisory lock key of the writer lease.
     static let leaseKey: Int64 = 0x7265_676C_6467_7201
@@ -36,6 +37,9 @@ import PostgresNIO
     public var leaseChanges: Int { lock.withLock { _leaseChanges } }
     /// The shared log's head seq when the node last looked (each polling interval).
     public var sharedHead: UInt64 { lock.withLock { _sharedHead } }
+    /// Whether the node has not reached the cluster's database for a while (3 polling
+    /// intervals): it serves reads from state that may be behind.
+    public var isStale: Bool { lock.withLock { ContinuousClock.now - _lastContact > .seconds(3) } }
     /// Where the writer takes forwarded writes (`http://HOST:PORT`), as it published it; nil
     /// while unknown, and when it is this node's own (a writer that lost its lease must not send
     /// writes to itself).
@@ -113,7 +117,7 @@ import PostgresNIO
                 let published = try writer.first?.decode(String.self)
                 let head = try await PostgresLog.rows("SELECT coalesce(max(seq), 0) FROM regledger_log", on: connection, logger: logger)
                 let headSeq = UInt64(try head.first?.decode(Int64.self) ?? 0)
-                lock.withLock { (_writerAddress, _sharedHead) = (published, headSeq) }
+                lock.withLock { (_writerAddress, _sharedHead, _lastContact) = (published, headSeq, ContinuousClock.now) }
             } catch {
                 if role == .writer { logger.error("lost the writer lease: its session failed", metadata: ["reason": "\(error)"]) }
                 set(.follower)

@@ -33,29 +33,60 @@ def as_postgres(args):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/tmp")
 
 
-@pytest.fixture
-def postgres():
-    """A server on a free loopback port in a temporary directory; stopped after the test, also on failure."""
+def new_postgres_directory(prefix):
+    """Debian's PostgreSQL binaries and a new directory the postgres user owns, with the password file."""
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
         pytest.fail("PostgreSQL is not installed (make test installs Debian's postgresql)")
-    bin_dir = os.path.dirname(bins[-1])
-    directory = tempfile.mkdtemp(prefix="regledger-pg-")
+    directory = tempfile.mkdtemp(prefix=prefix)
     with open(directory + "/pw", "w") as f:
         f.write(PASSWORD)
     if os.getuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
         shutil.chown(directory + "/pw", "postgres", "postgres")
-    port = free_port()
-    data = directory + "/data"
+    return os.path.dirname(bins[-1]), directory
+
+
+def init_database(bin_dir, directory, data):
+    """A new database cluster in `data` with password (SCRAM) authentication."""
     as_postgres([bin_dir + "/initdb", "-D", data, "-U", "postgres", "-A", "scram-sha-256", "--pwfile", directory + "/pw", "--no-sync"])
-    as_postgres([bin_dir + "/pg_ctl", "-D", data, "-l", directory + "/log", "-w", "-o",
-                 f"-p {port} -k {directory} -c listen_addresses=127.0.0.1", "start"])
+
+
+class Postgres:
+    """A server on a free loopback port in a temporary directory, which a test may stop and start."""
+
+    def __init__(self):
+        self.bin_dir, self.directory = new_postgres_directory("regledger-pg-")
+        self.port = free_port()
+        self.data = self.directory + "/data"
+        init_database(self.bin_dir, self.directory, self.data)
+        self.url = f"postgres://postgres:{PASSWORD}@127.0.0.1:{self.port}/postgres"
+        self.start()
+
+    def start(self):
+        as_postgres([self.bin_dir + "/pg_ctl", "-D", self.data, "-l", self.directory + "/log", "-w", "-o",
+                     f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1", "start"])
+
+    def stop(self):
+        as_postgres([self.bin_dir + "/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop"])
+
+
+@pytest.fixture
+def postgres_server():
+    """A PostgreSQL of the test's own; stopped after the test, also on failure."""
+    server = Postgres()
     try:
-        yield f"postgres://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        as_postgres([bin_dir + "/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"])
-        shutil.rmtree(directory, ignore_errors=True)
+        if os.path.exists(server.data + "/postmaster.pid"):
+            server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres(postgres_server):
+    """The URL of a PostgreSQL of the test's own."""
+    return postgres_server.url
 
 
 def start_node(tmp_path, cluster, name, config):
@@ -266,19 +297,10 @@ class Proxy:
 def replicated_postgres(tmp_path):
     """A primary and a synchronous standby (pg_basebackup -R), behind a proxy; yields a handle
     that can kill the primary and promote the standby."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.fail("PostgreSQL is not installed (make test installs Debian's postgresql)")
-    bin_dir = os.path.dirname(bins[-1])
-    directory = tempfile.mkdtemp(prefix="regledger-pgha-")
-    with open(directory + "/pw", "w") as f:
-        f.write(PASSWORD)
-    if os.getuid() == 0:
-        shutil.chown(directory, "postgres", "postgres")
-        shutil.chown(directory + "/pw", "postgres", "postgres")
+    bin_dir, directory = new_postgres_directory("regledger-pgha-")
     primary, standby = directory + "/primary", directory + "/standby"
     ports = {"primary": free_port(), "standby": free_port()}
-    as_postgres([bin_dir + "/initdb", "-D", primary, "-U", "postgres", "-A", "scram-sha-256", "--pwfile", directory + "/pw", "--no-sync"])
+    init_database(bin_dir, directory, primary)
     options = "-c listen_addresses=127.0.0.1 -c wal_level=replica -c max_wal_senders=4 -c synchronous_standby_names='*'"
     as_postgres([bin_dir + "/pg_ctl", "-D", primary, "-l", directory + "/primary.log", "-w", "-o", f"-p {ports['primary']} -k {directory} {options}", "start"])
     env = dict(os.environ, PGPASSWORD=PASSWORD)
@@ -362,5 +384,43 @@ def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_w
         wait_for(lambda: writers_now() == 1, 10, "one node to hold the writer lease")
     finally:
         stop.set()
+        for node in (a, b):
+            shut_down(node)
+
+
+def test_with_postgresql_down_reads_are_served_and_flagged_stale_writes_get_503_and_a_killed_follower_catches_up(postgres_server, tmp_path):
+    config = make_config()
+    a = start_node(tmp_path, postgres_server.url, "node-a", config)
+    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
+    b = start_node(tmp_path, postgres_server.url, "node-b", config)
+    try:
+        ecr_a, ecr_b = ecr_client(a), ecr_client(b)
+        ecr_a.create_repository(repositoryName="acme/down")
+        for i in range(5):
+            ecr_a.put_image(repositoryName="acme/down", imageManifest=manifest(i), imageTag=f"v{i}")
+        wait_for(lambda: health(b)["appliedSeq"] == health(a)["headSeq"], 2, "node-b to follow")
+        # A follower killed under writes, and started again, catches up.
+        b.proc.kill()
+        b.proc.wait(10)
+        for i in range(5, 10):
+            ecr_a.put_image(repositoryName="acme/down", imageManifest=manifest(i), imageTag=f"v{i}")
+        b = start_node(tmp_path, postgres_server.url, "node-b", config)
+        ecr_b = ecr_client(b)
+        wait_for(lambda: health(b)["appliedSeq"] == health(a)["headSeq"], 5, "the restarted follower to catch up")
+        # PostgreSQL goes down: reads keep being served (flagged stale), writes fail fast with 503.
+        postgres_server.stop()
+        wait_for(lambda: health(b).get("stale") is True and health(a).get("stale") is True, 10, "the nodes to flag their state stale")
+        assert len(ecr_b.list_images(repositoryName="acme/down")["imageIds"]) == 10
+        for node in (a, b):
+            wait_for(lambda: health(node)["role"] == "follower", 15, "the writer to give up its lease")
+            refused = requests.post(node.url + "/", data="{}", headers={"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.PutImage"})
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        # It comes back: one node takes the lease again and writes are accepted.
+        postgres_server.start()
+        wait_for(lambda: any(health(n)["role"] == "writer" for n in (a, b)), 15, "a node to take the lease again")
+        writer = a if health(a)["role"] == "writer" else b
+        ecr_client(writer).put_image(repositoryName="acme/down", imageManifest=manifest(99), imageTag="back")
+        wait_for(lambda: "stale" not in health(a) and "stale" not in health(b), 10, "the stale flags to clear")
+    finally:
         for node in (a, b):
             shut_down(node)

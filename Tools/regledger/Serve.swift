@@ -115,4 +115,5 @@ struct ClusterRole: NodeRole {
     var writerAddress: String? { node.writerAddress }
     func waitUntilApplied(_ seq: UInt64) async { await node.waitUntilApplied(seq, ledger: ledger) }
     var cluster: (leaseChanges: Int, sharedHead: UInt64)? { (node.leaseChanges, node.sharedHead) }
+    var isStale: Bool { node.isStale }
 }

@@ -18,6 +18,8 @@ public protocol NodeRole: Sendable {
     /// A cluster node's lease changes so far and the shared log's head as last seen (nil when
     /// standalone): `/metrics` shows them with the replication lag.
     var cluster: (leaseChanges: Int, sharedHead: UInt64)? { get }
+    /// Whether the node lost touch with the shared log (its reads may be behind).
+    var isStale: Bool { get }
 }
 
 /// The one node of an embedded store.
@@ -28,6 +30,7 @@ public struct StandaloneRole: NodeRole {
     public var writerAddress: String? { nil }
     public func waitUntilApplied(_ seq: UInt64) async {}
     public var cluster: (leaseChanges: Int, sharedHead: UInt64)? { nil }
+    public var isStale: Bool { false }
 }
 
 /// Adds `x-regledger-seq` to every answer: the seq of the state it reflects (for a write, at

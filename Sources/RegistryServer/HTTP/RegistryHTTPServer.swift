@@ -136,7 +136,8 @@ public struct RegistryHTTPServer: Sendable {
     private func health() -> Response {
         do {
             let (head, applied) = (try ledger.headSeq(), try ledger.appliedSeq())
-            let body = #"{"status":"ok","role":"\#(role.name)","headSeq":\#(head),"appliedSeq":\#(applied)}"#
+            let stale = role.isStale ? #","stale":true"# : ""
+            let body = #"{"status":"ok","role":"\#(role.name)","headSeq":\#(head),"appliedSeq":\#(applied)\#(stale)}"#
             return Self.response(200, Array(body.utf8), contentType: "application/json")
         } catch {
             return Self.response(503, Array(#"{"status":"unavailable"}"#.utf8), contentType: "application/json")
