@@ -94,6 +94,13 @@ def start_node(tmp_path, cluster, name, config):
     return node.start()
 
 
+def start_pair(tmp_path, cluster, config):
+    """Node a, once it holds the writer lease, then node b."""
+    a = start_node(tmp_path, cluster, "node-a", config)
+    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
+    return a, start_node(tmp_path, cluster, "node-b", config)
+
+
 def shut_down(node):
     """Stops a node (SIGTERM), and kills it if it does not stop in time: no test leaves one behind."""
     if node.proc.poll() is None:
@@ -142,9 +149,7 @@ def wait_for(predicate, timeout, what):
 
 def test_two_nodes_share_the_log_and_the_follower_takes_over_when_the_writer_dies(postgres, tmp_path):
     config = make_config()
-    a = start_node(tmp_path, postgres, "node-a", config)
-    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
-    b = start_node(tmp_path, postgres, "node-b", config)
+    a, b = start_pair(tmp_path, postgres, config)
     try:
         assert health(b)["role"] == "follower"
         ecr_a, ecr_b = ecr_client(a), ecr_client(b)
@@ -335,9 +340,7 @@ def replicated_postgres(tmp_path):
 
 def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_write_is_lost(replicated_postgres, tmp_path):
     config = make_config()
-    a = start_node(tmp_path, replicated_postgres.url, "node-a", config)
-    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
-    b = start_node(tmp_path, replicated_postgres.url, "node-b", config)
+    a, b = start_pair(tmp_path, replicated_postgres.url, config)
     try:
         ecr_client(a).create_repository(repositoryName="acme/ha")
         acknowledged, stop = [], threading.Event()
@@ -390,9 +393,7 @@ def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_w
 
 def test_with_postgresql_down_reads_are_served_and_flagged_stale_writes_get_503_and_a_killed_follower_catches_up(postgres_server, tmp_path):
     config = make_config()
-    a = start_node(tmp_path, postgres_server.url, "node-a", config)
-    wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
-    b = start_node(tmp_path, postgres_server.url, "node-b", config)
+    a, b = start_pair(tmp_path, postgres_server.url, config)
     try:
         ecr_a, ecr_b = ecr_client(a), ecr_client(b)
         ecr_a.create_repository(repositoryName="acme/down")
