@@ -22,6 +22,7 @@ import PostgresNIO
     private var _writerAddress: String?
     private var _sharedHead: UInt64 = 0
     private var _lastContact = ContinuousClock.now
+    private var _onTakingLease: (@Sendable () -> Void)?
 
     /// The advisory lock key of the writer lease.
     static let leaseKey: Int64 = 0x7265_676C_6467_7201
@@ -44,6 +45,10 @@ import PostgresNIO
     /// while unknown, and when it is this node's own (a writer that lost its lease must not send
     /// writes to itself).
     public var writerAddress: String? { lock.withLock { _writerAddress == _address ? nil : _writerAddress } }
+
+    /// Runs each time this node takes the writer lease, once it has followed the log to its
+    /// head (the server resumes the work only the writer does, such as completing restores).
+    public func onTakingLease(_ body: @escaping @Sendable () -> Void) { lock.withLock { _onTakingLease = body } }
 
     /// Where this node listens (`http://HOST:PORT`): it publishes it when it holds the lease.
     /// The node does not take the lease before it knows it.
@@ -110,6 +115,7 @@ import PostgresNIO
                             ON CONFLICT (singleton) DO UPDATE SET node = EXCLUDED.node, address = EXCLUDED.address, since = now()
                             """, on: connection, logger: logger)
                         set(.writer)
+                        lock.withLock { _onTakingLease }?()
                         logger.notice("took the writer lease", metadata: ["node": "\(name)", "appliedSeq": "\((try? ledger.appliedSeq()) ?? 0)"])
                     }
                 }

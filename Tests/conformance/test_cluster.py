@@ -425,3 +425,24 @@ def test_with_postgresql_down_reads_are_served_and_flagged_stale_writes_get_503_
     finally:
         for node in (a, b):
             shut_down(node)
+
+
+def test_a_restore_left_activating_by_a_dead_writer_is_completed_by_the_node_that_takes_the_lease(postgres, tmp_path):
+    config = make_config(activationDelaySeconds=3)
+    a, b = start_pair(tmp_path, postgres, config)
+    try:
+        ecr_a = ecr_client(a)
+        ecr_a.create_repository(repositoryName="acme/restore")
+        ecr_a.put_image(repositoryName="acme/restore", imageManifest=manifest(1), imageTag="v1")
+        ecr_a.update_image_storage_class(repositoryName="acme/restore", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE")
+        restored = ecr_a.update_image_storage_class(repositoryName="acme/restore", imageId={"imageTag": "v1"}, targetStorageClass="STANDARD")
+        assert restored["imageStatus"] == "ACTIVATING"
+        a.proc.kill()  # before its 3 s timer completes the restore
+        a.proc.wait(10)
+        wait_for(lambda: health(b)["role"] == "writer", 10, "node-b to take the writer lease")
+        ecr_b = ecr_client(b)
+        status = lambda: ecr_b.describe_images(repositoryName="acme/restore", imageIds=[{"imageTag": "v1"}])["imageDetails"][0]["imageStatus"]
+        wait_for(lambda: status() == "ACTIVE", 10, "node-b to complete the restore")
+    finally:
+        for node in (a, b):
+            shut_down(node)

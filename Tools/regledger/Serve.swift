@@ -58,6 +58,11 @@ struct Serve: AsyncParsableCommand {
         let node = shared.map { ClusterNode(log: $0, name: nodeName) }
         let server = RegistryHTTPServer(ledger: ledger, config: serverConfig, metrics: metrics, logger: logger,
                                         role: node.map { ClusterRole(node: $0, ledger: ledger) } ?? StandaloneRole())
+        node?.onTakingLease {
+            do { try server.resumePendingActivations() } catch {
+                logger.error("cannot resume pending restores after taking the writer lease", metadata: ["reason": "\(error)"])
+            }
+        }
         let following = node.map { node in Task { await node.run(ledger: ledger, logger: logger) } }
         defer { following?.cancel() }
         let host = self.host

@@ -50,7 +50,7 @@ public struct RegistryHTTPServer: Sendable {
 
     /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try activations.resumePending()
+        if role.acceptsWrites { try activations.resumePending() }
         let openFiles = Self.raiseOpenFileLimit()
         logger.info("connection limits", metadata: [
             "openFiles": "\(openFiles)", "idleTimeoutSeconds": "\(config.idleTimeoutSeconds)",
@@ -68,6 +68,10 @@ public struct RegistryHTTPServer: Sendable {
         defer { activations.cancelAll() }
         try await app.runService()
     }
+
+    /// Schedules the completion of every restore still ACTIVATING: run by the node that becomes
+    /// the writer (a cluster node taking the lease), which alone runs writes.
+    public func resumePendingActivations() throws { try activations.resumePending() }
 
     /// The routes, behind the middleware that logs and measures every request.
     public func makeRouter() -> Router<BasicRequestContext> {
