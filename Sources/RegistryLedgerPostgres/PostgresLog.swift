@@ -180,16 +180,17 @@ import PostgresNIO
         return try await withCheckedThrowingContinuation { continuation in
             // Both callbacks run on the connection's event loop: the flag needs no lock.
             let answered = Outcome<Void>()
-            future.whenComplete { result in
-                guard answered.result == nil else { return }
-                answered.result = .success(())
-                continuation.resume(with: result.map(\.rows))
-            }
-            connection.eventLoop.scheduleTask(in: statementTimeout) {
+            let timer = connection.eventLoop.scheduleTask(in: statementTimeout) {
                 guard answered.result == nil else { return }
                 answered.result = .success(())
                 let _: EventLoopFuture<Void> = connection.close()
                 continuation.resume(throwing: StalledConnection())
+            }
+            future.whenComplete { result in
+                timer.cancel()  // an answered statement leaves no timer behind
+                guard answered.result == nil else { return }
+                answered.result = .success(())
+                continuation.resume(with: result.map(\.rows))
             }
         }
     }

@@ -99,6 +99,15 @@ func standaloneRecords(pushes: Int) async throws -> (records: [SharedLogGroup.Re
                 do { _ = try PostgresLog(url: url); return "" } catch { return "\(error)" }
             }
             #expect(message("mysql://x@localhost/db").contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"))
+            #expect(message("postgres://u:p@127.0.0.1:1/db?sslmode=bogus").contains("sslmode must be disable, prefer or require"))
+            #expect(message("postgres://u:p@127.0.0.1:1/db?target=x").contains("does not know: target"))
+            #expect(message("postgres://127.0.0.1:1/db").contains("names no user"))
+            // sslmode=disable against this server (which has no TLS) connects; require is refused.
+            let plain = try PostgresLog(url: pg.url + "?sslmode=disable&application_name=regledger-test")
+            #expect(try pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'regledger-test'")
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            plain.shutdown()
+            #expect(!message(pg.url + "?sslmode=require").isEmpty)
             let wrong = message("postgres://postgres:not-the-password@127.0.0.1:\(pg.port)/postgres")
             #expect(wrong.contains("refused") && wrong.contains("127.0.0.1:\(pg.port)") && !wrong.contains("not-the-password"), "\(wrong)")
             let closed = message("postgres://postgres:hidden@127.0.0.1:1/postgres")

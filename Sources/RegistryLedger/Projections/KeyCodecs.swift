@@ -272,9 +272,6 @@ enum KeyOrder {
     /// LMDB's largest key (the default build's `mdb_env_get_maxkeysize`).
     static let maxKeyLength = 511
 
-    /// Whether `a` sorts before `b` as LMDB orders keys: bytewise, a prefix before its extensions.
-    static func sortsBefore(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool { compare(a, b) < 0 }
-
     /// Negative, zero or positive as `a` sorts before, with or after `b` in LMDB's order.
     static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
         let n = min(a.count, b.count)
