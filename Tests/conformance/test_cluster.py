@@ -221,6 +221,46 @@ def test_a_bad_cluster_url_or_password_stops_the_node_with_status_2_and_no_secre
         assert "not-the-password" not in result.stderr and "hidden-pw" not in result.stderr
 
 
+def test_followers_forward_writes_to_the_address_the_writer_advertises(postgres, tmp_path):
+    """--advertise: the writer publishes the URL given (here a proxy in front of it, as a load
+    balancer or another network would put there), and followers send writes to that URL."""
+    proxy = Proxy(free_port())
+    config = make_config()
+    a = Server(tmp_path / "node-a", config=config,
+               extra_args=["--cluster", postgres, "--node", "node-a", "--advertise", f"http://127.0.0.1:{proxy.port}/"])
+    b = None
+    try:
+        a.start()
+        proxy.switch(a.port)
+        assert any(f"takes forwarded writes at http://127.0.0.1:{proxy.port}" in line for line in a.stdout_lines), a.stdout_lines
+        wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
+        b = start_node(tmp_path, postgres, "node-b", config)
+        created = ecr_client(b).create_repository(repositoryName="acme/advertised")
+        assert created["repository"]["repositoryName"] == "acme/advertised"
+        assert proxy.connections, "the follower did not forward through the advertised address"
+        assert health(a)["headSeq"] >= int(created["ResponseMetadata"]["HTTPHeaders"]["x-regledger-seq"])
+    finally:
+        for node in (a, b):
+            if node is not None and node.proc is not None:
+                shut_down(node)
+        proxy.close()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--advertise", "ftp://10.0.0.5:5000"], "--advertise must be a URL"),
+    (["--advertise", "http://10.0.0.5:5000/v2/"], "--advertise must be a URL"),
+    (["--host", "0.0.0.0"], "give --advertise http://ADDRESS:PORT"),
+])
+def test_a_node_that_cannot_say_where_it_takes_writes_does_not_start(tmp_path, args, message):
+    result = subprocess.run([BIN, "serve", "--data", str(tmp_path / "d"), "--port", "0",
+                             "--cluster", "postgres://u:pw@127.0.0.1:1/db"] + args, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "d").exists()
+    alone = subprocess.run([BIN, "serve", "--data", str(tmp_path / "d"), "--port", "0", "--advertise", "http://127.0.0.1:1"],
+                           capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 2 and "--advertise only applies to a cluster node" in alone.stderr, alone.stderr
+
+
 def test_every_answer_carries_the_seq_it_reflects_and_healthz_the_role(server, ecr):
     """Embedded mode too: one node, always the writer."""
     h = requests.get(server.url + "/healthz")

@@ -22,9 +22,33 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: the PostgreSQL URL of the log the nodes share (postgres://USER:PASS@HOST:PORT/DB).")
     var cluster: String?
     @Option(name: .long, help: "Cluster mode: this node's name, unique in the cluster (default HOST:PORT).") var node: String?
+    @Option(name: .long, help: """
+        Cluster mode: the URL other nodes forward writes to when this node is the writer \
+        (http://HOST:PORT; default http://--host:--port, required when --host is a wildcard such as 0.0.0.0).
+        """)
+    var advertise: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if let advertise {
+            guard cluster != nil else { throw ValidationError("--advertise only applies to a cluster node (--cluster)") }
+            guard Self.isNodeURL(advertise) else {
+                throw ValidationError("--advertise must be a URL such as http://10.0.0.5:5000 (http or https, a host, no path)")
+            }
+        } else if cluster != nil, Self.wildcardHosts.contains(host) {
+            throw ValidationError("--host \(host) listens on every address, so other nodes cannot be told which one reaches this node: "
+                + "give --advertise http://ADDRESS:PORT")
+        }
+    }
+
+    static let wildcardHosts: Set<String> = ["0.0.0.0", "::", "[::]", ""]
+
+    /// Whether `url` is where a node can be reached: http(s), a host, an optional port, no path.
+    static func isNodeURL(_ url: String) -> Bool {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme, ["http", "https"].contains(scheme),
+              let host = parts.host, !host.isEmpty, parts.path.isEmpty || parts.path == "/",
+              parts.query == nil, parts.fragment == nil, parts.user == nil else { return false }
+        return true
     }
 
     func run() async throws {
@@ -68,8 +92,13 @@ struct Serve: AsyncParsableCommand {
         let host = self.host
         try await server.run(host: host, port: port) { port in
             var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
-            node?.advertise("http://\(host):\(port)")
-            if let node { lines.append("regledger: cluster node \(node.name) on \(shared!.location), following the shared log; the writer lease decides which node writes") }
+            if let node {
+                let address = advertise.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+                    ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+                node.advertise(address)
+                lines.append("regledger: cluster node \(node.name) on \(shared!.location), following the shared log; "
+                    + "the writer lease decides which node writes; as the writer it takes forwarded writes at \(address)")
+            }
             lines.append("regledger: credentials and tokens are in \(configPath)\(created ? " (created now, mode 0600)" : "")")
             if let key = serverConfig.credentials.first?.accessKeyId {
                 let secret = #"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"][0]["secretAccessKey"])' "#
