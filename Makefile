@@ -88,7 +88,7 @@ bench-quick: deps
 	cd Benchmarks && REGLEDGER_BENCH_QUICK=1 $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
 
 # Every goal of SPEC §5 the store owns, at full size: one JSON line per goal (BENCHMARKS.md).
-bench-check: deps
+bench-check: deps testdeps
 	$(STALE_PLANS)
 	$(SWIFT) build -c release --product regledger
 	cd Benchmarks && $(SWIFT) build -c release --product bench-check && $(SWIFT) build -c release --product http-paging

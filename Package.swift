@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RegistryAPI", targets: ["RegistryAPI"]),
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryLedgerPostgres", targets: ["RegistryLedgerPostgres"]),
+        .library(name: "PostgresFixture", targets: ["PostgresFixture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -67,6 +68,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A PostgreSQL of a test's or a benchmark's own (Debian's binaries, a temporary directory).
+        .target(name: "PostgresFixture"),
         .executableTarget(name: "ledger-demo", dependencies: ["RegistryLedger"], path: "Tools/ledger-demo"),
         .executableTarget(
             name: "regledger",
@@ -81,7 +84,7 @@ let package = Package(
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryAPI", "RegistryServer"]),
-        .testTarget(name: "RegistryLedgerPostgresTests", dependencies: ["RegistryLedgerPostgres", "RegistryLedger", "LMDB"]),
+        .testTarget(name: "RegistryLedgerPostgresTests", dependencies: ["RegistryLedgerPostgres", "RegistryLedger", "LMDB", "PostgresFixture"]),
     ]
 )
 

@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -27,7 +28,12 @@ let package = Package(
         // `make bench-check`: every goal of SPEC §5 this store owns, one JSON line each.
         .executableTarget(
             name: "bench-check",
-            dependencies: ["BenchSupport", "Peers", .product(name: "RegistryLedger", package: "RegistryLedger")]
+            dependencies: [
+                "BenchSupport", "Peers", .product(name: "RegistryLedger", package: "RegistryLedger"),
+                .product(name: "RegistryLedgerPostgres", package: "RegistryLedger"),
+                .product(name: "PostgresFixture", package: "RegistryLedger"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "http-paging",

@@ -1,8 +1,16 @@
 import Foundation
 import LMDB
+import PostgresFixture
 @testable @_spi(Cluster) import RegistryLedger
 @_spi(Cluster) import RegistryLedgerPostgres
 import Testing
+
+/// Runs `body` with a new server, stopped afterwards whatever happens.
+func withPostgres<R>(_ body: (PostgresServer) async throws -> R) async throws -> R {
+    let server = try PostgresServer.start()
+    defer { server.stop() }
+    return try await body(server)
+}
 
 let writer = CommandContext(actor: "alice", origin: .ecr, requestId: "req-1")
 
@@ -119,6 +127,31 @@ func standaloneRecords(pushes: Int) async throws -> (records: [SharedLogGroup.Re
             let newer = message(pg.url)
             #expect(newer.contains("schema version 99") && newer.contains("uses 1"), "\(newer)")
         }
+    }
+}
+
+@Suite(.serialized) struct ReplicatedPostgresTests {
+    /// What the cluster benchmark runs on: a durable primary that acknowledges a group only once
+    /// its synchronous standby holds it.
+    @Test func anAcknowledgedGroupIsOnTheSynchronousStandby() async throws {
+        let primary = try PostgresServer.start(durable: true, synchronousStandby: true)
+        defer { primary.stop() }
+        let standby = try primary.startSynchronousStandby()
+        defer { standby.stop() }
+        #expect(try primary.psql("SELECT sync_state FROM pg_stat_replication").contains("sync"))
+        let log = try PostgresLog(url: primary.url)
+        defer { log.shutdown() }
+        let (records, manifests) = try await standaloneRecords(pushes: 2)
+        try log.append(SharedLogGroup(records: records, manifests: manifests))
+        // Synchronous commit waits for the standby's flush; replay follows within moments.
+        var onStandby = ""
+        for _ in 0..<50 {
+            onStandby = try standby.psql("SELECT coalesce(max(seq), 0) FROM regledger_log").trimmingCharacters(in: .whitespacesAndNewlines)
+            if onStandby == "\(records.last!.seq)" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(onStandby == "\(records.last!.seq)")
+        #expect(try standby.psql("SELECT pg_is_in_recovery()").contains("t"))
     }
 }
 

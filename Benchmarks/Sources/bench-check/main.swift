@@ -7,7 +7,7 @@
 //
 //   bench-check                       all goals
 //   bench-check SECTION…              only these of append, verify, rebuild, recovery,
-//                                     time-travel, paging, memory (while tuning one)
+//                                     time-travel, paging, memory, cluster (while tuning one)
 //   bench-check recovery-writer DIR   (internal) push into DIR with 64 writers until killed
 import BenchSupport
 import Foundation
@@ -45,7 +45,7 @@ func say(_ line: String) { FileHandle.standardError.write(Data(("bench-check: " 
 
 let quick = Fixtures.quick
 let sections = Set(CommandLine.arguments.dropFirst())
-let allSections: Set = ["append", "verify", "rebuild", "recovery", "time-travel", "paging", "memory"]
+let allSections: Set = ["append", "verify", "rebuild", "recovery", "time-travel", "paging", "memory", "cluster"]
 if !sections.isSubset(of: allSections), CommandLine.arguments.dropFirst().first != "recovery-writer" {
     FileHandle.standardError.write(Data(("bench-check: unknown section \(sections.subtracting(allSections).sorted().joined(separator: ", ")); "
         + "the sections are \(allSections.sorted().joined(separator: ", "))\n").utf8))
@@ -132,7 +132,7 @@ if wanted("append") {
 // MARK: verify, rebuild and recovery at 1M events
 
 let historyEvents = quick ? 20_000 : 1_000_000
-let history = try await Fixtures.historyStore(events: historyEvents)
+let history = wanted("verify") || wanted("rebuild") || wanted("recovery") ? try await Fixtures.historyStore(events: historyEvents) : ""
 if wanted("verify") {
     var options = Ledger.Options()
     options.readOnly = true
@@ -313,4 +313,23 @@ if wanted("memory"), let server = ProcessInfo.processInfo.environment["REGLEDGER
     report("server_rss_mb_1m", rss, atMost: 100)
 } else {
     say("server_rss_mb_1m: set REGLEDGER_BIN to a release `regledger` (make bench-check does)")
+}
+
+// MARK: cluster mode (PostgreSQL primary and synchronous standby on this machine)
+
+if wanted("cluster") {
+    let bench = try await ClusterBench()
+    _ = try await bench.round(count: quick ? 500 : 2_000)  // warm-up: connections, caches
+    var rates: [Double] = []
+    var lags: [Double] = []
+    for round in 0..<rounds {
+        let result = try await bench.round(count: quick ? 2_000 : 20_000)
+        rates.append(result.perSecond)
+        lags += result.lagsMs
+        say("cluster round \(round + 1): 64 writers \(Int(result.perSecond))/s in groups of \(Int(result.commandsPerGroup)); follower lag p50 \(median(result.lagsMs)) ms, "
+            + "p99 \(percentile(result.lagsMs, 0.99)) ms, max \(result.lagsMs.max() ?? 0) ms")
+    }
+    await bench.close()
+    report("cluster_group_commit_per_s", median(rates), atLeast: 5_000)
+    report("cluster_follower_lag_p99_ms", percentile(lags, 0.99), atMost: 100)
 }

@@ -3,42 +3,81 @@ import Foundation
 import Glibc
 #endif
 
-/// A PostgreSQL server of the test's own: Debian's binaries, a temporary data directory, a free
-/// loopback port, password authentication. Runs as the `postgres` user when the test runs as root
-/// (PostgreSQL refuses root; CI runs as root). Never the system service. Stopped by ``stop()``,
-/// which every test calls in a `defer`.
-final class PostgresServer: @unchecked Sendable {
-    static let password = "s3cret-pg"
-    let directory: String
-    let port: Int
+/// A PostgreSQL server of a test's or a benchmark's own — never for production: Debian's
+/// binaries, a temporary data directory, a free loopback port, password authentication. Runs as
+/// the `postgres` user when the caller runs as root (PostgreSQL refuses root; CI runs as root).
+/// Never the system service. Stopped by ``stop()`` (call it in a `defer`) or when released.
+public final class PostgresServer: @unchecked Sendable {
+    public static let password = "s3cret-pg"
+    public let directory: String
+    public let port: Int
     private let bin: String
     private var stopped = false
 
     /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/postgres`
-    var url: String { "postgres://postgres:\(Self.password)@127.0.0.1:\(port)/postgres" }
+    public var url: String { "postgres://postgres:\(Self.password)@127.0.0.1:\(port)/postgres" }
 
-    /// Starts a new server. - Throws: when PostgreSQL is not installed (`make test` installs
-    /// Debian's `postgresql`) or does not start (its log is in the message).
-    static func start() throws -> PostgresServer {
+    /// Starts a new server. With `durable` false (tests) it runs with `fsync=off`; with
+    /// `synchronousStandby` it is a primary that acknowledges a commit only once a standby has it
+    /// (start that standby with ``startSynchronousStandby()`` before anything commits).
+    /// - Throws: when PostgreSQL is not installed (`make test` installs Debian's `postgresql`) or
+    ///   does not start (its log is in the message).
+    public static func start(durable: Bool = false, synchronousStandby: Bool = false) throws -> PostgresServer {
         guard let bin = binaries() else {
             throw Failure("PostgreSQL is not installed: `apt-get install postgresql` (make test does)")
         }
+        let server = try PostgresServer(directory: newDirectory(), port: try freePort(), bin: bin)
+        var settings = ["listen_addresses=127.0.0.1"]
+        if !durable { settings.append("fsync=off") }
+        if synchronousStandby { settings += ["wal_level=replica", "max_wal_senders=4", "synchronous_standby_names='*'"] }
+        do {
+            try server.asPostgres(bin + "/initdb", ["-D", server.data, "-U", "postgres", "-A", "scram-sha-256",
+                                                    "--pwfile", server.directory + "/pwfile", "--no-sync", "-E", "UTF8"])
+            try server.startServer(settings)
+        } catch {
+            server.stop()
+            throw Failure("PostgreSQL did not start: \(error)\n\(server.log)")
+        }
+        return server
+    }
+
+    /// Starts a standby of this primary (`pg_basebackup -R`, streaming) on its own port; a primary
+    /// started with `synchronousStandby` then waits for it on every commit.
+    public func startSynchronousStandby() throws -> PostgresServer {
+        let standby = try PostgresServer(directory: Self.newDirectory(), port: try Self.freePort(), bin: bin)
+        do {
+            try standby.asPostgres("/usr/bin/env", ["PGPASSWORD=\(Self.password)", bin + "/pg_basebackup", "-h", "127.0.0.1", "-p", "\(port)",
+                                                    "-U", "postgres", "-D", standby.data, "-R", "-X", "stream"])
+            try standby.startServer(["listen_addresses=127.0.0.1"])
+            // The primary names it synchronous once it streams.
+            var waited = 0
+            while try psql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'").trimmingCharacters(in: .whitespacesAndNewlines) != "1" {
+                waited += 1
+                guard waited < 200 else { throw Failure("the primary did not take the standby as synchronous within 20 s") }
+                usleep(100_000)
+            }
+        } catch {
+            standby.stop()
+            throw Failure("the standby did not start: \(error)\n\(standby.log)")
+        }
+        return standby
+    }
+
+    private var data: String { directory + "/data" }
+    private var log: String { (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? "" }
+
+    private func startServer(_ settings: [String]) throws {
+        let options = (["-p \(port)", "-k \(directory)"] + settings.map { "-c \($0)" }).joined(separator: " ")
+        try asPostgres(bin + "/pg_ctl", ["-D", data, "-l", directory + "/server.log", "-w", "-t", "30", "-o", options, "start"])
+    }
+
+    /// A new temporary directory, with the password file, that the postgres user owns.
+    private static func newDirectory() throws -> String {
         let directory = NSTemporaryDirectory() + "regledger-pg-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try password.write(toFile: directory + "/pwfile", atomically: true, encoding: .utf8)
         if getuid() == 0 { try run("/bin/chown", ["-R", "postgres:postgres", directory]) }
-        let server = PostgresServer(directory: directory, port: try freePort(), bin: bin)
-        do {
-            try server.asPostgres(bin + "/initdb", ["-D", directory + "/data", "-U", "postgres", "-A", "scram-sha-256",
-                                                    "--pwfile", directory + "/pwfile", "--no-sync", "-E", "UTF8"])
-            try server.asPostgres(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30",
-                                                    "-o", "-p \(server.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
-        } catch {
-            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
-            server.stop()
-            throw Failure("PostgreSQL did not start: \(error)\n\(log)")
-        }
-        return server
+        return directory
     }
 
     private init(directory: String, port: Int, bin: String) {
@@ -48,18 +87,18 @@ final class PostgresServer: @unchecked Sendable {
     deinit { stop() }
 
     /// Stops the server at once (`immediate`) and removes its directory. Idempotent.
-    func stop() {
+    public func stop() {
         guard !stopped else { return }
         stopped = true
-        if FileManager.default.fileExists(atPath: directory + "/data/postmaster.pid") {
-            try? asPostgres(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+        if FileManager.default.fileExists(atPath: data + "/postmaster.pid") {
+            try? asPostgres(bin + "/pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs `sql` with psql as the superuser; returns its output (unaligned, tuples only).
     @discardableResult
-    func psql(_ sql: String) throws -> String {
+    public func psql(_ sql: String) throws -> String {
         try Self.run("/usr/bin/env", ["PGPASSWORD=\(Self.password)", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                                       "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", "postgres", "-c", sql])
     }
@@ -128,15 +167,9 @@ final class PostgresServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    /// PostgreSQL is missing or did not start; the description says why.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
         init(_ description: String) { self.description = description }
     }
-}
-
-/// Runs `body` with a new server, stopped afterwards whatever happens.
-func withPostgres<R>(_ body: (PostgresServer) async throws -> R) async throws -> R {
-    let server = try PostgresServer.start()
-    defer { server.stop() }
-    return try await body(server)
 }
