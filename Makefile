@@ -6,8 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 APT_PACKAGES = liblmdb-dev libpcre2-dev pkg-config
 # skopeo: a real registry client for the OCI tag-listing tests. postgresql: cluster mode's tests
-# start servers of their own from its binaries (never the system service).
-TEST_APT_PACKAGES = skopeo postgresql
+# start servers of their own from its binaries (never the system service); patroni, etcd-server
+# and haproxy: the test of the Patroni example (examples/patroni), run on loopback ports.
+TEST_APT_PACKAGES = skopeo postgresql patroni etcd-server haproxy
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 

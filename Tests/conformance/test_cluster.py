@@ -210,6 +210,41 @@ def test_two_nodes_share_the_log_and_the_follower_takes_over_when_the_writer_die
             shut_down(node)
 
 
+def test_a_node_started_on_a_copy_of_a_stopped_follower_copies_only_the_tail_of_the_log(postgres, tmp_path):
+    """README, "Adding a node from a peer's copy": stop a follower, copy its DIR, start both."""
+    config = make_config()
+    a = start_node(tmp_path, postgres, "node-a", config)
+    b = c = None
+    try:
+        wait_for(lambda: health(a)["role"] == "writer", 10, "node-a to take the writer lease")
+        ecr = ecr_client(a)
+        ecr.create_repository(repositoryName="acme/copied")
+        for i in range(30):
+            ecr.put_image(repositoryName="acme/copied", imageManifest=manifest(i), imageTag=f"v{i}")
+        # A new node with an empty DIR copies the whole log.
+        copied = health(a)["headSeq"]
+        b = start_node(tmp_path, postgres, "node-b", config)
+        assert f"copied {copied} records from the cluster's log" in b.stderr(), b.stderr()
+        b.stop()
+        shutil.copytree(b.data, tmp_path / "node-c")
+        for i in range(30, 33):
+            ecr.put_image(repositoryName="acme/copied", imageManifest=manifest(i), imageTag=f"v{i}")
+        c = start_node(tmp_path, postgres, "node-c", config)
+        b = start_node(tmp_path, postgres, "node-b", config)
+        head = health(a)["headSeq"]
+        for node in (b, c):
+            wait_for(lambda: health(node)["appliedSeq"] == head, 5, f"{node.data} to catch up")
+            assert f"copied {head - copied} records from the cluster's log" in node.stderr(), node.stderr()
+            assert health(node)["role"] == "follower"
+        tags = {i["imageTag"] for i in ecr_client(c).list_images(repositoryName="acme/copied", maxResults=100)["imageIds"]}
+        assert tags == {f"v{i}" for i in range(33)}
+        ecr_client(c).put_image(repositoryName="acme/copied", imageManifest=manifest(99), imageTag="via-c")
+    finally:
+        for node in (a, b, c):
+            if node is not None:
+                shut_down(node)
+
+
 def test_a_bad_cluster_url_or_password_stops_the_node_with_status_2_and_no_secret(postgres, tmp_path):
     wrong = postgres.replace(PASSWORD, "not-the-password")
     for url, expected in [(wrong, "refused"), ("mysql://x@localhost/db", "postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
@@ -378,12 +413,15 @@ def replicated_postgres(tmp_path):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_write_is_lost(replicated_postgres, tmp_path):
+def writes_survive_a_failover(cluster_url, tmp_path, fail_over):
+    """Two nodes on `cluster_url` take writes (each answered only once acknowledged) while
+    `fail_over()` kills the PostgreSQL primary and a standby takes over: writes resume, both nodes
+    reach the same head, every acknowledged write is on both, and never two writers."""
     config = make_config()
-    a, b = start_pair(tmp_path, replicated_postgres.url, config)
+    a, b = start_pair(tmp_path, cluster_url, config)
+    acknowledged, stop = [], threading.Event()
     try:
         ecr_client(a).create_repository(repositoryName="acme/ha")
-        acknowledged, stop = [], threading.Event()
 
         def write(node, prefix):
             client = ecr_client(node)
@@ -402,9 +440,9 @@ def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_w
             w.start()
         time.sleep(1.5)
         before = len(acknowledged)
-        replicated_postgres.fail_over()
+        fail_over()
         # Writes resume on the promoted standby.
-        wait_for(lambda: len(acknowledged) > before + 20, 30, "writes to resume after the failover")
+        wait_for(lambda: len(acknowledged) > before + 20, 40, "writes to resume after the failover")
         stop.set()
         for w in writers:
             w.join(30)
@@ -429,6 +467,48 @@ def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_w
         stop.set()
         for node in (a, b):
             shut_down(node)
+
+
+def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_write_is_lost(replicated_postgres, tmp_path):
+    writes_survive_a_failover(replicated_postgres.url, tmp_path, replicated_postgres.fail_over)
+
+
+PATRONI_EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "patroni", "cluster.sh")
+
+
+@pytest.fixture
+def patroni_cluster(tmp_path):
+    """The Patroni example (examples/patroni: etcd, two PostgreSQL nodes under Patroni with
+    synchronous replication, HAProxy in front of the primary) on free loopback ports; stopped
+    after the test, also on failure."""
+    ports = {name: free_port() for name in ("ETCD_PORT", "ETCD_PEER_PORT", "PG1_PORT", "PG2_PORT", "API1_PORT", "API2_PORT", "PROXY_PORT")}
+    directory = tempfile.mkdtemp(prefix="regledger-patroni-")
+    env = dict(os.environ, **{k: str(v) for k, v in ports.items()})
+    try:
+        started = subprocess.run([PATRONI_EXAMPLE, "start", directory], env=env, capture_output=True, text=True, timeout=180)
+        assert started.returncode == 0, started.stdout + started.stderr
+
+        class Cluster:
+            url = started.stdout.strip().splitlines()[-1]
+
+            @staticmethod
+            def fail_over():
+                """Kills the Patroni leader and its PostgreSQL (kill -9): the synchronous standby's
+                Patroni takes the leader key once it expires and promotes it; HAProxy follows."""
+                leader = next(n for n in (1, 2) if requests.get(f"http://127.0.0.1:{ports[f'API{n}_PORT']}/primary", timeout=5).status_code == 200)
+                subprocess.run(["pkill", "-KILL", "-f", f"{directory}/patroni-pg{leader}.yml"], check=True)
+                with open(f"{directory}/pg{leader}/postmaster.pid") as f:
+                    os.kill(int(f.readline()), 9)
+
+        yield Cluster
+    finally:
+        subprocess.run([PATRONI_EXAMPLE, "stop", directory], env=env, capture_output=True, timeout=60)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_the_patroni_example_fails_over_and_no_acknowledged_write_is_lost(patroni_cluster, tmp_path):
+    assert patroni_cluster.url.startswith("postgres://regledger:") and "/registry" in patroni_cluster.url
+    writes_survive_a_failover(patroni_cluster.url, tmp_path, patroni_cluster.fail_over)
 
 
 def test_with_postgresql_down_reads_are_served_and_flagged_stale_writes_get_503_and_a_killed_follower_catches_up(postgres_server, tmp_path):

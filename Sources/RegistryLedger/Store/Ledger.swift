@@ -124,6 +124,7 @@ public final class Ledger: Sendable {
                 let replicated = ReplicatedLogStore(shared: shared, local: local)
                 try replicated.checkLocalCopy()
                 (head, lastDenial) = try replicated.follow()
+                if head.seq > opened.head.seq { options.onRecovery(.followedSharedLog(records: head.seq - opened.head.seq)) }
                 try flusher.committing {
                     let applied = try opened.stateEnv.read { txn in try AppliedPoint.read(txn, opened.stateTables) }
                     try DerivedState.catchUp(from: applied, state: opened.stateEnv, opened.stateTables, log: opened.logEnv,

@@ -11,6 +11,9 @@ public enum RecoveryNotice: Sendable, Equatable {
     /// The store was written by an earlier version with log and state in one environment: its
     /// log stays as it is, its old derived tables were dropped.
     case upgraded
+    /// Cluster mode: the node's local copy of the log took the `records` records the cluster's
+    /// log holds after it (all of them for a new node, the tail for one started on a copy).
+    case followedSharedLog(records: UInt64)
 
     /// Writes a line for each notice to stderr; progress only when stderr is a terminal.
     public static let toStandardError: @Sendable (RecoveryNotice) -> Void = { notice in
@@ -19,6 +22,7 @@ public enum RecoveryNotice: Sendable, Equatable {
         case .rebuilding(let reason, let events): line = "regledger: rebuilding the derived state from the log (\(events) events): \(reason)\n"
         case .caughtUp(let events): line = "regledger: the derived state applied \(events) events from the log's tail\n"
         case .upgraded: line = "regledger: upgraded a store written by an earlier version: its log is kept as it is, its derived state is rebuilt\n"
+        case .followedSharedLog(let records): line = "regledger: copied \(records) records from the cluster's log into the local copy\n"
         case .progress(let done, let total):
             guard isatty(STDERR_FILENO) != 0 else { return }
             line = "\rrebuilt: \(done)/\(total)" + (done == total ? "\n" : "")
