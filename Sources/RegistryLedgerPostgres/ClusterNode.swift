@@ -95,10 +95,13 @@ import PostgresNIO
     }
 
     /// Takes the lease when it is free (after following the log to its head) and keeps checking
-    /// the session that holds it; a lost session is a lost lease.
+    /// the session that holds it; a lost session is a lost lease. While the database cannot be
+    /// reached it retries with backoff (`interval`, doubling, at most 4 × `interval`), saying so.
     private func holdLease(ledger: Ledger, logger: Logger, interval: Duration) async {
         var session: PostgresConnection?
+        var failures = 0
         while !Task.isCancelled {
+            var wait = interval
             do {
                 let connection: PostgresConnection
                 if let session { connection = session } else { connection = try await log.openConnection() }
@@ -124,16 +127,30 @@ import PostgresNIO
                 let head = try await PostgresLog.rows("SELECT coalesce(max(seq), 0) FROM regledger_log", on: connection, logger: logger)
                 let headSeq = UInt64(try head.first?.decode(Int64.self) ?? 0)
                 lock.withLock { (_writerAddress, _sharedHead, _lastContact) = (published, headSeq, ContinuousClock.now) }
+                if failures > 0 {
+                    logger.notice("reached the cluster's database again", metadata: ["failedAttempts": "\(failures)"])
+                    failures = 0
+                }
             } catch {
                 if role == .writer { logger.error("lost the writer lease: its session failed", metadata: ["reason": "\(error)"]) }
+                failures += 1
+                wait = Self.retryDelay(afterFailures: failures, interval: interval)
+                logger.warning("cannot reach the cluster's database; reads are served from this node's state, writes get 503",
+                               metadata: ["reason": "\(error)", "attempt": "\(failures)", "retryingInSeconds": "\(wait.components.seconds)"])
                 set(.follower)
                 lock.withLock { _writerAddress = nil }
                 try? await session?.close()
                 session = nil
             }
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: wait)
         }
         try? await session?.close()
+    }
+
+    /// How long to wait before the next attempt after `failures` failed ones in a row:
+    /// `interval`, then doubling, at most 4 × `interval`.
+    static func retryDelay(afterFailures failures: Int, interval: Duration) -> Duration {
+        interval * (1 << min(max(failures, 1) - 1, 2))
     }
 
     /// Follows the log on each notification of an append (LISTEN works on the primary only;

@@ -2,7 +2,7 @@ import Foundation
 import LMDB
 import PostgresFixture
 @testable @_spi(Cluster) import RegistryLedger
-@_spi(Cluster) import RegistryLedgerPostgres
+@testable @_spi(Cluster) import RegistryLedgerPostgres
 import Testing
 
 /// Runs `body` with a new server, stopped afterwards whatever happens.
@@ -156,6 +156,12 @@ func standaloneRecords(pushes: Int) async throws -> (records: [SharedLogGroup.Re
 }
 
 @Suite(.serialized) struct ClusterNodeTests {
+    @Test func aNodeThatCannotReachTheDatabaseRetriesWithBackoff() {
+        let delays = (1...6).map { ClusterNode.retryDelay(afterFailures: $0, interval: .seconds(1)) }
+        #expect(delays == [.seconds(1), .seconds(2), .seconds(4), .seconds(4), .seconds(4), .seconds(4)])
+        #expect(ClusterNode.retryDelay(afterFailures: 3, interval: .milliseconds(250)) == .seconds(1))
+    }
+
     @Test func nodesSharingTheLogFollowEachOtherAndEndIdentical() async throws {
         try await withPostgres { pg in
             let logA = try PostgresLog(url: pg.url), logB = try PostgresLog(url: pg.url)

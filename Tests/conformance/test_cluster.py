@@ -239,6 +239,13 @@ def test_a_node_started_on_a_copy_of_a_stopped_follower_copies_only_the_tail_of_
         tags = {i["imageTag"] for i in ecr_client(c).list_images(repositoryName="acme/copied", maxResults=100)["imageIds"]}
         assert tags == {f"v{i}" for i in range(33)}
         ecr_client(c).put_image(repositoryName="acme/copied", imageManifest=manifest(99), imageTag="via-c")
+        # Exports from every node are the same, byte for byte, once they hold the same head.
+        head = health(a)["headSeq"]
+        for node in (b, c):
+            wait_for(lambda: health(node)["appliedSeq"] == head, 5, f"{node.data} to follow")
+        exports = [subprocess.run([BIN, "export", "--data", node.data], capture_output=True, timeout=60) for node in (a, b, c)]
+        assert all(e.returncode == 0 for e in exports), [e.stderr for e in exports]
+        assert exports[0].stdout.count(b"\n") == head and exports[0].stdout == exports[1].stdout == exports[2].stdout
     finally:
         for node in (a, b, c):
             if node is not None:
@@ -542,6 +549,11 @@ def test_with_postgresql_down_reads_are_served_and_flagged_stale_writes_get_503_
         writer = a if health(a)["role"] == "writer" else b
         ecr_client(writer).put_image(repositoryName="acme/down", imageManifest=manifest(99), imageTag="back")
         wait_for(lambda: "stale" not in health(a) and "stale" not in health(b), 10, "the stale flags to clear")
+        # Each node said why, retried with backoff (ClusterNodeTests pins the schedule) and said when it was back.
+        for node in (a, b):
+            log = node.stderr()
+            assert "cannot reach the cluster's database" in log and "retryingInSeconds=" in log, log[-3000:]
+            assert "reached the cluster's database again" in log, log[-3000:]
     finally:
         for node in (a, b):
             shut_down(node)
