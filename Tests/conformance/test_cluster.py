@@ -476,8 +476,126 @@ def writes_survive_a_failover(cluster_url, tmp_path, fail_over):
             shut_down(node)
 
 
-def test_the_primary_fails_over_to_its_synchronous_standby_and_no_acknowledged_write_is_lost(replicated_postgres, tmp_path):
-    writes_survive_a_failover(replicated_postgres.url, tmp_path, replicated_postgres.fail_over)
+class WriteLoad:
+    """Concurrent clients pushing into every node of `nodes` (a dict name -> Server that the
+    test may update as it restarts nodes), each write recorded only once its answer came."""
+
+    def __init__(self, nodes, repository, per_node=2):
+        self.nodes, self.repository, self.per_node = nodes, repository, per_node
+        self.acknowledged, self.lock, self.serial = [], threading.Lock(), iter(range(10**9))
+
+    def __enter__(self):
+        self.stop, self.threads = threading.Event(), []
+        for name in list(self.nodes):
+            for _ in range(self.per_node):
+                self.threads.append(threading.Thread(target=self.run, args=(name,)))
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(40)
+
+    def run(self, name):
+        client, port = None, None
+        while not self.stop.is_set():
+            node = self.nodes[name]
+            if node.port != port:
+                client, port = ecr_client(node), node.port
+            with self.lock:
+                n = next(self.serial)
+            tag = f"{name}-{n}"
+            try:
+                client.put_image(repositoryName=self.repository, imageManifest=manifest(500_000 + n), imageTag=tag)
+                with self.lock:
+                    self.acknowledged.append(tag)
+            except Exception:
+                time.sleep(0.1)
+
+    def resumed(self, more=20, timeout=40, what="writes to resume"):
+        before = len(self.acknowledged)
+        wait_for(lambda: len(self.acknowledged) >= before + more, timeout, what)
+
+
+def assert_converged(nodes, load):
+    """No load running: every node at the same head and state, every acknowledged write on
+    every node, exports equal byte for byte, exactly one writer."""
+    nodes = list(nodes.values())
+    head = max(health(n)["headSeq"] for n in nodes)
+    wait_for(lambda: all(health(n)["appliedSeq"] == health(n)["headSeq"] == head for n in nodes), 10,
+             f"every node at head {head}: {[health(n) for n in nodes]}")
+    for node in nodes:
+        tags, token = set(), None
+        while True:
+            page = ecr_client(node).list_images(repositoryName=load.repository, maxResults=1000, **({"nextToken": token} if token else {}))
+            tags |= {i["imageTag"] for i in page["imageIds"] if "imageTag" in i}
+            token = page.get("nextToken")
+            if not token:
+                break
+        assert set(load.acknowledged) <= tags, f"lost on {node.data}: {sorted(set(load.acknowledged) - tags)[:5]}"
+    exports = [subprocess.run([BIN, "export", "--data", n.data], capture_output=True, timeout=120) for n in nodes]
+    assert all(e.returncode == 0 for e in exports) and len({e.stdout for e in exports}) == 1, "the nodes' logs differ"
+    assert exports[0].stdout.count(b"\n") == head  # the same head seq and head hash: the last line
+    digests = set()
+    for n in nodes:
+        verified = subprocess.run([BIN, "audit", "verify", "--data", n.data], capture_output=True, text=True, timeout=120)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        digests.add(verified.stdout.split("state digest ")[1].split()[0])
+    assert len(digests) == 1, f"state digests differ: {digests}"
+    roles = [health(n)["role"] for n in nodes]
+    assert roles.count("writer") == 1, roles
+
+
+def test_three_nodes_under_write_load_survive_killing_the_writer_a_follower_and_the_postgresql_primary(replicated_postgres, tmp_path):
+    config = make_config()
+    url = replicated_postgres.url
+    nodes = {}
+    nodes["node-a"] = start_node(tmp_path, url, "node-a", config)
+    try:
+        wait_for(lambda: health(nodes["node-a"])["role"] == "writer", 10, "node-a to take the writer lease")
+        for name in ("node-b", "node-c"):
+            nodes[name] = start_node(tmp_path, url, name, config)
+        ecr_client(nodes["node-a"]).create_repository(repositoryName="acme/ha")
+        load = WriteLoad(nodes, "acme/ha")
+
+        # 1. kill -9 of the writer node: another takes the lease within 10 s; writes go on.
+        with load:
+            load.resumed(what="the first writes")
+            writer = next(name for name, n in nodes.items() if health(n)["role"] == "writer")
+            nodes[writer].proc.kill()
+            nodes[writer].proc.wait(10)
+            killed = time.monotonic()
+            took = wait_for(lambda: any(health(n)["role"] == "writer" for name, n in nodes.items() if name != writer), 10,
+                            "another node to take the writer lease")
+            assert took - killed <= 10
+            nodes[writer] = start_node(tmp_path, url, writer, config)  # back, as a follower
+            load.resumed(what="writes after the writer died")
+        assert_converged(nodes, load)
+
+        # 2. kill -9 of a follower under load, and its restart: it catches up.
+        with load:
+            load.resumed()
+            follower = next(name for name, n in nodes.items() if health(n)["role"] == "follower")
+            nodes[follower].proc.kill()
+            nodes[follower].proc.wait(10)
+            load.resumed(what="writes with a follower down")
+            nodes[follower] = start_node(tmp_path, url, follower, config)
+            load.resumed(what="writes after the follower came back")
+        assert_converged(nodes, load)
+
+        # 3. kill -9 of the PostgreSQL primary; its synchronous standby is promoted.
+        with load:
+            load.resumed()
+            replicated_postgres.fail_over()
+            load.resumed(what="writes after the primary failed over")
+        assert_converged(nodes, load)
+        # New writes are accepted after all three.
+        ecr_client(nodes["node-c"]).put_image(repositoryName="acme/ha", imageManifest=manifest(999_999), imageTag="last")
+    finally:
+        for node in nodes.values():
+            shut_down(node)
 
 
 PATRONI_EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "patroni", "cluster.sh")
