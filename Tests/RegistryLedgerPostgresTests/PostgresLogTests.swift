@@ -191,6 +191,50 @@ func standaloneRecords(pushes: Int) async throws -> (records: [SharedLogGroup.Re
         }
     }
 
+    /// The local copy of the log is committed without fsync (the cluster's log is the durable
+    /// one): marked unflushed while it may hold unflushed commits, and copied again from the
+    /// cluster's log when the machine restarted meanwhile.
+    @Test func aNodesLocalCopyFoundPossiblyTornAfterAMachineRestartIsCopiedAgain() async throws {
+        try await withPostgres { pg in
+            let log = try PostgresLog(url: pg.url)
+            defer { log.shutdown() }
+            let path = NSTemporaryDirectory() + "node-\(UUID().uuidString)"
+            let notices = NoticeLog()
+            var options = Ledger.Options()
+            options.sharedLog = log
+            options.stateFlushInterval = 0  // flushed at close only
+            options.onRecovery = { notices.append($0) }
+            var a = try Ledger(path: path, options: options)
+            let ref = try RepositoryRef("acme/web")
+            _ = try await a.createRepository(ref, context: writer)
+            try a.logFlusher!.flush()
+            #expect(!FileManager.default.fileExists(atPath: path + "/unflushed"))
+            for i in 0..<10 { _ = try await a.putImage(ref, manifest: manifest(i), tag: try Tag("v\(i)"), context: writer) }
+            #expect(FileManager.default.fileExists(atPath: path + "/unflushed"), "appends to the local copy are not marked unflushed")
+            let (head, digest) = (try a.headSeq(), try a.stateDigest())
+            a.close()
+            #expect(!FileManager.default.fileExists(atPath: path + "/unflushed"), "a clean close flushes the local copy")
+            // Reopened after a clean close: nothing is copied again.
+            a = try Ledger(path: path, options: options)
+            a.close()
+            #expect(!notices.all.contains { if case .discardedLocalCopy = $0 { true } else { false } })
+            // The machine restarted while the copy held unflushed commits: it is removed with the
+            // derived state and copied again, whole.
+            try Array("00000000-0000-0000-0000-000000000000\n".utf8).withUnsafeBytes {
+                try Data($0).write(to: URL(fileURLWithPath: path + "/unflushed"))
+            }
+            a = try Ledger(path: path, options: options)
+            defer { a.close() }
+            #expect(notices.all.contains { if case .discardedLocalCopy(let reason) = $0 { reason.contains("machine restarted") } else { false } })
+            #expect(notices.all.last { if case .followedSharedLog = $0 { true } else { false } } == .followedSharedLog(records: head))
+            #expect(try a.headSeq() == head)
+            #expect(try a.stateDigest() == digest)
+            #expect(try a.verify().isValid)
+            _ = try await a.putImage(ref, manifest: manifest(99), tag: try Tag("after"), context: writer)
+            #expect(try log.head().seq == head + 2)
+        }
+    }
+
     @Test func aNodeWithAnEmptyDirectoryBootstrapsFromTheSharedLog() async throws {
         try await withPostgres { pg in
             let log = try PostgresLog(url: pg.url)
@@ -235,4 +279,12 @@ func standaloneRecords(pushes: Int) async throws -> (records: [SharedLogGroup.Re
             #expect(try log.head().seq == 1)
         }
     }
+}
+
+/// Recovery notices heard while opening stores.
+final class NoticeLog: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var notices: [RecoveryNotice] = []
+    func append(_ notice: RecoveryNotice) { lock.withLock { notices.append(notice) } }
+    var all: [RecoveryNotice] { lock.withLock { notices } }
 }

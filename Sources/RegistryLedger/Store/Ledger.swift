@@ -60,6 +60,8 @@ public final class Ledger: Sendable {
     let stateEnv: Environment
     let stateTables: StateTables
     let flusher: StateFlusher?
+    /// A cluster node's, for its local copy of the log (see ``OpenedStore/logFlusher``).
+    let logFlusher: StateFlusher?
     let writer: Writer?
     let tokenSecret: [UInt8]
     /// The resolved directory, claimed in ``OpenStores`` while open.
@@ -116,7 +118,7 @@ public final class Ledger: Sendable {
             }
             throw LedgerError.storage(error, at: path, doing: "opening the store")
         }
-        let local = LMDBLogStore(env: opened.logEnv, tables: opened.logTables)
+        let local = LMDBLogStore(env: opened.logEnv, tables: opened.logTables, flusher: opened.logFlusher)
         var (head, lastDenial, identity) = (opened.head, opened.lastDenial, (secret: opened.secret, registry: opened.registry))
         var log = options.makeLogStore(local)
         if let shared = options.sharedLog, let flusher = opened.flusher {
@@ -135,7 +137,8 @@ public final class Ledger: Sendable {
                     throw LedgerError.invalid("the registry id \(requested) differs from the cluster's, \(theirs.defaultRegistryId): "
                         + "every node of a cluster answers for the same registry")
                 }
-                identity = try OpenedStore.adopt(theirs, opened.logEnv, opened.logTables)
+                let adopt = { try OpenedStore.adopt(theirs, opened.logEnv, opened.logTables) }
+                identity = try opened.logFlusher.map { try $0.committing(adopt) } ?? adopt()
                 log = replicated
             } catch {
                 opened.close()
@@ -147,7 +150,7 @@ public final class Ledger: Sendable {
         canonicalPath = claimed
         writerLock = lock
         (logEnv, logTables, stateEnv, stateTables) = (opened.logEnv, opened.logTables, opened.stateEnv, opened.stateTables)
-        (tokenSecret, defaultRegistryId, flusher) = (identity.secret, identity.registry, opened.flusher)
+        (tokenSecret, defaultRegistryId, flusher, logFlusher) = (identity.secret, identity.registry, opened.flusher, opened.logFlusher)
         if let flusher = opened.flusher {
             writer = Writer(log: log, logEnv: logEnv, logTables: logTables, state: stateEnv, stateTables: stateTables, flusher: flusher,
                             head: head, lastDenial: lastDenial, stats: stats, onCommit: options.onCommit)
@@ -167,6 +170,7 @@ public final class Ledger: Sendable {
         sweeper?.stop()
         writer?.stop()
         flusher?.close()
+        logFlusher?.close()
         stateEnv.close()
         logEnv.close()
         writerLock?.release()

@@ -42,13 +42,16 @@ protocol LogStore: AnyObject, Sendable {
 
 /// The embedded log: the log tables in the store directory's LMDB environment, each append one
 /// durable write transaction that touches only the log's tail, the new manifests and denials.
+/// A cluster node's local copy is the same tables committed without fsync, under a `flusher`.
 final class LMDBLogStore: LogStore {
     let env: Environment
     let tables: LogTables
+    let flusher: StateFlusher?
 
-    init(env: Environment, tables: LogTables) {
+    init(env: Environment, tables: LogTables, flusher: StateFlusher? = nil) {
         self.env = env
         self.tables = tables
+        self.flusher = flusher
     }
 
     func head() throws -> LogHead {
@@ -72,6 +75,10 @@ final class LMDBLogStore: LogStore {
 
     func append(_ group: LogGroup) throws {
         guard !group.isEmpty else { return }
+        if let flusher { try flusher.committing { try write(group) } } else { try write(group) }
+    }
+
+    private func write(_ group: LogGroup) throws {
         try env.write { txn in
             for (digest, bytes) in group.manifests where try !txn.contains(tables.manifests, digest) {
                 try txn.put(tables.manifests, digest, bytes)

@@ -15,16 +15,29 @@ struct OpenedStore {
     let lastDenial: UInt64
     /// Writable opens only.
     let flusher: StateFlusher?
+    /// A writable cluster node's: its local copy of the log is committed without fsync (the
+    /// cluster's log is the durable one) and flushed like the derived state.
+    let logFlusher: StateFlusher?
 
     init(path: String, options: Ledger.Options) throws {
+        let copiesSharedLog = options.sharedLog != nil && !options.readOnly
+        if copiesSharedLog, let reason = StateFlusher.tornReason(directory: path, holding: "the local copy of the cluster's log") {
+            for file in ["data.mdb", "lock.mdb"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
+            try? FileManager.default.removeItem(atPath: Ledger.stateDirectory(path))
+            options.onRecovery(.discardedLocalCopy(reason: reason))
+        }
         var logOptions = Environment.Options()
         logOptions.mapSize = options.mapSize
         logOptions.maxMapSize = options.maxMapSize
-        logOptions.durable = options.durable
+        logOptions.durable = options.durable && !copiesSharedLog
         logOptions.readOnly = options.readOnly
         logOptions.maxDatabases = 64  // the earlier layout had 33
         let logEnv = try Environment(path: path, options: logOptions)
+        var logFlusher: StateFlusher?
         do {
+            if copiesSharedLog {
+                logFlusher = try StateFlusher(env: logEnv, directory: path, interval: options.stateFlushInterval, dirtyFromStart: true)
+            }
             if try Self.hasLegacyTables(logEnv) {
                 guard !options.readOnly else {
                     throw LedgerError(.storage, "the store at \(path) was written by an earlier version of RegistryLedger; its log "
@@ -40,9 +53,10 @@ struct OpenedStore {
             head = try logEnv.read { txn in try LMDBLogStore.head(txn, logTables) }
             lastDenial = try LMDBLogStore(env: logEnv, tables: logTables).lastDenial()
             let state = try Self.openState(path: path, options: options, log: logEnv, logTables, head: head, lastDenial: lastDenial)
-            (self.logEnv, self.logTables) = (logEnv, logTables)
+            (self.logEnv, self.logTables, self.logFlusher) = (logEnv, logTables, logFlusher)
             (stateEnv, stateTables, flusher) = (state.env, state.tables, state.flusher)
         } catch {
+            logFlusher?.close()
             logEnv.close()
             throw error
         }
@@ -51,6 +65,7 @@ struct OpenedStore {
     /// Closes both environments (an open that failed after this was made).
     func close() {
         flusher?.close()
+        logFlusher?.close()
         stateEnv.close()
         logEnv.close()
     }
@@ -115,7 +130,7 @@ struct OpenedStore {
         }
         let (env, tables) = opened!
         do {
-            let flusher = StateFlusher(env: env, directory: directory, interval: options.stateFlushInterval)
+            let flusher = try StateFlusher(env: env, directory: directory, interval: options.stateFlushInterval)
             if let reason {
                 options.onRecovery(.rebuilding(reason: reason, events: head.seq))
                 _ = try flusher.committing {

@@ -14,6 +14,9 @@ public enum RecoveryNotice: Sendable, Equatable {
     /// Cluster mode: the node's local copy of the log took the `records` records the cluster's
     /// log holds after it (all of them for a new node, the tail for one started on a copy).
     case followedSharedLog(records: UInt64)
+    /// Cluster mode: the local copy of the log (committed without fsync) may be torn, for
+    /// `reason`; it was removed with the derived state, and is copied again from the cluster's log.
+    case discardedLocalCopy(reason: String)
 
     /// Writes a line for each notice to stderr; progress only when stderr is a terminal.
     public static let toStandardError: @Sendable (RecoveryNotice) -> Void = { notice in
@@ -23,6 +26,8 @@ public enum RecoveryNotice: Sendable, Equatable {
         case .caughtUp(let events): line = "regledger: the derived state applied \(events) events from the log's tail\n"
         case .upgraded: line = "regledger: upgraded a store written by an earlier version: its log is kept as it is, its derived state is rebuilt\n"
         case .followedSharedLog(let records): line = "regledger: copied \(records) records from the cluster's log into the local copy\n"
+        case .discardedLocalCopy(let reason):
+            line = "regledger: the local copy of the cluster's log may be torn (\(reason)); copying it again from the cluster's log\n"
         case .progress(let done, let total):
             guard isatty(STDERR_FILENO) != 0 else { return }
             line = "\rrebuilt: \(done)/\(total)" + (done == total ? "\n" : "")

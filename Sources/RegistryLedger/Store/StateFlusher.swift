@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 import LMDB
 
-/// Derived state is committed without an fsync (SPEC §3): the log alone is durable. This keeps
-/// the two promises that makes necessary. Every `interval` (and at close) it forces the state's
+/// Derived state is committed without an fsync (SPEC §3): the log alone is durable (and so is a
+/// cluster node's local copy of the log: the cluster's log in PostgreSQL is). This keeps the two
+/// promises that makes necessary. Every `interval` (and at close) it forces the state's
 /// commits to disk. And while some commit may not be on disk yet, a marker file in the state's
 /// directory names the kernel's boot id: found at open with another boot id, the machine
 /// restarted while the state held unflushed commits, which may then be torn, so the state is
@@ -22,11 +23,18 @@ final class StateFlusher: @unchecked Sendable {
     private var commits: UInt64 = 0
     private var timer: (any DispatchSourceTimer)?
 
-    /// - Parameter interval: seconds between flushes; 0 flushes only at ``close()``.
-    init(env: Environment, directory: String, interval: Double) {
+    /// - Parameters:
+    ///   - interval: seconds between flushes; 0 flushes only at ``close()``.
+    ///   - dirtyFromStart: writes the marker now, for an environment written outside
+    ///     ``committing(_:)`` until the first flush (a cluster node's local log while it opens).
+    init(env: Environment, directory: String, interval: Double, dirtyFromStart: Bool = false) throws {
         self.env = env
         self.directory = directory
         dirty = FileManager.default.fileExists(atPath: directory + "/" + Self.markerName)
+        if dirtyFromStart {
+            try Self.writeMarker(in: directory)
+            dirty = true
+        }
         guard interval > 0 else { return }
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "regledger.state-flush"))
         timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(50))
@@ -39,7 +47,7 @@ final class StateFlusher: @unchecked Sendable {
     func committing<R>(_ commit: () throws -> R) throws -> R {
         try lock.withLock {
             if !dirty {
-                try DurableFiles.write(Array(((Self.bootId() ?? "unknown") + "\n").utf8), named: Self.markerName, in: directory)
+                try Self.writeMarker(in: directory)
                 dirty = true
             }
             committing = true
@@ -66,13 +74,17 @@ final class StateFlusher: @unchecked Sendable {
         try? flush()
     }
 
-    /// Why the state in `directory` may be torn, or nil: it held unflushed commits when the
-    /// machine restarted (the marker names another boot).
-    static func tornReason(directory: String) -> String? {
+    private static func writeMarker(in directory: String) throws {
+        try DurableFiles.write(Array(((bootId() ?? "unknown") + "\n").utf8), named: markerName, in: directory)
+    }
+
+    /// Why the environment in `directory` (`what` it holds, for the message) may be torn, or
+    /// nil: it held unflushed commits when the machine restarted (the marker names another boot).
+    static func tornReason(directory: String, holding what: String = "the derived state") -> String? {
         guard let recorded = try? String(contentsOfFile: directory + "/" + markerName, encoding: .utf8) else { return nil }
         let now = bootId()
         guard let now, recorded.trimmingCharacters(in: .whitespacesAndNewlines) == now else {
-            return "the machine restarted while the derived state held unflushed commits (boot \(recorded.prefix(36)), now \(now ?? "unknown"))"
+            return "the machine restarted while \(what) held unflushed commits (boot \(recorded.prefix(36)), now \(now ?? "unknown"))"
         }
         return nil
     }
