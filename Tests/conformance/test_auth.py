@@ -95,3 +95,26 @@ def test_healthz_needs_no_credentials(server):
     response = requests.get(server.url + "/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_get_authorization_token_gives_a_registry_login_for_twelve_hours(server, ecr):
+    answer = ecr.get_authorization_token()
+    (data,) = answer["authorizationData"]
+    user, token = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
+    assert user == "AWS" and token
+    assert data["proxyEndpoint"] == server.url
+    hours = (data["expiresAt"] - utc()).total_seconds() / 3600
+    assert 11.99 < hours <= 12.01
+    assert requests.get(server.url + "/v2/", auth=("AWS", token)).status_code == 200
+    # Anything but the token itself is refused, with the challenge registry clients expect.
+    for password in [token[:-1] + ("A" if token[-1] != "A" else "B"), "", ALICE["secretAccessKey"]]:
+        refused = requests.get(server.url + "/v2/", auth=("AWS", password))
+        assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == 'Basic realm="regledger"'
+    assert requests.get(server.url + "/v2/", auth=(ALICE["accessKeyId"], token)).status_code == 401
+    # Two registries asked for, two entries; a malformed registry id is refused (client validation off).
+    assert len(ecr.get_authorization_token(registryIds=["123456789012", "210987654321"])["authorizationData"]) == 2
+    unchecked = ecr_client(server, validate=False)
+    for bad in [[], ["12"], "123456789012", [12]]:
+        with pytest.raises(ClientError) as refused:
+            unchecked.get_authorization_token(registryIds=bad)
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterException"

@@ -11,11 +11,16 @@ from conftest import ALICE, REGION, manifest
 pytestmark = pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed (make pydeps installs it)")
 
 
-def aws(server, *args, credential=ALICE):
+def aws_raw(server, *args, credential=ALICE):
+    """`aws ecr ARGS` against the server with `credential`, as a finished process."""
     env = {**os.environ, "AWS_ACCESS_KEY_ID": credential["accessKeyId"], "AWS_SECRET_ACCESS_KEY": credential["secretAccessKey"],
            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": ""}
-    result = subprocess.run(["aws", "ecr", *args, "--region", REGION, "--endpoint-url", server.url, "--output", "json"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(["aws", "ecr", *args, "--region", REGION, "--endpoint-url", server.url],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def aws(server, *args, credential=ALICE):
+    result = aws_raw(server, *args, "--output", "json", credential=credential)
     return result.returncode, json.loads(result.stdout) if result.stdout.strip() else None, result.stderr
 
 
@@ -46,3 +51,28 @@ def test_aws_cli_follows_next_tokens(server, ecr):
     rc, described, err = aws(server, "describe-images", "--repository-name", "cli/many", "--max-items", "50")
     assert rc == 0, err
     assert len(described["imageDetails"]) == 50 and described["NextToken"]
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (make test installs it)")
+def test_get_login_password_logs_skopeo_into_the_registry_api(server, ecr, tmp_path):
+    ecr.create_repository(repositoryName="cli/login")
+    ecr.put_image(repositoryName="cli/login", imageManifest=manifest(9500), imageTag="v1")
+    password = aws_raw(server, "get-login-password")
+    assert password.returncode == 0 and password.stdout.strip(), password.stderr
+    registry = f"127.0.0.1:{server.port}"
+    authfile = str(tmp_path / "auth.json")
+
+    def skopeo(*args, stdin=None):
+        return subprocess.run(["skopeo", *args, "--authfile", authfile, "--tls-verify=false"], input=stdin,
+                              capture_output=True, text=True, timeout=120)
+
+    login = skopeo("login", "--username", "AWS", "--password-stdin", registry, stdin=password.stdout)
+    assert login.returncode == 0, login.stderr
+    listed = skopeo("list-tags", f"docker://{registry}/cli/login")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["Tags"] == ["v1"]
+    # An altered token is refused at login.
+    token = password.stdout.strip()
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = skopeo("login", "--username", "AWS", "--password-stdin", registry, stdin=forged)
+    assert refused.returncode != 0

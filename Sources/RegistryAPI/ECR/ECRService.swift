@@ -31,18 +31,21 @@ public struct ECRService: Sendable {
         "CreateRepository", "DeleteRepository", "PutImage", "BatchDeleteImage", "PutImageTagMutability", "UpdateImageStorageClass",
     ]
 
-    private typealias Handler = @Sendable (ECRService, JSONObject, CommandContext) async throws -> ECRResponse
+    /// One operation: the service, the request's JSON, who asks, and the URL the client reached
+    /// this server at (`http://HOST`, from the request; nil when unknown).
+    private typealias Handler = @Sendable (ECRService, JSONObject, CommandContext, String?) async throws -> ECRResponse
     private static let handlers: [String: Handler] = [
-        "CreateRepository": { s, input, context in try await s.createRepository(input, context) },
-        "DescribeRepositories": { s, input, _ in try s.describeRepositories(input) },
-        "DeleteRepository": { s, input, context in try await s.deleteRepository(input, context) },
-        "PutImage": { s, input, context in try await s.putImage(input, context) },
-        "ListImages": { s, input, _ in try s.listImages(input) },
-        "DescribeImages": { s, input, _ in try s.describeImages(input) },
-        "BatchGetImage": { s, input, _ in try s.batchGetImage(input) },
-        "BatchDeleteImage": { s, input, context in try await s.batchDeleteImage(input, context) },
-        "PutImageTagMutability": { s, input, context in try await s.putImageTagMutability(input, context) },
-        "UpdateImageStorageClass": { s, input, context in try await s.updateImageStorageClass(input, context) },
+        "CreateRepository": { s, input, context, _ in try await s.createRepository(input, context) },
+        "DescribeRepositories": { s, input, _, _ in try s.describeRepositories(input) },
+        "DeleteRepository": { s, input, context, _ in try await s.deleteRepository(input, context) },
+        "PutImage": { s, input, context, _ in try await s.putImage(input, context) },
+        "ListImages": { s, input, _, _ in try s.listImages(input) },
+        "DescribeImages": { s, input, _, _ in try s.describeImages(input) },
+        "BatchGetImage": { s, input, _, _ in try s.batchGetImage(input) },
+        "BatchDeleteImage": { s, input, context, _ in try await s.batchDeleteImage(input, context) },
+        "PutImageTagMutability": { s, input, context, _ in try await s.putImageTagMutability(input, context) },
+        "UpdateImageStorageClass": { s, input, context, _ in try await s.updateImageStorageClass(input, context) },
+        "GetAuthorizationToken": { s, input, context, endpoint in try s.getAuthorizationToken(input, context, endpoint: endpoint) },
     ]
 
     let ledger: Ledger
@@ -61,8 +64,9 @@ public struct ECRService: Sendable {
         self.logger = logger
     }
 
-    /// Runs one operation for `principal` (the events' actor).
-    public func handle(target: String?, body: [UInt8], principal: String, requestId: String) async -> ECRResponse {
+    /// Runs one operation for `principal` (the events' actor). `endpoint` is the URL the client
+    /// reached this server at (`http://HOST:PORT`): `GetAuthorizationToken` names it as the registry.
+    public func handle(target: String?, body: [UInt8], principal: String, requestId: String, endpoint: String? = nil) async -> ECRResponse {
         guard let target, target.hasPrefix(Self.targetPrefix) else {
             return .error("UnknownOperationException", "Missing or unknown X-Amz-Target")
         }
@@ -72,7 +76,7 @@ public struct ECRService: Sendable {
         }
         let context = CommandContext(actor: principal, origin: .ecr, requestId: requestId)
         do {
-            return try await handler(self, try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body), context)
+            return try await handler(self, try JSONObject(parsing: body.isEmpty ? Array("{}".utf8) : body), context, endpoint)
         } catch let error as LedgerError {
             let (type, status) = Self.exception(for: error)
             if status >= 500 { logger.error("ECR \(operation) failed", metadata: ["reason": "\(error.message)", "requestId": "\(requestId)"]) }
@@ -259,6 +263,27 @@ public struct ECRService: Sendable {
             out["imageTagMutabilityExclusionFilters"] = stored.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }
         }
         return .ok(out)
+    }
+
+    /// How long a registry login token lasts (ECR's: 12 hours).
+    public static let authorizationTokenLifetime: TimeInterval = 12 * 3600
+
+    /// A registry login token for the caller: `authorizationToken` is base64 of `AWS:<token>`,
+    /// the Basic credentials the registry API (`/v2/`) takes; one entry per requested registry.
+    private func getAuthorizationToken(_ input: JSONObject, _ context: CommandContext, endpoint: String?) throws -> ECRResponse {
+        let registries = try (input.optionalArray("registryIds") == nil ? nil : input.strings("registryIds")).map { ids -> [RegistryId] in
+            guard (1...10).contains(ids.count) else {
+                throw LedgerError.invalid("Invalid parameter at 'registryIds' failed to satisfy constraint: 'Member must have length between 1 and 10'")
+            }
+            return try ids.map { try RegistryId($0) }
+        } ?? [ledger.defaultRegistryId]
+        let expiresAt = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + Self.authorizationTokenLifetime).rounded(.down))
+        let token = ledger.issueAuthorizationToken(for: context.actor, expiresAt: expiresAt)
+        let credentials = Data(("AWS:" + token).utf8).base64EncodedString()
+        let proxyEndpoint = endpoint ?? "http://127.0.0.1"
+        return .ok(["authorizationData": registries.map { _ in
+            ["authorizationToken": credentials, "expiresAt": expiresAt.timeIntervalSince1970, "proxyEndpoint": proxyEndpoint] as [String: Any]
+        }])
     }
 
     private func updateImageStorageClass(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {

@@ -20,7 +20,7 @@ public struct OCIResponse: Sendable {
 
 /// The read-only part of the OCI distribution API a registry client needs to list tags:
 /// `GET /v2/` and `GET /v2/<name>/tags/list?n=&last=`, with HTTP Basic authentication by a
-/// configured access key id and secret.
+/// configured access key id and secret, or user `AWS` with a `GetAuthorizationToken` token.
 public struct OCIService: Sendable {
     /// Tags per page when the client gives no `n`, and the most it may ask for.
     public static let maxPageSize = 1000
@@ -28,22 +28,34 @@ public struct OCIService: Sendable {
 
     let ledger: Ledger
     private let secrets: [String: [UInt8]]
+    private let principals: Set<String>
 
     public init(ledger: Ledger, credentials: [AccessCredential]) {
         self.ledger = ledger
         secrets = Dictionary(credentials.map { ($0.accessKeyId, Array($0.secretAccessKey.utf8)) }, uniquingKeysWith: { first, _ in first })
+        principals = Set(credentials.map(\.principal))
     }
 
-    /// Whether an `Authorization` header carries Basic credentials of a configured key.
+    /// Whether an `Authorization` header carries Basic credentials of a configured key, or user
+    /// `AWS` with an unexpired login token (`GetAuthorizationToken`) issued to a principal that
+    /// still has a configured credential.
     public func authenticates(_ authorization: String?) -> Bool {
         guard let authorization, authorization.count < 4096,
               authorization.lowercased().hasPrefix("basic "),
               let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
               let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return false }
         let key = String(decoding: decoded[..<colon], as: UTF8.self)
+        let password = Array(decoded[(colon + 1)...])
+        if key == Self.tokenUser {
+            guard let principal = ledger.authorizationTokenPrincipal(String(decoding: password, as: UTF8.self)) else { return false }
+            return principals.contains(principal)
+        }
         guard let secret = secrets[key] else { return false }
-        return constantTimeEquals(Array(decoded[(colon + 1)...]), secret)
+        return constantTimeEquals(password, secret)
     }
+
+    /// The user name that goes with a login token, as ECR's `docker login --username AWS`.
+    public static let tokenUser = "AWS"
 
     /// Answers a GET of `path` (beginning `/v2`) with query parameters `query`.
     public func handle(path: String, query: [String: String], authorization: String?) -> OCIResponse {

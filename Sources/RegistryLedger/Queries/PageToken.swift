@@ -1,15 +1,16 @@
 import Crypto
 import Foundation
 
-/// Opaque, authenticated paging tokens: `base64url(version, kind, position, MAC)` where the MAC
+/// Opaque, authenticated tokens: `base64url(version, kind, position, MAC)` where the MAC
 /// (HMAC-SHA256 with the store's secret, truncated to 16 bytes) covers the version, the kind, the
-/// binding (repository incarnation and filter) and the position. A token only opens for the same
-/// request it was issued for.
+/// binding (repository incarnation and filter) and the position. A paging token only opens for
+/// the same request it was issued for; a registry login token (`authorization`) carries its
+/// expiry and principal as its position.
 enum PageToken {
     static let version: UInt8 = 1
     static let macLength = 16
 
-    enum Kind: UInt8 { case listImages = 1, describeImages = 2, describeRepositories = 3 }
+    enum Kind: UInt8 { case listImages = 1, describeImages = 2, describeRepositories = 3, authorization = 4 }
 
     static func make(_ kind: Kind, binding: [UInt8], position: [UInt8], secret: [UInt8]) -> String {
         var body: [UInt8] = [version, kind.rawValue]

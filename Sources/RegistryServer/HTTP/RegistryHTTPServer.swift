@@ -111,7 +111,8 @@ public struct RegistryHTTPServer: Sendable {
             return answer(.error(error.code, error.description, status: 403))
         }
         let target = request.headers[Self.amzTarget]
-        return answer(await ecr.handle(target: target, body: body, principal: credential.principal, requestId: context.id))
+        let endpoint = request.head.authority.map { "http://" + $0 }
+        return answer(await ecr.handle(target: target, body: body, principal: credential.principal, requestId: context.id, endpoint: endpoint))
     }
 
     // MARK: Quay
