@@ -77,7 +77,8 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
         #expect(String(decoding: unknownBadBody.body, as: UTF8.self).contains("UnknownOperationException"))
         #expect(ECRService.operations == ["CreateRepository", "DescribeRepositories", "DeleteRepository", "PutImage", "BatchGetImage",
                                           "BatchDeleteImage", "ListImages", "DescribeImages", "PutImageTagMutability",
-                                          "UpdateImageStorageClass"])
+                                          "UpdateImageStorageClass", "GetAuthorizationToken", "PutImageScanningConfiguration",
+                                          "TagResource", "UntagResource", "ListTagsForResource"])
     }
 
     @Test func putImageAndListImagesPageWithTokens() async throws {

@@ -4,8 +4,11 @@ import Testing
 
 @Suite struct KeyCodecTests {
     @Test func projectionRecordsRoundTrip() throws {
-        let repo = RepoRecord(repoId: 42, createdAt: 1_700_000_000_000_001,
+        var repo = RepoRecord(repoId: 42, createdAt: 1_700_000_000_000_001,
                               mutability: try TagMutability(mode: .mutableWithExclusion, filters: [WildcardFilter("rel-*")]))
+        #expect(try repo.encoded().withUnsafeBytes { try RepoRecord($0) } == repo)
+        repo.settings = RepositorySettings(scanOnPush: true, encryption: try EncryptionConfiguration(typeName: "KMS", kmsKey: "arn:aws:kms:key/1"))
+        repo.resourceTags = [try ResourceTag(key: "team", value: ""), try ResourceTag(key: "env", value: "prod")].sorted()
         #expect(try repo.encoded().withUnsafeBytes { try RepoRecord($0) } == repo)
         for size: Int64? in [nil, 0, 3100, Int64.max] {
             let image = ImageRecord(mediaType: "application/vnd.oci.image.manifest.v1+json", size: size, status: .archived,

@@ -34,8 +34,23 @@ func runRandomCommands(_ ledger: Ledger, count: Int, seed: UInt64) async throws 
         let m = manifest(Int.random(in: 0..<12, using: &rng))
         let context = Bool.random(using: &rng) ? alice : admin
         do {
-            switch Int.random(in: 0..<16, using: &rng) {
+            switch Int.random(in: 0..<18, using: &rng) {
             case 0: _ = try await ledger.createRepository(r, context: context)
+            case 16:
+                if Bool.random(using: &rng) {
+                    let encryption = try EncryptionConfiguration(typeName: ["AES256", "KMS", "KMS_DSSE"].randomElement(using: &rng)!, kmsKey: nil)
+                    _ = try await ledger.createRepository(r, settings: RepositorySettings(scanOnPush: Bool.random(using: &rng), encryption: encryption),
+                                                          resourceTags: [try ResourceTag(key: "team", value: t.value)], context: context)
+                } else {
+                    _ = try await ledger.putImageScanningConfiguration(r, scanOnPush: Bool.random(using: &rng), context: context)
+                }
+            case 17:
+                let key = ["team", "env", "cost"].randomElement(using: &rng)!
+                if Bool.random(using: &rng) {
+                    _ = try await ledger.tagRepository(r, [try ResourceTag(key: key, value: t.value)], context: context)
+                } else {
+                    _ = try await ledger.untagRepository(r, keys: [key], context: context)
+                }
             case 1: if Int.random(in: 0..<4, using: &rng) == 0 { _ = try await ledger.deleteRepository(r, force: Bool.random(using: &rng), context: context) }
             case 2:
                 let mode = TagMutability.Mode.allCases.randomElement(using: &rng)!

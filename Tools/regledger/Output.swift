@@ -30,6 +30,9 @@ enum Output {
                     "policies": policies(r.policies),
                     "images": r.images.map { ["imageDigest": $0.digest.description, "imageTags": $0.tags, "imageStatus": $0.status.rawValue] },
                     "tags": r.tags.map { ["tag": $0.tag, "imageDigest": $0.digest.description, "immutable": $0.immutable] },
+                    "imageScanningConfiguration": r.settings.scanningJSON,
+                    "encryptionConfiguration": r.settings.encryptionJSON,
+                    "resourceTags": ResourceTag.json(r.resourceTags),
                 ]
             },
             "organizations": s.organizations.map { ["registryId": $0.registryId.value, "name": $0.name, "policies": policies($0.policies)] },
@@ -41,6 +44,9 @@ enum Output {
         for r in s.repositories {
             let filters = r.mutability.filters.isEmpty ? "" : " [\(r.mutability.filters.map(\.filter).joined(separator: ", "))]"
             lines.append("\nrepository \(r.registryId)/\(r.name)  \(r.mutability.mode.rawValue)\(filters)")
+            lines.append("  scan on push \(r.settings.scanOnPush), encryption \(r.settings.encryption.type.rawValue)"
+                + (r.settings.encryption.kmsKey.map { " (\($0))" } ?? "")
+                + (r.resourceTags.isEmpty ? "" : ", resource tags " + r.resourceTags.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
             for p in r.policies { lines.append("  policy \(p.uuid)  \(p.tagPatternMatches ? "" : "NOT ")\(p.tagPattern)") }
             for t in r.tags { lines.append("  tag \(t.tag.padding(toLength: max(t.tag.count, 24), withPad: " ", startingAt: 0)) \(t.digest)\(t.immutable ? "  immutable" : "")") }
             for i in r.images where i.tags.isEmpty || i.status != .active {

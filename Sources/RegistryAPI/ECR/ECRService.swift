@@ -29,6 +29,7 @@ public struct ECRService: Sendable {
     /// The operations that change the store: in a cluster only the writer node runs them.
     public static let writeOperations: Set<String> = [
         "CreateRepository", "DeleteRepository", "PutImage", "BatchDeleteImage", "PutImageTagMutability", "UpdateImageStorageClass",
+        "PutImageScanningConfiguration", "TagResource", "UntagResource",
     ]
 
     /// One operation: the service, the request's JSON, who asks, and the URL the client reached
@@ -46,6 +47,10 @@ public struct ECRService: Sendable {
         "PutImageTagMutability": { s, input, context, _ in try await s.putImageTagMutability(input, context) },
         "UpdateImageStorageClass": { s, input, context, _ in try await s.updateImageStorageClass(input, context) },
         "GetAuthorizationToken": { s, input, context, endpoint in try s.getAuthorizationToken(input, context, endpoint: endpoint) },
+        "PutImageScanningConfiguration": { s, input, context, _ in try await s.putImageScanningConfiguration(input, context) },
+        "TagResource": { s, input, context, _ in try await s.tagResource(input, context) },
+        "UntagResource": { s, input, context, _ in try await s.untagResource(input, context) },
+        "ListTagsForResource": { s, input, _, _ in try s.listTagsForResource(input) },
     ]
 
     let ledger: Ledger
@@ -122,6 +127,7 @@ public struct ECRService: Sendable {
             "repositoryArn": "arn:aws:ecr:\(region):\(r.registryId):repository/\(r.name)",
             "repositoryUri": "\(r.registryId).dkr.ecr.\(region).amazonaws.com/\(r.name)",
             "createdAt": Double(r.createdAt) / 1e6, "imageTagMutability": r.mutability.mode.rawValue,
+            "imageScanningConfiguration": r.settings.scanningJSON, "encryptionConfiguration": r.settings.encryptionJSON,
         ]
         if !r.mutability.filters.isEmpty {
             shape["imageTagMutabilityExclusionFilters"] = r.mutability.filters.map { ["filterType": WildcardFilter.filterType, "filter": $0.filter] }
@@ -131,8 +137,63 @@ public struct ECRService: Sendable {
 
     private func createRepository(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
-        let created = try await ledger.createRepository(ref, mutability: try mutability(input) ?? .default, context: context)
+        let settings = RepositorySettings(
+            scanOnPush: try input.optionalObject("imageScanningConfiguration").map(RepositorySettings.scanOnPush) ?? false,
+            encryption: try input.optionalObject("encryptionConfiguration").map(RepositorySettings.encryption) ?? .aes256)
+        let tags = try input.optionalArray("tags").map(ResourceTag.parse) ?? []
+        let created = try await ledger.createRepository(ref, mutability: try mutability(input) ?? .default, settings: settings,
+                                                        resourceTags: tags, context: context)
         return .ok(["repository": repositoryShape(created)])
+    }
+
+    private func putImageScanningConfiguration(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let scanOnPush = try RepositorySettings.scanOnPush(try input.object("imageScanningConfiguration"))
+        let settings = try await ledger.putImageScanningConfiguration(ref, scanOnPush: scanOnPush, context: context)
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "imageScanningConfiguration": settings.scanningJSON])
+    }
+
+    /// The repository an ARN names: `arn:aws:ecr:REGION:REGISTRY:repository/NAME`, in this
+    /// server's region and registry. - Throws: `InvalidParameterException` for anything else.
+    private func repository(arn input: JSONObject) throws -> RepositoryRef {
+        let arn = try input.string("resourceArn")
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard arn.utf8.count <= 1024, parts.count == 6, parts[0] == "arn", parts[1] == "aws", parts[2] == "ecr",
+              parts[5].hasPrefix("repository/") else {
+            throw LedgerError.invalid("Invalid parameter at 'resourceArn': '\(arn.prefix(200))' is not an ECR repository ARN (arn:aws:ecr:REGION:REGISTRY:repository/NAME)")
+        }
+        guard parts[3] == region else {
+            throw LedgerError.invalid("Invalid parameter at 'resourceArn': the ARN names region '\(parts[3].prefix(50))'; this registry serves \(region)")
+        }
+        guard parts[4] == ledger.defaultRegistryId.value else {
+            throw LedgerError.invalid("Invalid parameter at 'resourceArn': the ARN names registry '\(parts[4].prefix(50))'; this is registry \(ledger.defaultRegistryId)")
+        }
+        return try RepositoryRef(String(parts[5].dropFirst("repository/".count)), registryId: String(parts[4]), defaultRegistry: ledger.defaultRegistryId)
+    }
+
+    private func tagResource(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
+        let ref = try repository(arn: input)
+        _ = try await ledger.tagRepository(ref, try ResourceTag.parse(try input.array("tags")), context: context)
+        return .ok([:])
+    }
+
+    private func untagResource(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
+        let ref = try repository(arn: input)
+        let keys = try input.strings("tagKeys")
+        guard keys.count <= 200 else {
+            throw LedgerError.invalid("Invalid parameter at 'tagKeys' failed to satisfy constraint: 'Member must have length less than or equal to 200'")
+        }
+        guard keys.allSatisfy({ (1...128).contains($0.count) }) else {
+            throw LedgerError(.invalidTagParameter, "Invalid parameter at 'tagKeys' failed to satisfy constraint: 'Member must have length between 1 and 128'")
+        }
+        _ = try await ledger.untagRepository(ref, keys: keys, context: context)
+        return .ok([:])
+    }
+
+    private func listTagsForResource(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(arn: input)
+        let repository = try ledger.describeRepositories(registryId: ref.registryId, names: [ref.name]).items[0]
+        return .ok(["tags": ResourceTag.json(repository.resourceTags)])
     }
 
     private func describeRepositories(_ input: JSONObject) throws -> ECRResponse {

@@ -1,16 +1,55 @@
-/// ECR `CreateRepository`.
+/// ECR `CreateRepository`: settings other than the defaults and resource tags are events of
+/// their own after the creation.
 struct CreateRepository: LedgerCommand {
     static let operation = "CreateRepository"
     let ref: RepositoryRef
     let mutability: TagMutability
+    let settings: RepositorySettings
+    let resourceTags: [ResourceTag]
 
     func run(_ changes: inout Changes) throws -> Repository {
         guard try changes.view.repository(ref) == nil else {
             throw LedgerError(.repositoryAlreadyExists,
                               "The repository with name '\(ref.name)' already exists in the registry with id '\(ref.registryId)'")
         }
+        let tags = try ResourceTag.merging(resourceTags, into: [])
         try changes.emit(.repositoryCreated(ref, mutability))
+        if settings != .default { try changes.emit(.settingsChanged(ref, settings)) }
+        if !tags.isEmpty { try changes.emit(.resourceTagsChanged(ref, tags)) }
         return Repository(ref: ref, record: try changes.repository(ref))
+    }
+}
+
+/// ECR `PutImageScanningConfiguration`: an event only when the setting changes.
+struct PutImageScanningConfiguration: LedgerCommand {
+    static let operation = "PutImageScanningConfiguration"
+    let ref: RepositoryRef
+    let scanOnPush: Bool
+
+    func run(_ changes: inout Changes) throws -> RepositorySettings {
+        var settings = try changes.repository(ref).settings
+        guard settings.scanOnPush != scanOnPush else { return settings }
+        settings.scanOnPush = scanOnPush
+        try changes.emit(.settingsChanged(ref, settings))
+        return settings
+    }
+}
+
+/// ECR `TagResource` (`add`) and `UntagResource` (`remove`) on a repository: an event with the
+/// resulting tags, only when they change.
+struct ChangeResourceTags: LedgerCommand {
+    static let operation = "TagResource"
+    let ref: RepositoryRef
+    let add: [ResourceTag]
+    let remove: [String]
+
+    func run(_ changes: inout Changes) throws -> [ResourceTag] {
+        let existing = try changes.repository(ref).resourceTags
+        let removing = Set(remove)
+        let tags = try ResourceTag.merging(add, into: existing.filter { !removing.contains($0.key) })
+        guard tags != existing else { return existing }
+        try changes.emit(.resourceTagsChanged(ref, tags))
+        return tags
     }
 }
 

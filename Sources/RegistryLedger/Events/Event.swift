@@ -39,6 +39,10 @@ public enum Event: Hashable, Sendable {
     case policyUpdated(PolicyScope, Policy)
     case policyDeleted(PolicyScope, uuid: String)
     case tagFlagChanged(RepositoryRef, tag: Tag, immutable: Bool, cause: FlagCause)
+    /// The repository's scanning and encryption settings are now these.
+    case settingsChanged(RepositoryRef, RepositorySettings)
+    /// The repository's resource tags are now these (sorted by key; empty: none).
+    case resourceTagsChanged(RepositoryRef, [ResourceTag])
 
     /// The stable name used in exports and the audit tool.
     public var typeName: String {
@@ -55,6 +59,8 @@ public enum Event: Hashable, Sendable {
         case .policyUpdated: "policy.updated"
         case .policyDeleted: "policy.deleted"
         case .tagFlagChanged: "tag.flagged"
+        case .settingsChanged: "settings.changed"
+        case .resourceTagsChanged: "tags.changed"
         }
     }
 
@@ -63,7 +69,8 @@ public enum Event: Hashable, Sendable {
         switch self {
         case .repositoryCreated(let r, _), .repositoryDeleted(let r), .tagMutabilityChanged(let r, _),
              .imagePushed(let r, _, _, _), .tagSet(let r, _, _, _), .tagRemoved(let r, _, _),
-             .imageDeleted(let r, _), .imageStatusChanged(let r, _, _), .tagFlagChanged(let r, _, _, _):
+             .imageDeleted(let r, _), .imageStatusChanged(let r, _, _), .tagFlagChanged(let r, _, _, _),
+             .settingsChanged(let r, _), .resourceTagsChanged(let r, _):
             r
         case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
             if case .repository(let reg, let name) = s { RepositoryRef(registryId: reg, name: name) } else { nil }

@@ -19,6 +19,8 @@ enum EventCodec {
         case .policyUpdated: 10
         case .policyDeleted: 11
         case .tagFlagChanged: 12
+        case .settingsChanged: 13
+        case .resourceTagsChanged: 14
         }
     }
 
@@ -50,6 +52,10 @@ enum EventCodec {
             case .manual: w.u8(0)
             case .policy(let uuid, let boundHit): w.u8(1); w.string(uuid); w.bool(boundHit)
             }
+        case .settingsChanged(let r, let settings):
+            repository(r, &w); Self.settings(settings, &w)
+        case .resourceTagsChanged(let r, let tags):
+            repository(r, &w); resourceTags(tags, &w)
         }
     }
 
@@ -86,6 +92,8 @@ enum EventCodec {
             case let c: throw DecodingError(reason: "unknown flag cause \(c)")
             }
             event = .tagFlagChanged(repo, tag: tag, immutable: immutable, cause: cause)
+        case 13: event = .settingsChanged(try repository(&r, cache), try settings(&r))
+        case 14: event = .resourceTagsChanged(try repository(&r, cache), try resourceTags(&r))
         default:
             throw DecodingError(reason: "unknown event type \(type)")
         }
@@ -134,6 +142,34 @@ enum EventCodec {
         var filters: [WildcardFilter] = []
         for _ in 0..<count { filters.append(WildcardFilter(unchecked: try r.string())) }
         return TagMutability(uncheckedMode: TagMutability.Mode.allCases[code], filters: filters)
+    }
+
+    /// Scan on push, the encryption type's code (its place in `EncryptionType.allCases`), the KMS key if any.
+    static func settings(_ s: RepositorySettings, _ w: inout BinaryWriter) {
+        w.bool(s.scanOnPush)
+        w.u8(UInt8(EncryptionConfiguration.EncryptionType.allCases.firstIndex(of: s.encryption.type)!))
+        if let key = s.encryption.kmsKey { w.u8(1); w.string(key) } else { w.u8(0) }
+    }
+
+    static func settings(_ r: inout BinaryReader) throws(DecodingError) -> RepositorySettings {
+        let scanOnPush = try r.bool(), code = Int(try r.u8())
+        guard code < EncryptionConfiguration.EncryptionType.allCases.count else { throw DecodingError(reason: "unknown encryption type \(code)") }
+        let key: String? = try r.bool() ? try r.string() : nil
+        return RepositorySettings(scanOnPush: scanOnPush,
+                                  encryption: EncryptionConfiguration(uncheckedType: EncryptionConfiguration.EncryptionType.allCases[code], kmsKey: key))
+    }
+
+    static func resourceTags(_ tags: [ResourceTag], _ w: inout BinaryWriter) {
+        w.varint(UInt64(tags.count))
+        for t in tags { w.string(t.key); w.string(t.value) }
+    }
+
+    static func resourceTags(_ r: inout BinaryReader) throws(DecodingError) -> [ResourceTag] {
+        let count = try r.varint()
+        guard count <= UInt64(ResourceTag.maxPerRepository) else { throw DecodingError(reason: "too many resource tags") }
+        var tags: [ResourceTag] = []
+        for _ in 0..<count { tags.append(ResourceTag(uncheckedKey: try r.string(), value: try r.string())) }
+        return tags
     }
 
     private static func scope(_ s: PolicyScope, _ w: inout BinaryWriter) {

@@ -2,7 +2,8 @@
 public struct StateChange: Sendable, Hashable {
     /// `repository.created`, `repository.deleted`, `mutability.changed`, `policy.created`,
     /// `policy.updated`, `policy.deleted`, `tag.added`, `tag.moved`, `tag.removed`, `tag.flagged`,
-    /// `tag.unflagged`, `image.added`, `image.removed`, `image.status`.
+    /// `tag.unflagged`, `image.added`, `image.removed`, `image.status`, `settings.changed`,
+    /// `tags.changed` (resource tags).
     public let kind: String
     public let registryId: String
     public let repositoryName: String?
@@ -60,6 +61,13 @@ extension Ledger {
             if let old, old.mutability != new!.mutability {
                 change("mutability.changed", ["from": describe(old.mutability), "to": describe(new!.mutability)])
             }
+            let (oldSettings, oldResourceTags) = (old?.settings ?? .default, old?.resourceTags ?? [])
+            if oldSettings != new!.settings {
+                change("settings.changed", ["from": describe(oldSettings), "to": describe(new!.settings)])
+            }
+            if oldResourceTags != new!.resourceTags {
+                change("tags.changed", ["from": describe(oldResourceTags), "to": describe(new!.resourceTags)])
+            }
             diffPolicies(old?.policies ?? [], new!.policies) { change($0, $1) }
             let oldTags = Dictionary(uniqueKeysWithValues: (old?.tags ?? []).map { ($0.tag, $0) })
             let newTags = Dictionary(uniqueKeysWithValues: new!.tags.map { ($0.tag, $0) })
@@ -107,6 +115,14 @@ extension Ledger {
             }
         }
         for p in old where !after.contains(p.uuid) { change("policy.deleted", ["uuid": p.uuid]) }
+    }
+
+    private static func describe(_ s: RepositorySettings) -> String {
+        "scanOnPush=\(s.scanOnPush) encryption=\(s.encryption.type.rawValue)" + (s.encryption.kmsKey.map { " kmsKey=\($0)" } ?? "")
+    }
+
+    private static func describe(_ tags: [ResourceTag]) -> String {
+        tags.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
     }
 
     private static func describe(_ m: TagMutability) -> String {

@@ -85,6 +85,9 @@ package enum EventJSON {
             case .policy(let uuid, let boundHit): p["cause"] = "policy"; p["policyUuid"] = uuid; p["boundHit"] = boundHit
             }
             return p
+        case .settingsChanged(_, let settings):
+            return ["imageScanningConfiguration": settings.scanningJSON, "encryptionConfiguration": settings.encryptionJSON]
+        case .resourceTagsChanged(_, let tags): return ["tags": ResourceTag.json(tags)]
         }
     }
 
@@ -133,6 +136,15 @@ package enum EventJSON {
             let cause: FlagCause = try p.string("cause") == "manual"
                 ? .manual : .policy(uuid: try p.string("policyUuid"), boundHit: try p.bool("boundHit"))
             return .tagFlagChanged(try repo(), tag: try Tag(try p.string("imageTag")), immutable: try p.bool("immutable"), cause: cause)
+        case "settings.changed":
+            return .settingsChanged(try repo(), RepositorySettings(scanOnPush: try RepositorySettings.scanOnPush(try p.object("imageScanningConfiguration")),
+                                                                   encryption: try RepositorySettings.encryption(try p.object("encryptionConfiguration"))))
+        case "tags.changed":
+            let tags = try ResourceTag.parse(try p.array("tags"))
+            guard tags == tags.sorted(), Set(tags.map(\.key)).count == tags.count, tags.count <= ResourceTag.maxPerRepository else {
+                throw LedgerError.invalid("tags.changed needs at most \(ResourceTag.maxPerRepository) tags with distinct keys, sorted by key")
+            }
+            return .resourceTagsChanged(try repo(), tags)
         default: throw LedgerError.invalid("unknown event type \(type)")
         }
     }

@@ -20,6 +20,9 @@ public struct RepositoryState: Sendable, Hashable {
     public let images: [ImageState]
     /// Sorted by tag.
     public let tags: [TagState]
+    public let settings: RepositorySettings
+    /// Sorted by key.
+    public let resourceTags: [ResourceTag]
 
     public var ref: RepositoryRef { RepositoryRef(registryId: registryId, name: name) }
 }
@@ -52,6 +55,7 @@ extension ProjectionReader {
             registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
             policies: try policies(.repository(ref.registryId, ref.name)).map(\.policy),
             images: try images(repo.repoId, mediaType: false).map { ImageState(digest: $0.digest, tags: $0.record.tags, status: $0.record.status) },
-            tags: try tags(repo.repoId).map { TagState(tag: $0.name, digest: $0.record.digest, immutable: $0.record.immutable) })
+            tags: try tags(repo.repoId).map { TagState(tag: $0.name, digest: $0.record.digest, immutable: $0.record.immutable) },
+            settings: repo.settings, resourceTags: repo.resourceTags)
     }
 }

@@ -14,6 +14,10 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let imageAlreadyExists = Code(rawValue: "ImageAlreadyExistsException")
         public static let imageTagAlreadyExists = Code(rawValue: "ImageTagAlreadyExistsException")
         public static let imageDigestDoesNotMatch = Code(rawValue: "ImageDigestDoesNotMatchException")
+        /// A resource tag whose key or value breaks a rule, or a key given twice.
+        public static let invalidTagParameter = Code(rawValue: "InvalidTagParameterException")
+        /// More resource tags than a repository may carry.
+        public static let tooManyTags = Code(rawValue: "TooManyTagsException")
         /// An image status change that the current status does not allow.
         public static let imageStorageClassUpdateNotSupported = Code(rawValue: "ImageStorageClassUpdateNotSupportedException")
         /// A Quay tag operation on an immutable tag (HTTP 409 `tag_immutable`).

@@ -7,12 +7,17 @@ public struct Repository: Sendable, Hashable {
     /// Creation time, microseconds since 1970.
     public let createdAt: UInt64
     public let mutability: TagMutability
+    public let settings: RepositorySettings
+    /// Sorted by key.
+    public let resourceTags: [ResourceTag]
 
     init(ref: RepositoryRef, record: RepoRecord) {
         registryId = ref.registryId
         name = ref.name
         createdAt = record.createdAt
         mutability = record.mutability
+        settings = record.settings
+        resourceTags = record.resourceTags
     }
 
     public var createdDate: Date { Date(timeIntervalSince1970: Double(createdAt) / 1e6) }

@@ -73,6 +73,16 @@ struct ProjectionWriter<Store: ProjectionStore> {
             let (seq, old) = try requirePolicy(uuid, in: scope)
             try store.deletePolicy(scope, createdSeq: seq, old)
 
+        case .settingsChanged(let ref, let settings):
+            var repo = try require(ref)
+            repo.settings = settings
+            try store.putRepository(ref, repo)
+
+        case .resourceTagsChanged(let ref, let tags):
+            var repo = try require(ref)
+            repo.resourceTags = tags
+            try store.putRepository(ref, repo)
+
         case .tagFlagChanged(let ref, let tag, let immutable, _):
             let id = try require(ref).repoId
             guard var tagRecord = try store.tag(id, tag.value) else { throw inconsistent("flag on unknown tag \(tag)") }

@@ -5,6 +5,9 @@ struct RepoRecord: Equatable {
     var repoId: UInt64
     var createdAt: UInt64
     var mutability: TagMutability
+    var settings = RepositorySettings.default
+    /// Sorted by key.
+    var resourceTags: [ResourceTag] = []
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -17,6 +20,8 @@ struct RepoRecord: Equatable {
         w.u8(UInt8(TagMutability.Mode.allCases.firstIndex(of: mutability.mode)!))
         w.varint(UInt64(mutability.filters.count))
         for f in mutability.filters { w.string(f.filter) }
+        EventCodec.settings(settings, &w)
+        EventCodec.resourceTags(resourceTags, &w)
     }
 
     init(repoId: UInt64, createdAt: UInt64, mutability: TagMutability) {
@@ -30,6 +35,8 @@ struct RepoRecord: Equatable {
         var filters: [WildcardFilter] = []
         for _ in 0..<(try r.varint()) { filters.append(WildcardFilter(unchecked: try r.string())) }
         mutability = TagMutability(uncheckedMode: mode, filters: filters)
+        settings = try EventCodec.settings(&r)
+        resourceTags = try EventCodec.resourceTags(&r)
     }
 }
 

@@ -36,7 +36,8 @@ enum Versions {
         var t = Touched()
         func repoId(_ ref: RepositoryRef) throws -> UInt64? { try store.repository(ref)?.repoId }
         switch record.event {
-        case .repositoryCreated(let ref, _), .repositoryDeleted(let ref), .tagMutabilityChanged(let ref, _):
+        case .repositoryCreated(let ref, _), .repositoryDeleted(let ref), .tagMutabilityChanged(let ref, _),
+             .settingsChanged(let ref, _), .resourceTagsChanged(let ref, _):
             // The repository's own version.
             (t.repository, t.historyId) = (ref, historyId)
         case .imagePushed(let ref, let digest, _, _), .imageStatusChanged(let ref, let digest, _):
@@ -123,7 +124,8 @@ enum Versions {
             return ImageState(digest: image.digest, tags: names, status: image.status)
         }
         return (repo, RepositoryState(registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
-                                      policies: policies, images: imageStates, tags: tags))
+                                      policies: policies, images: imageStates, tags: tags,
+                                      settings: repo.settings, resourceTags: repo.resourceTags))
     }
 
     /// The policies of organization `org` after event `seq` (creation order), or nil when the

@@ -12,10 +12,31 @@ extension RepositoryRef {
 /// Commands. Each is atomic, durable when it returns, and appends nothing when it throws.
 /// Errors are `LedgerError`s named as ECR names them (see ``LedgerError/Code``).
 extension Ledger {
-    /// ECR `CreateRepository`.
-    public func createRepository(_ ref: RepositoryRef, mutability: TagMutability = .default,
-                                 context: CommandContext) async throws -> Repository {
-        try await submit(CreateRepository(ref: ref, mutability: mutability), context)
+    /// ECR `CreateRepository`, with its settings and resource tags.
+    /// - Throws: `RepositoryAlreadyExistsException`; `InvalidTagParameterException` for a tag key
+    ///   given twice, `TooManyTagsException` for more than 50 tags.
+    public func createRepository(_ ref: RepositoryRef, mutability: TagMutability = .default, settings: RepositorySettings = .default,
+                                 resourceTags: [ResourceTag] = [], context: CommandContext) async throws -> Repository {
+        try await submit(CreateRepository(ref: ref, mutability: mutability, settings: settings, resourceTags: resourceTags), context)
+    }
+
+    /// ECR `PutImageScanningConfiguration`; returns the settings as stored.
+    public func putImageScanningConfiguration(_ ref: RepositoryRef, scanOnPush: Bool, context: CommandContext) async throws -> RepositorySettings {
+        try await submit(PutImageScanningConfiguration(ref: ref, scanOnPush: scanOnPush), context)
+    }
+
+    /// ECR `TagResource` on a repository: sets `tags` (a key it has takes the new value);
+    /// returns the repository's tags.
+    /// - Throws: `InvalidTagParameterException` for a key given twice, `TooManyTagsException`
+    ///   past 50 tags; nothing changes then.
+    public func tagRepository(_ ref: RepositoryRef, _ tags: [ResourceTag], context: CommandContext) async throws -> [ResourceTag] {
+        try await submit(ChangeResourceTags(ref: ref, add: tags, remove: []), context)
+    }
+
+    /// ECR `UntagResource` on a repository: removes the tags with these keys (absent ones are
+    /// ignored); returns the repository's tags.
+    public func untagRepository(_ ref: RepositoryRef, keys: [String], context: CommandContext) async throws -> [ResourceTag] {
+        try await submit(ChangeResourceTags(ref: ref, add: [], remove: keys), context)
     }
 
     /// ECR `DeleteRepository`; `force` deletes a repository that still has images.

@@ -1,0 +1,83 @@
+import Foundation
+import RegistryAPI
+import RegistryLedger
+import Testing
+
+/// ECR repository settings and resource tags through the API (SPEC §2.7): botocore's shapes
+/// out, every nested member checked in, nothing stored on bad input.
+@Suite struct ECRSettingsTests {
+    let arn = "arn:aws:ecr:us-east-1:000000000000:repository/acme/web"
+
+    @Test func createRepositoryStoresAndReturnsEveryMemberOfTheRepositoryShape() async throws {
+        let h = try ECRHarness()
+        let (status, created) = try await h.call("CreateRepository", #"{"repositoryName":"acme/web","imageScanningConfiguration":{"scanOnPush":true},"encryptionConfiguration":{"encryptionType":"KMS","kmsKey":"arn:aws:kms:us-east-1:000000000000:key/k1"},"tags":[{"Key":"team","Value":"web"},{"Key":"env","Value":""}]}"#)
+        #expect(status == 200)
+        let repo = try #require(created["repository"] as? [String: Any])
+        #expect(repo["imageScanningConfiguration"] as? [String: Bool] == ["scanOnPush": true])
+        #expect(repo["encryptionConfiguration"] as? [String: String] == ["encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-east-1:000000000000:key/k1"])
+        let (_, plain) = try await h.call("CreateRepository", #"{"repositoryName":"acme/plain"}"#)
+        let plainRepo = try #require(plain["repository"] as? [String: Any])
+        #expect(plainRepo["imageScanningConfiguration"] as? [String: Bool] == ["scanOnPush": false])
+        #expect(plainRepo["encryptionConfiguration"] as? [String: String] == ["encryptionType": "AES256"])
+        let (_, described) = try await h.call("DescribeRepositories", #"{"repositoryNames":["acme/web"]}"#)
+        let first = try #require((described["repositories"] as? [[String: Any]])?.first)
+        #expect(first["imageScanningConfiguration"] as? [String: Bool] == ["scanOnPush": true])
+        let (_, listed) = try await h.call("ListTagsForResource", #"{"resourceArn":"\#(arn)"}"#)
+        #expect(listed["tags"] as? [[String: String]] == [["Key": "env", "Value": ""], ["Key": "team", "Value": "web"]])
+    }
+
+    @Test func malformedSettingsAndTagsAreRefusedAndNothingIsStored() async throws {
+        let h = try ECRHarness()
+        let cases: [(String, String)] = [
+            (#""tags":"nope""#, "InvalidParameterException"),
+            (#""tags":[{"Key":"a"}]"#, "InvalidParameterException"),
+            (#""tags":[{"Key":"a","Value":1}]"#, "InvalidParameterException"),
+            (#""tags":["a"]"#, "InvalidParameterException"),
+            (#""tags":[{"Key":"","Value":"v"}]"#, "InvalidTagParameterException"),
+            (#""tags":[{"Key":"a","Value":"1"},{"Key":"a","Value":"2"}]"#, "InvalidTagParameterException"),
+            (#""tags":[\#((0..<51).map { #"{"Key":"k\#($0)","Value":""}"# }.joined(separator: ","))]"#, "TooManyTagsException"),
+            (#""imageScanningConfiguration":"x""#, "InvalidParameterException"),
+            (#""imageScanningConfiguration":{"scanOnPush":"yes"}"#, "InvalidParameterException"),
+            (#""encryptionConfiguration":{}"#, "InvalidParameterException"),
+            (#""encryptionConfiguration":{"encryptionType":"BOGUS"}"#, "InvalidParameterException"),
+            (#""encryptionConfiguration":{"encryptionType":"AES256","kmsKey":"k"}"#, "InvalidParameterException"),
+            (#""encryptionConfiguration":"AES256""#, "InvalidParameterException"),
+        ]
+        for (member, type) in cases {
+            try await h.expectError("CreateRepository", #"{"repositoryName":"acme/bad",\#(member)}"#, type)
+        }
+        #expect(try h.ledger.headSeq() == 0)
+    }
+
+    @Test func tagUntagListAndScanningByARN() async throws {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/web"}"#)
+        var (status, _) = try await h.call("TagResource", #"{"resourceArn":"\#(arn)","tags":[{"Key":"team","Value":"a"},{"Key":"env","Value":"prod"}]}"#)
+        #expect(status == 200)
+        (status, _) = try await h.call("UntagResource", #"{"resourceArn":"\#(arn)","tagKeys":["env","absent"]}"#)
+        #expect(status == 200)
+        let (_, listed) = try await h.call("ListTagsForResource", #"{"resourceArn":"\#(arn)"}"#)
+        #expect(listed["tags"] as? [[String: String]] == [["Key": "team", "Value": "a"]])
+        let (_, scanning) = try await h.call("PutImageScanningConfiguration", #"{"repositoryName":"acme/web","imageScanningConfiguration":{"scanOnPush":true}}"#)
+        #expect(scanning["imageScanningConfiguration"] as? [String: Bool] == ["scanOnPush": true])
+        #expect(scanning["repositoryName"] as? String == "acme/web" && scanning["registryId"] as? String == "000000000000")
+        let head = try h.ledger.headSeq()
+        for bad in ["nope", "arn:aws:s3:::bucket", "arn:aws:ecr:eu-west-1:000000000000:repository/acme/web",
+                    "arn:aws:ecr:us-east-1:000000000000:image/acme/web", "arn:aws:ecr:us-east-1:12:repository/acme/web",
+                    "arn:aws:ecr:us-east-1:210987654321:repository/acme/web",
+                    "arn:aws:ecr:us-east-1:000000000000:repository/Bad Name"] {
+            try await h.expectError("TagResource", #"{"resourceArn":"\#(bad)","tags":[{"Key":"a","Value":"b"}]}"#, "InvalidParameterException")
+            try await h.expectError("ListTagsForResource", #"{"resourceArn":"\#(bad)"}"#, "InvalidParameterException")
+        }
+        try await h.expectError("TagResource", #"{"resourceArn":"arn:aws:ecr:us-east-1:000000000000:repository/acme/none","tags":[]}"#,
+                                "RepositoryNotFoundException")
+        try await h.expectError("UntagResource", #"{"resourceArn":"\#(arn)","tagKeys":"team"}"#, "InvalidParameterException")
+        try await h.expectError("UntagResource", #"{"resourceArn":"\#(arn)","tagKeys":[""]}"#, "InvalidTagParameterException")
+        try await h.expectError("UntagResource", #"{"resourceArn":"\#(arn)"}"#, "InvalidParameterException")
+        try await h.expectError("TagResource", #"{"resourceArn":"\#(arn)"}"#, "InvalidParameterException")
+        try await h.expectError("PutImageScanningConfiguration", #"{"repositoryName":"acme/web"}"#, "InvalidParameterException")
+        try await h.expectError("PutImageScanningConfiguration", #"{"repositoryName":"acme/web","imageScanningConfiguration":{"scanOnPush":1}}"#,
+                                "InvalidParameterException")
+        #expect(try h.ledger.headSeq() == head)
+    }
+}
