@@ -78,7 +78,8 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
         #expect(ECRService.operations == ["CreateRepository", "DescribeRepositories", "DeleteRepository", "PutImage", "BatchGetImage",
                                           "BatchDeleteImage", "ListImages", "DescribeImages", "PutImageTagMutability",
                                           "UpdateImageStorageClass", "GetAuthorizationToken", "PutImageScanningConfiguration",
-                                          "TagResource", "UntagResource", "ListTagsForResource"])
+                                          "TagResource", "UntagResource", "ListTagsForResource", "PutLifecyclePolicy",
+                                          "GetLifecyclePolicy", "DeleteLifecyclePolicy"])
     }
 
     @Test func putImageAndListImagesPageWithTokens() async throws {

@@ -81,3 +81,33 @@ import Testing
         #expect(try h.ledger.headSeq() == head)
     }
 }
+
+/// ECR `PutLifecyclePolicy`, `GetLifecyclePolicy`, `DeleteLifecyclePolicy`.
+@Suite struct ECRLifecyclePolicyTests {
+    static let text = #"{"rules":[{"rulePriority":1,"description":"expire old untagged images","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}"#
+
+    @Test func putGetAndDeleteAnswerWithBotocoresShapes() async throws {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/web"}"#)
+        try await h.expectError("GetLifecyclePolicy", #"{"repositoryName":"acme/web"}"#, "LifecyclePolicyNotFoundException")
+        let body = try String(decoding: JSONSerialization.data(withJSONObject: ["repositoryName": "acme/web", "lifecyclePolicyText": Self.text]), as: UTF8.self)
+        let (status, put) = try await h.call("PutLifecyclePolicy", body)
+        #expect(status == 200 && put["lifecyclePolicyText"] as? String == Self.text && put["repositoryName"] as? String == "acme/web")
+        let (_, got) = try await h.call("GetLifecyclePolicy", #"{"repositoryName":"acme/web"}"#)
+        #expect(got["lifecyclePolicyText"] as? String == Self.text && got["registryId"] as? String == "000000000000")
+        let (_, deleted) = try await h.call("DeleteLifecyclePolicy", #"{"repositoryName":"acme/web"}"#)
+        #expect(deleted["lifecyclePolicyText"] as? String == Self.text)
+        try await h.expectError("DeleteLifecyclePolicy", #"{"repositoryName":"acme/web"}"#, "LifecyclePolicyNotFoundException")
+        let head = try h.ledger.headSeq()
+        try await h.expectError("PutLifecyclePolicy", #"{"repositoryName":"acme/web"}"#, "InvalidParameterException")
+        try await h.expectError("PutLifecyclePolicy", #"{"repositoryName":"acme/web","lifecyclePolicyText":{"rules":[]}}"#, "InvalidParameterException")
+        try await h.expectError("PutLifecyclePolicy", #"{"repositoryName":"acme/web","lifecyclePolicyText":"{\"rules\":[]}"}"#, "InvalidParameterException")
+        let bad = Self.text.replacingOccurrences(of: #""days""#, with: #""hours""#)
+        let badBody = try String(decoding: JSONSerialization.data(withJSONObject: ["repositoryName": "acme/web", "lifecyclePolicyText": bad]), as: UTF8.self)
+        let (badStatus, refused) = try await h.call("PutLifecyclePolicy", badBody)
+        #expect(badStatus == 400 && (refused["message"] as? String)?.contains("rule with priority 1") == true, "\(refused)")
+        let missing = try String(decoding: JSONSerialization.data(withJSONObject: ["repositoryName": "acme/none", "lifecyclePolicyText": Self.text]), as: UTF8.self)
+        try await h.expectError("PutLifecyclePolicy", missing, "RepositoryNotFoundException")
+        #expect(try h.ledger.headSeq() == head)
+    }
+}

@@ -34,7 +34,14 @@ func runRandomCommands(_ ledger: Ledger, count: Int, seed: UInt64) async throws 
         let m = manifest(Int.random(in: 0..<12, using: &rng))
         let context = Bool.random(using: &rng) ? alice : admin
         do {
-            switch Int.random(in: 0..<18, using: &rng) {
+            switch Int.random(in: 0..<19, using: &rng) {
+            case 18:
+                if Bool.random(using: &rng) {
+                    let days = Int.random(in: 1..<30, using: &rng)
+                    try await ledger.putLifecyclePolicy(r, text: LifecyclePolicyTests.policy(#"{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":\#(days)},"action":{"type":"expire"}}"#), context: context)
+                } else {
+                    _ = try await ledger.deleteLifecyclePolicy(r, context: context)
+                }
             case 0: _ = try await ledger.createRepository(r, context: context)
             case 16:
                 if Bool.random(using: &rng) {

@@ -169,7 +169,7 @@ struct ReferenceModel {
             }
             let tags = repo.tags.keys.sorted().map { TagState(tag: $0, digest: repo.tags[$0]!.digest, immutable: repo.tags[$0]!.immutable) }
             return RepositoryState(registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
-                                   policies: repo.policies, images: images, tags: tags, settings: .default, resourceTags: [])
+                                   policies: repo.policies, images: images, tags: tags, settings: .default, resourceTags: [], lifecyclePolicy: nil)
         }
         let organizations = orgs.keys.sorted().map { OrganizationState(registryId: .defaultId, name: $0, policies: orgs[$0]!) }
         return (repositories, organizations)

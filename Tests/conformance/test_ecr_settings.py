@@ -113,3 +113,49 @@ def test_aws_cli_tags_a_repository_and_turns_scanning_on(server, repo):
     assert rc == 0 and answer["imageScanningConfiguration"] == {"scanOnPush": True}, err
     rc, _, err = aws(server, "tag-resource", "--resource-arn", arn.replace(REGION, "eu-west-1"), "--tags", "Key=a,Value=b")
     assert rc != 0 and "InvalidParameterException" in err
+
+
+POLICY = json.dumps({"rules": [
+    {"rulePriority": 1, "description": "keep the ten newest releases", "action": {"type": "expire"},
+     "selection": {"tagStatus": "tagged", "tagPatternList": ["v*"], "countType": "imageCountMoreThan", "countNumber": 10}},
+    {"rulePriority": 2, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 14},
+     "action": {"type": "expire"}}]})
+
+
+def test_lifecycle_policies_are_put_read_and_deleted_and_bad_ones_refused(server, ecr, ecr_raw, repo):
+    ecr.create_repository(repositoryName=repo)
+    with pytest.raises(ecr.exceptions.LifecyclePolicyNotFoundException):
+        ecr.get_lifecycle_policy(repositoryName=repo)
+    put = ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=POLICY)
+    assert put["lifecyclePolicyText"] == POLICY and put["repositoryName"] == repo
+    assert ecr.get_lifecycle_policy(repositoryName=repo)["lifecyclePolicyText"] == POLICY
+    state = json.loads(subprocess.run([BIN, "audit", "state", "--data", server.data, "--seq", str(head_seq(server)), "--repository", repo, "--json"],
+                                      capture_output=True, text=True, timeout=60).stdout)
+    assert state["repositories"][0]["lifecyclePolicy"] == json.loads(POLICY)
+    before = head_seq(server)
+    for bad, reason in [
+        (POLICY.replace('"countNumber": 10', '"countNumber": 0'), "at least 1"),
+        (POLICY.replace('"rulePriority": 2', '"rulePriority": 1'), "same rulePriority"),
+        (POLICY.replace('"untagged"', '"any"').replace('"rulePriority": 2', '"rulePriority": 0'), "positive integer"),
+        (POLICY.replace('"days"', '"weeks"'), "countUnit 'days'"),
+        ("{" + " " * 120 + "}", "non-empty list"),
+    ]:
+        with pytest.raises(ClientError) as refused:
+            ecr_raw.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=bad)
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterException" and reason in refused.value.response["Error"]["Message"]
+    assert head_seq(server) == before
+    assert ecr.delete_lifecycle_policy(repositoryName=repo)["lifecyclePolicyText"] == POLICY
+    with pytest.raises(ecr.exceptions.LifecyclePolicyNotFoundException):
+        ecr.delete_lifecycle_policy(repositoryName=repo)
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed (make pydeps installs it)")
+def test_aws_cli_puts_and_gets_a_lifecycle_policy(server, repo, tmp_path):
+    from test_awscli import aws
+    assert aws(server, "create-repository", "--repository-name", repo)[0] == 0
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(POLICY)
+    rc, put, err = aws(server, "put-lifecycle-policy", "--repository-name", repo, "--lifecycle-policy-text", f"file://{policy_file}")
+    assert rc == 0 and json.loads(put["lifecyclePolicyText"]) == json.loads(POLICY), err
+    rc, got, err = aws(server, "get-lifecycle-policy", "--repository-name", repo)
+    assert rc == 0 and got["lifecyclePolicyText"] == POLICY, err

@@ -33,6 +33,7 @@ enum Output {
                     "imageScanningConfiguration": r.settings.scanningJSON,
                     "encryptionConfiguration": r.settings.encryptionJSON,
                     "resourceTags": ResourceTag.json(r.resourceTags),
+                    "lifecyclePolicy": r.lifecyclePolicy.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } ?? NSNull(),
                 ]
             },
             "organizations": s.organizations.map { ["registryId": $0.registryId.value, "name": $0.name, "policies": policies($0.policies)] },

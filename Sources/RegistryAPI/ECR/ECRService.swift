@@ -29,7 +29,7 @@ public struct ECRService: Sendable {
     /// The operations that change the store: in a cluster only the writer node runs them.
     public static let writeOperations: Set<String> = [
         "CreateRepository", "DeleteRepository", "PutImage", "BatchDeleteImage", "PutImageTagMutability", "UpdateImageStorageClass",
-        "PutImageScanningConfiguration", "TagResource", "UntagResource",
+        "PutImageScanningConfiguration", "TagResource", "UntagResource", "PutLifecyclePolicy", "DeleteLifecyclePolicy",
     ]
 
     /// One operation: the service, the request's JSON, who asks, and the URL the client reached
@@ -51,6 +51,9 @@ public struct ECRService: Sendable {
         "TagResource": { s, input, context, _ in try await s.tagResource(input, context) },
         "UntagResource": { s, input, context, _ in try await s.untagResource(input, context) },
         "ListTagsForResource": { s, input, _, _ in try s.listTagsForResource(input) },
+        "PutLifecyclePolicy": { s, input, context, _ in try await s.putLifecyclePolicy(input, context) },
+        "GetLifecyclePolicy": { s, input, _, _ in try s.getLifecyclePolicy(input) },
+        "DeleteLifecyclePolicy": { s, input, context, _ in try await s.deleteLifecyclePolicy(input, context) },
     ]
 
     let ledger: Ledger
@@ -188,6 +191,29 @@ public struct ECRService: Sendable {
         }
         _ = try await ledger.untagRepository(ref, keys: keys, context: context)
         return .ok([:])
+    }
+
+    private func putLifecyclePolicy(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let text = try input.string("lifecyclePolicyText")
+        try await ledger.putLifecyclePolicy(ref, text: text, context: context)
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text])
+    }
+
+    private func getLifecyclePolicy(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(input)
+        let repository = try ledger.describeRepositories(registryId: ref.registryId, names: [ref.name]).items[0]
+        guard let text = repository.lifecyclePolicy else {
+            throw LedgerError(.lifecyclePolicyNotFound,
+                              "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
+        }
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text])
+    }
+
+    private func deleteLifecyclePolicy(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
+        let ref = try repository(input)
+        let text = try await ledger.deleteLifecyclePolicy(ref, context: context)
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text])
     }
 
     private func listTagsForResource(_ input: JSONObject) throws -> ECRResponse {

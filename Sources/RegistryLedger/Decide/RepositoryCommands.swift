@@ -35,6 +35,26 @@ struct PutImageScanningConfiguration: LedgerCommand {
     }
 }
 
+/// ECR `PutLifecyclePolicy` (a text) and `DeleteLifecyclePolicy` (nil): an event only when the
+/// text changes. A policy is checked before anything is decided.
+struct ChangeLifecyclePolicy: LedgerCommand {
+    static let operation = "PutLifecyclePolicy"
+    let ref: RepositoryRef
+    let text: String?
+
+    /// The text the repository had before.
+    func run(_ changes: inout Changes) throws -> String? {
+        if let text { _ = try LifecyclePolicy(text: text) }
+        let existing = try changes.repository(ref).lifecyclePolicy
+        if text == nil, existing == nil {
+            throw LedgerError(.lifecyclePolicyNotFound,
+                              "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
+        }
+        if text != existing { try changes.emit(.lifecyclePolicyChanged(ref, text: text)) }
+        return existing
+    }
+}
+
 /// ECR `TagResource` (`add`) and `UntagResource` (`remove`) on a repository: an event with the
 /// resulting tags, only when they change.
 struct ChangeResourceTags: LedgerCommand {

@@ -43,6 +43,8 @@ public enum Event: Hashable, Sendable {
     case settingsChanged(RepositoryRef, RepositorySettings)
     /// The repository's resource tags are now these (sorted by key; empty: none).
     case resourceTagsChanged(RepositoryRef, [ResourceTag])
+    /// The repository's lifecycle policy text is now this (checked when it was put; nil: deleted).
+    case lifecyclePolicyChanged(RepositoryRef, text: String?)
 
     /// The stable name used in exports and the audit tool.
     public var typeName: String {
@@ -61,6 +63,7 @@ public enum Event: Hashable, Sendable {
         case .tagFlagChanged: "tag.flagged"
         case .settingsChanged: "settings.changed"
         case .resourceTagsChanged: "tags.changed"
+        case .lifecyclePolicyChanged: "lifecycle.changed"
         }
     }
 
@@ -70,7 +73,7 @@ public enum Event: Hashable, Sendable {
         case .repositoryCreated(let r, _), .repositoryDeleted(let r), .tagMutabilityChanged(let r, _),
              .imagePushed(let r, _, _, _), .tagSet(let r, _, _, _), .tagRemoved(let r, _, _),
              .imageDeleted(let r, _), .imageStatusChanged(let r, _, _), .tagFlagChanged(let r, _, _, _),
-             .settingsChanged(let r, _), .resourceTagsChanged(let r, _):
+             .settingsChanged(let r, _), .resourceTagsChanged(let r, _), .lifecyclePolicyChanged(let r, _):
             r
         case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
             if case .repository(let reg, let name) = s { RepositoryRef(registryId: reg, name: name) } else { nil }

@@ -21,6 +21,7 @@ enum EventCodec {
         case .tagFlagChanged: 12
         case .settingsChanged: 13
         case .resourceTagsChanged: 14
+        case .lifecyclePolicyChanged: 15
         }
     }
 
@@ -56,6 +57,8 @@ enum EventCodec {
             repository(r, &w); Self.settings(settings, &w)
         case .resourceTagsChanged(let r, let tags):
             repository(r, &w); resourceTags(tags, &w)
+        case .lifecyclePolicyChanged(let r, let text):
+            repository(r, &w); optionalString(text, &w)
         }
     }
 
@@ -94,6 +97,7 @@ enum EventCodec {
             event = .tagFlagChanged(repo, tag: tag, immutable: immutable, cause: cause)
         case 13: event = .settingsChanged(try repository(&r, cache), try settings(&r))
         case 14: event = .resourceTagsChanged(try repository(&r, cache), try resourceTags(&r))
+        case 15: event = .lifecyclePolicyChanged(try repository(&r, cache), text: try optionalString(&r))
         default:
             throw DecodingError(reason: "unknown event type \(type)")
         }
@@ -157,6 +161,14 @@ enum EventCodec {
         let key: String? = try r.bool() ? try r.string() : nil
         return RepositorySettings(scanOnPush: scanOnPush,
                                   encryption: EncryptionConfiguration(uncheckedType: EncryptionConfiguration.EncryptionType.allCases[code], kmsKey: key))
+    }
+
+    static func optionalString(_ s: String?, _ w: inout BinaryWriter) {
+        if let s { w.u8(1); w.string(s) } else { w.u8(0) }
+    }
+
+    static func optionalString(_ r: inout BinaryReader) throws(DecodingError) -> String? {
+        try r.bool() ? try r.string() : nil
     }
 
     static func resourceTags(_ tags: [ResourceTag], _ w: inout BinaryWriter) {

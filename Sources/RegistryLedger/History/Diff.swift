@@ -3,7 +3,7 @@ public struct StateChange: Sendable, Hashable {
     /// `repository.created`, `repository.deleted`, `mutability.changed`, `policy.created`,
     /// `policy.updated`, `policy.deleted`, `tag.added`, `tag.moved`, `tag.removed`, `tag.flagged`,
     /// `tag.unflagged`, `image.added`, `image.removed`, `image.status`, `settings.changed`,
-    /// `tags.changed` (resource tags).
+    /// `tags.changed` (resource tags), `lifecycle.changed`.
     public let kind: String
     public let registryId: String
     public let repositoryName: String?
@@ -67,6 +67,9 @@ extension Ledger {
             }
             if oldResourceTags != new!.resourceTags {
                 change("tags.changed", ["from": describe(oldResourceTags), "to": describe(new!.resourceTags)])
+            }
+            if old?.lifecyclePolicy != new!.lifecyclePolicy {
+                change("lifecycle.changed", ["from": old?.lifecyclePolicy ?? "", "to": new!.lifecyclePolicy ?? ""])
             }
             diffPolicies(old?.policies ?? [], new!.policies) { change($0, $1) }
             let oldTags = Dictionary(uniqueKeysWithValues: (old?.tags ?? []).map { ($0.tag, $0) })

@@ -88,6 +88,7 @@ package enum EventJSON {
         case .settingsChanged(_, let settings):
             return ["imageScanningConfiguration": settings.scanningJSON, "encryptionConfiguration": settings.encryptionJSON]
         case .resourceTagsChanged(_, let tags): return ["tags": ResourceTag.json(tags)]
+        case .lifecyclePolicyChanged(_, let text): return ["lifecyclePolicyText": text.map { $0 as Any } ?? NSNull()]
         }
     }
 
@@ -145,6 +146,10 @@ package enum EventJSON {
                 throw LedgerError.invalid("tags.changed needs at most \(ResourceTag.maxPerRepository) tags with distinct keys, sorted by key")
             }
             return .resourceTagsChanged(try repo(), tags)
+        case "lifecycle.changed":
+            let text = try p.optionalString("lifecyclePolicyText")
+            if let text { _ = try LifecyclePolicy(text: text) }
+            return .lifecyclePolicyChanged(try repo(), text: text)
         default: throw LedgerError.invalid("unknown event type \(type)")
         }
     }

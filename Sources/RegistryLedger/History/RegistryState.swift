@@ -23,6 +23,8 @@ public struct RepositoryState: Sendable, Hashable {
     public let settings: RepositorySettings
     /// Sorted by key.
     public let resourceTags: [ResourceTag]
+    /// The lifecycle policy's text, as it was put; nil when there is none.
+    public let lifecyclePolicy: String?
 
     public var ref: RepositoryRef { RepositoryRef(registryId: registryId, name: name) }
 }
@@ -56,6 +58,6 @@ extension ProjectionReader {
             policies: try policies(.repository(ref.registryId, ref.name)).map(\.policy),
             images: try images(repo.repoId, mediaType: false).map { ImageState(digest: $0.digest, tags: $0.record.tags, status: $0.record.status) },
             tags: try tags(repo.repoId).map { TagState(tag: $0.name, digest: $0.record.digest, immutable: $0.record.immutable) },
-            settings: repo.settings, resourceTags: repo.resourceTags)
+            settings: repo.settings, resourceTags: repo.resourceTags, lifecyclePolicy: repo.lifecyclePolicy)
     }
 }

@@ -16,6 +16,8 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let imageDigestDoesNotMatch = Code(rawValue: "ImageDigestDoesNotMatchException")
         /// A resource tag whose key or value breaks a rule, or a key given twice.
         public static let invalidTagParameter = Code(rawValue: "InvalidTagParameterException")
+        /// A repository without a lifecycle policy asked for one.
+        public static let lifecyclePolicyNotFound = Code(rawValue: "LifecyclePolicyNotFoundException")
         /// More resource tags than a repository may carry.
         public static let tooManyTags = Code(rawValue: "TooManyTagsException")
         /// An image status change that the current status does not allow.

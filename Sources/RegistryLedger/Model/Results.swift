@@ -10,6 +10,8 @@ public struct Repository: Sendable, Hashable {
     public let settings: RepositorySettings
     /// Sorted by key.
     public let resourceTags: [ResourceTag]
+    /// The lifecycle policy's text, as it was put; nil when there is none.
+    public let lifecyclePolicy: String?
 
     init(ref: RepositoryRef, record: RepoRecord) {
         registryId = ref.registryId
@@ -18,6 +20,7 @@ public struct Repository: Sendable, Hashable {
         mutability = record.mutability
         settings = record.settings
         resourceTags = record.resourceTags
+        lifecyclePolicy = record.lifecyclePolicy
     }
 
     public var createdDate: Date { Date(timeIntervalSince1970: Double(createdAt) / 1e6) }

@@ -83,6 +83,11 @@ struct ProjectionWriter<Store: ProjectionStore> {
             repo.resourceTags = tags
             try store.putRepository(ref, repo)
 
+        case .lifecyclePolicyChanged(let ref, let text):
+            var repo = try require(ref)
+            repo.lifecyclePolicy = text
+            try store.putRepository(ref, repo)
+
         case .tagFlagChanged(let ref, let tag, let immutable, _):
             let id = try require(ref).repoId
             guard var tagRecord = try store.tag(id, tag.value) else { throw inconsistent("flag on unknown tag \(tag)") }

@@ -8,6 +8,8 @@ struct RepoRecord: Equatable {
     var settings = RepositorySettings.default
     /// Sorted by key.
     var resourceTags: [ResourceTag] = []
+    /// The lifecycle policy's text, as it was put.
+    var lifecyclePolicy: String?
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -22,6 +24,7 @@ struct RepoRecord: Equatable {
         for f in mutability.filters { w.string(f.filter) }
         EventCodec.settings(settings, &w)
         EventCodec.resourceTags(resourceTags, &w)
+        EventCodec.optionalString(lifecyclePolicy, &w)
     }
 
     init(repoId: UInt64, createdAt: UInt64, mutability: TagMutability) {
@@ -37,6 +40,7 @@ struct RepoRecord: Equatable {
         mutability = TagMutability(uncheckedMode: mode, filters: filters)
         settings = try EventCodec.settings(&r)
         resourceTags = try EventCodec.resourceTags(&r)
+        lifecyclePolicy = try EventCodec.optionalString(&r)
     }
 }
 

@@ -37,7 +37,7 @@ enum Versions {
         func repoId(_ ref: RepositoryRef) throws -> UInt64? { try store.repository(ref)?.repoId }
         switch record.event {
         case .repositoryCreated(let ref, _), .repositoryDeleted(let ref), .tagMutabilityChanged(let ref, _),
-             .settingsChanged(let ref, _), .resourceTagsChanged(let ref, _):
+             .settingsChanged(let ref, _), .resourceTagsChanged(let ref, _), .lifecyclePolicyChanged(let ref, _):
             // The repository's own version.
             (t.repository, t.historyId) = (ref, historyId)
         case .imagePushed(let ref, let digest, _, _), .imageStatusChanged(let ref, let digest, _):
@@ -125,7 +125,7 @@ enum Versions {
         }
         return (repo, RepositoryState(registryId: ref.registryId, name: ref.name, mutability: repo.mutability,
                                       policies: policies, images: imageStates, tags: tags,
-                                      settings: repo.settings, resourceTags: repo.resourceTags))
+                                      settings: repo.settings, resourceTags: repo.resourceTags, lifecyclePolicy: repo.lifecyclePolicy))
     }
 
     /// The policies of organization `org` after event `seq` (creation order), or nil when the

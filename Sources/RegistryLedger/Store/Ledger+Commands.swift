@@ -20,6 +20,18 @@ extension Ledger {
         try await submit(CreateRepository(ref: ref, mutability: mutability, settings: settings, resourceTags: resourceTags), context)
     }
 
+    /// ECR `PutLifecyclePolicy`: checks `text` (SPEC §2.8) and stores it as given.
+    /// - Throws: `InvalidParameterException` naming the rule and the reason; nothing changes then.
+    public func putLifecyclePolicy(_ ref: RepositoryRef, text: String, context: CommandContext) async throws {
+        _ = try await submit(ChangeLifecyclePolicy(ref: ref, text: text), context)
+    }
+
+    /// ECR `DeleteLifecyclePolicy`; returns the text it had.
+    /// - Throws: `LifecyclePolicyNotFoundException` when the repository has none.
+    public func deleteLifecyclePolicy(_ ref: RepositoryRef, context: CommandContext) async throws -> String {
+        try await submit(ChangeLifecyclePolicy(ref: ref, text: nil), context)!
+    }
+
     /// ECR `PutImageScanningConfiguration`; returns the settings as stored.
     public func putImageScanningConfiguration(_ ref: RepositoryRef, scanOnPush: Bool, context: CommandContext) async throws -> RepositorySettings {
         try await submit(PutImageScanningConfiguration(ref: ref, scanOnPush: scanOnPush), context)

@@ -229,8 +229,9 @@ public final class Ledger: Sendable {
     /// 4: a repository's event index packs 128 seqs a row (``SeqRun``); 5: interval max(256, rows / 4);
     /// 6: derived state in its own environment, with its applied point; 7: a temporal index of
     /// versions (``Versions``) replaces checkpoints, organizations' policy versions replace their
-    /// event index; 8: a repository record holds its settings and resource tags.
-    public static let projectionFormat: UInt8 = 8
+    /// event index; 8: a repository record holds its settings and resource tags; 9: and its
+    /// lifecycle policy.
+    public static let projectionFormat: UInt8 = 9
 
     /// The seq of the last event in the log (0 for an empty log).
     public func headSeq() throws -> UInt64 {
