@@ -79,7 +79,8 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
                                           "BatchDeleteImage", "ListImages", "DescribeImages", "PutImageTagMutability",
                                           "UpdateImageStorageClass", "GetAuthorizationToken", "PutImageScanningConfiguration",
                                           "TagResource", "UntagResource", "ListTagsForResource", "PutLifecyclePolicy",
-                                          "GetLifecyclePolicy", "DeleteLifecyclePolicy"])
+                                          "GetLifecyclePolicy", "DeleteLifecyclePolicy", "StartLifecyclePolicyPreview",
+                                          "GetLifecyclePolicyPreview"])
     }
 
     @Test func putImageAndListImagesPageWithTokens() async throws {

@@ -111,3 +111,41 @@ import Testing
         #expect(try h.ledger.headSeq() == head)
     }
 }
+
+/// ECR `StartLifecyclePolicyPreview` and `GetLifecyclePolicyPreview`.
+@Suite struct ECRLifecyclePreviewTests {
+    static let keepOne = #"{"rules":[{"rulePriority":1,"description":"keep only the newest image","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#
+
+    func body(_ object: [String: Any]) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
+
+    @Test func aPreviewIsComputedAtStartPagedAndFilteredAndChangesNothing() async throws {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/web"}"#)
+        for i in 0..<4 {
+            let manifest = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"size":\#(i)},"layers":[]}"#
+            let tag: [String: Any] = i == 3 ? [:] : ["imageTag": "v\(i)"]
+            _ = try await h.call("PutImage", try body(["repositoryName": "acme/web", "imageManifest": manifest].merging(tag) { a, _ in a }))
+        }
+        try await h.expectError("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web"}"#, "LifecyclePolicyPreviewNotFoundException")
+        try await h.expectError("StartLifecyclePolicyPreview", #"{"repositoryName":"acme/web"}"#, "LifecyclePolicyNotFoundException")
+        try await h.expectError("StartLifecyclePolicyPreview", try body(["repositoryName": "acme/web", "lifecyclePolicyText": Self.keepOne.replacingOccurrences(of: #""countNumber":1"#, with: #""countNumber":0"#)]),
+                                "InvalidParameterException")
+        let head = try h.ledger.headSeq()
+        let (status, started) = try await h.call("StartLifecyclePolicyPreview", try body(["repositoryName": "acme/web", "lifecyclePolicyText": Self.keepOne]))
+        #expect(status == 200 && started["status"] as? String == "COMPLETE" && started["lifecyclePolicyText"] as? String == Self.keepOne)
+        var (_, page) = try await h.call("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web","maxResults":2}"#)
+        var results = try #require(page["previewResults"] as? [[String: Any]])
+        #expect(results.count == 2 && results.allSatisfy { ($0["action"] as? [String: String]) == ["type": "EXPIRE"] && $0["appliedRulePriority"] as? Int == 1 })
+        #expect((page["summary"] as? [String: Any])?["expiringImageTotalCount"] as? Int == 3)
+        let token = try #require(page["nextToken"] as? String)
+        (_, page) = try await h.call("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web","maxResults":2,"nextToken":"\#(token)"}"#)
+        results += try #require(page["previewResults"] as? [[String: Any]])
+        #expect(results.count == 3 && page["nextToken"] == nil)
+        let (_, untagged) = try await h.call("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web","filter":{"tagStatus":"UNTAGGED"}}"#)
+        #expect((untagged["previewResults"] as? [[String: Any]])?.count == 0)  // the untagged image is the newest, kept
+        try await h.expectError("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web","nextToken":"9.1"}"#, "InvalidParameterException")
+        try await h.expectError("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web","maxResults":101}"#, "InvalidParameterException")
+        try await h.expectError("GetLifecyclePolicyPreview", #"{"repositoryName":"acme/web","filter":{"tagStatus":"SOME"}}"#, "InvalidParameterException")
+        #expect(try h.ledger.headSeq() == head)
+    }
+}

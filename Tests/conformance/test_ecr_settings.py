@@ -159,3 +159,44 @@ def test_aws_cli_puts_and_gets_a_lifecycle_policy(server, repo, tmp_path):
     assert rc == 0 and json.loads(put["lifecyclePolicyText"]) == json.loads(POLICY), err
     rc, got, err = aws(server, "get-lifecycle-policy", "--repository-name", repo)
     assert rc == 0 and got["lifecyclePolicyText"] == POLICY, err
+
+
+def test_lifecycle_preview_keeps_flagged_images_and_says_why(server, ecr, repo, quay):
+    from conftest import manifest
+    ecr.create_repository(repositoryName=repo)
+    for i in range(4):
+        ecr.put_image(repositoryName=repo, imageManifest=manifest(7700 + i), imageTag=f"r{i}")
+    flagged = quay["admin"].put(f"/repository/{repo}/tag/r0", json={"immutable": True})
+    assert flagged.status_code in (200, 201), flagged.text
+    keep_one = json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1},
+                                      "action": {"type": "expire"}}]})
+    before = head_seq(server)
+    assert ecr.start_lifecycle_policy_preview(repositoryName=repo, lifecyclePolicyText=keep_one)["status"] == "COMPLETE"
+    preview = ecr.get_lifecycle_policy_preview(repositoryName=repo)
+    assert preview["summary"]["expiringImageTotalCount"] == 2
+    results = {r["imageTags"][0]: r for r in preview["previewResults"]}
+    assert set(results) == {"r0", "r1", "r2"}
+    assert results["r1"]["action"] == {"type": "EXPIRE"} and results["r1"]["appliedRulePriority"] == 1
+    # botocore drops members its model does not know; the raw answer keeps why r0 is kept.
+    raw = signed_post(server.url, "GetLifecyclePolicyPreview", {"repositoryName": repo}).json()
+    (kept,) = [r for r in raw["previewResults"] if "action" not in r]
+    assert kept["imageTags"] == ["r0"] and kept["protectedBy"] == {"tag": "r0", "cause": "manual"}
+    assert head_seq(server) == before
+    with pytest.raises(ClientError) as refused:
+        ecr.start_lifecycle_policy_preview(repositoryName=repo, lifecyclePolicyText=keep_one.replace('"countNumber": 1', '"countNumber": 0'))
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed (make pydeps installs it)")
+def test_aws_cli_previews_a_lifecycle_policy(server, ecr, repo):
+    from test_awscli import aws
+    from conftest import manifest
+    ecr.create_repository(repositoryName=repo)
+    for i in range(3):
+        ecr.put_image(repositoryName=repo, imageManifest=manifest(7800 + i), imageTag=f"c{i}")
+    ecr.put_lifecycle_policy(repositoryName=repo, lifecyclePolicyText=POLICY.replace('"countNumber": 10', '"countNumber": 1').replace('"v*"', '"c*"'))
+    rc, started, err = aws(server, "start-lifecycle-policy-preview", "--repository-name", repo)
+    assert rc == 0 and started["status"] == "COMPLETE", err
+    rc, preview, err = aws(server, "get-lifecycle-policy-preview", "--repository-name", repo)
+    assert rc == 0, err
+    assert sorted(r["imageTags"][0] for r in preview["previewResults"]) == ["c0", "c1"]

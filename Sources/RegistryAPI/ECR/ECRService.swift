@@ -54,12 +54,15 @@ public struct ECRService: Sendable {
         "PutLifecyclePolicy": { s, input, context, _ in try await s.putLifecyclePolicy(input, context) },
         "GetLifecyclePolicy": { s, input, _, _ in try s.getLifecyclePolicy(input) },
         "DeleteLifecyclePolicy": { s, input, context, _ in try await s.deleteLifecyclePolicy(input, context) },
+        "StartLifecyclePolicyPreview": { s, input, _, _ in try s.startLifecyclePolicyPreview(input) },
+        "GetLifecyclePolicyPreview": { s, input, _, _ in try s.getLifecyclePolicyPreview(input) },
     ]
 
     let ledger: Ledger
     let region: String
     let activations: ActivationScheduler?
     let logger: Logger
+    let previews = LifecyclePreviews()
 
     /// - Parameters:
     ///   - activations: completes restores to STANDARD; without one, restored images stay
@@ -214,6 +217,77 @@ public struct ECRService: Sendable {
         let ref = try repository(input)
         let text = try await ledger.deleteLifecyclePolicy(ref, context: context)
         return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text])
+    }
+
+    /// Computes the preview now, against the current state, and keeps it for
+    /// `GetLifecyclePolicyPreview`: a policy that does not check is refused here, synchronously.
+    private func startLifecyclePolicyPreview(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(input)
+        let (text, outcomes) = try ledger.lifecyclePreview(ref, policyText: try input.optionalString("lifecyclePolicyText"))
+        previews.store(ref, text: text, outcomes: outcomes)
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text, "status": "COMPLETE"])
+    }
+
+    private func getLifecyclePolicyPreview(_ input: JSONObject) throws -> ECRResponse {
+        let ref = try repository(input)
+        let limit = try input.optionalInt("maxResults", in: 1...100) ?? 100
+        let tagStatus = try input.optionalObject("filter").map { filter -> String in
+            let status = try filter.string("tagStatus")
+            guard ["TAGGED", "UNTAGGED", "ANY"].contains(status) else {
+                throw LedgerError.invalid("Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'")
+            }
+            return status
+        } ?? "ANY"
+        let wanted = try imageIds(input, required: false)
+        _ = try ledger.describeRepositories(registryId: ref.registryId, names: [ref.name])  // RepositoryNotFoundException
+        guard let preview = previews.preview(ref) else {
+            throw LedgerError(LedgerError.Code(rawValue: "LifecyclePolicyPreviewNotFoundException"),
+                              "There is no lifecycle policy preview for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
+        }
+        let selected = preview.outcomes.filter { outcome in
+            let tags = outcome.image.tags
+            let statusMatches = tagStatus == "ANY" || (tagStatus == "TAGGED") == !tags.isEmpty
+            let idMatches = wanted.map { ids in
+                ids.contains { id in (id.digest.map { $0 == outcome.image.digest.description } ?? true) && (id.tag.map { tags.contains($0) } ?? true) }
+            } ?? true
+            return statusMatches && idMatches
+        }
+        var offset = 0
+        if let token = try input.optionalString("nextToken") {
+            let parts = token.split(separator: ".")
+            guard parts.count == 2, UInt64(parts[0]) == preview.id, let at = Int(parts[1]), (0...selected.count).contains(at) else {
+                throw LedgerError.invalid("Invalid parameter at 'nextToken': the token is malformed or belongs to another preview")
+            }
+            offset = at
+        }
+        let page = selected[offset..<min(selected.count, offset + limit)]
+        var answer: [String: Any] = [
+            "registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": preview.text, "status": "COMPLETE",
+            "previewResults": page.map(Self.previewResult),
+            "summary": [
+                "expiringImageTotalCount": preview.outcomes.filter { $0.action == .expire }.count,
+                "transitioningImageTotalCounts": [["targetStorageClass": "ARCHIVE",
+                                                   "imageTotalCount": preview.outcomes.filter { $0.action == .transitionToArchive }.count]],
+            ] as [String: Any],
+        ]
+        if page.endIndex < selected.count { answer["nextToken"] = "\(preview.id).\(page.endIndex)" }
+        return .ok(answer)
+    }
+
+    /// One image of a preview: ECR's `LifecyclePolicyPreviewResult`; a protected image has no
+    /// `action` and says what protects it (`protectedBy`).
+    static func previewResult(_ outcome: LifecycleOutcome) -> [String: Any] {
+        var result: [String: Any] = [
+            "imageDigest": outcome.image.digest.description, "imageTags": outcome.image.tags,
+            "imagePushedAt": Double(outcome.image.pushedAt) / 1e6, "appliedRulePriority": outcome.rulePriority,
+            "storageClass": outcome.image.status == .active ? "STANDARD" : "ARCHIVE",
+        ]
+        switch outcome.action {
+        case .expire: result["action"] = ["type": "EXPIRE"]
+        case .transitionToArchive: result["action"] = ["type": "TRANSITION", "targetStorageClass": "ARCHIVE"]
+        case nil: if let p = outcome.image.protectedBy { result["protectedBy"] = ["tag": p.tag, "cause": p.cause] }
+        }
+        return result
     }
 
     private func listTagsForResource(_ input: JSONObject) throws -> ECRResponse {
