@@ -95,4 +95,66 @@ import Testing
         try await ledger.putLifecyclePolicy(ref, text: text, context: alice)
         #expect(try ledger.lifecyclePreview(ref).outcomes == outcomes)
     }
+
+    @Test func aRunDoesWhatItsPreviewSaidRecordsTheRuleAndDeniesTheProtected() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        _ = try await ledger.createRepository(ref, context: alice)
+        try await push(ledger, ref, 0..<4)
+        _ = try await ledger.setTagImmutable(ref, tag: tag("t0"), immutable: true, context: admin)
+        try await ledger.putLifecyclePolicy(ref, text: LifecyclePolicyTests.policy(rule(3, #""tagStatus":"any","countType":"imageCountMoreThan","countNumber":1"#)),
+                                            context: alice)
+        let preview = try ledger.lifecyclePreview(ref).outcomes
+        let head = try ledger.headSeq()
+        let dry = try await ledger.runLifecycle(dryRun: true)
+        #expect(dry == [LifecycleRunResult(repository: ref, outcomes: preview)])
+        #expect(try ledger.headSeq() == head)
+        let run = try await ledger.runLifecycle()
+        #expect(run == dry, "a run does what its preview said")
+        let events = try ledger.events(from: head + 1)
+        #expect(events.map(\.event.typeName) == ["image.expired", "image.expired"])
+        #expect(events.allSatisfy { $0.actor == "lifecycle" })
+        #expect(events.map(\.event) == preview.filter { $0.action != nil }.map { .imageExpired(ref, digest: $0.image.digest, rulePriority: 3) })
+        #expect(Set(try ledger.listImages(ref).items.compactMap(\.tag)) == ["t0", "t3"])
+        // The tag's history names the rule; the protected tag's history has the denial.
+        let t1 = try ledger.tagHistory(ref, tag: "t1")
+        guard case .event(let expired)? = t1.last, case .imageExpired(_, _, 3) = expired.event else {
+            Issue.record("t1's history does not end with its expiry by rule 3: \(t1)")
+            return
+        }
+        guard case .denied(let denial)? = try ledger.tagHistory(ref, tag: "t0").last else {
+            Issue.record("no denial in t0's history")
+            return
+        }
+        #expect(denial.actor == "lifecycle" && denial.reason.contains("lifecycle rule 3") && denial.reason.contains("manual"))
+        // A second run finds nothing more to do but the protected image, denied again.
+        let again = try await ledger.runLifecycle(ref)
+        #expect(again[0].outcomes.map { $0.action == nil } == [true])
+        #expect(try ledger.headSeq() == head + 2)
+        let digest = try ledger.stateDigest()
+        #expect(try await ledger.rebuild() == digest)
+        for record in events { #expect(try EventJSON.parse(EventJSON.line(record)).0 == record) }
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func aTransitionArchivesAndAStaleOutcomeIsLeftForTheNextRun() async throws {
+        let (ledger, _) = try makeLedger()
+        let ref = repo("acme/web")
+        _ = try await ledger.createRepository(ref, context: alice)
+        try await push(ledger, ref, 0..<3)
+        try await ledger.putLifecyclePolicy(ref, text: LifecyclePolicyTests.policy(rule(1, #""tagStatus":"tagged","tagPrefixList":["t"],"countType":"imageCountMoreThan","countNumber":2"#,
+                                                                                       #"{"type":"transition","targetStorageClass":"archive"}"#)), context: alice)
+        let evaluated = try ledger.lifecyclePreview(ref).outcomes
+        #expect(evaluated.map(\.image.tags) == [["t0"]])
+        // The image is retagged after the evaluation: the run leaves it alone.
+        _ = try await ledger.setTag(ref, tag: tag("extra"), digest: evaluated[0].image.digest, context: alice)
+        let head = try ledger.headSeq()
+        #expect(try await ledger.submit(ApplyLifecycle(ref: ref, outcomes: evaluated), Ledger.lifecycleActor).isEmpty)
+        #expect(try ledger.headSeq() == head)
+        let run = try await ledger.runLifecycle(ref)
+        #expect(run[0].outcomes.count == 1 && run[0].outcomes[0].action == .transitionToArchive)
+        #expect(try ledger.events(from: head + 1).map(\.event.typeName) == ["image.transitioned"])
+        let archived = try ledger.describeImages(ref, filter: ImageFilter(imageStatus: .any)).items.filter { $0.status == .archived }
+        #expect(archived.map(\.digest) == [evaluated[0].image.digest])
+    }
 }

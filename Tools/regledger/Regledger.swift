@@ -11,7 +11,7 @@ struct Regledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regledger",
         abstract: "Serve, audit, replay and maintain a RegistryLedger store.",
-        subcommands: [Serve.self, Audit.self, Rebuild.self, Export.self, Import.self])
+        subcommands: [Serve.self, Audit.self, Rebuild.self, Export.self, Import.self, Lifecycle.self])
 
     static func main() async {
         do {
@@ -58,6 +58,11 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store read-only, refusing a directory that holds no store.
     func openReadOnly() throws -> Ledger {
         try open { $0.readOnly = true }
+    }
+
+    /// Opens the store for writing (refused while a server holds it, naming its pid).
+    func openWritable() throws -> Ledger {
+        try open { _ in }
     }
 
     /// Opens the store for `rebuild`: writable, so that derived state an older version built (or a

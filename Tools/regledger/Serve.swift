@@ -89,6 +89,8 @@ struct Serve: AsyncParsableCommand {
         }
         let following = node.map { node in Task { await node.run(ledger: ledger, logger: logger) } }
         defer { following?.cancel() }
+        let lifecycle = Self.scheduleLifecycle(ledger, every: serverConfig.lifecycleIntervalSeconds, node: node, logger: logger)
+        defer { lifecycle?.cancel() }
         let host = self.host
         try await server.run(host: host, port: port) { port in
             var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
@@ -112,6 +114,28 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
         logger.info("stopped; closing the store")
+    }
+
+    /// Runs every repository's lifecycle policy every `interval` seconds, the first time one
+    /// interval after start (0: never); in a cluster only on the writer.
+    static func scheduleLifecycle(_ ledger: Ledger, every interval: Double, node: ClusterNode?, logger: Logger) -> Task<Void, Never>? {
+        guard interval > 0 else { return nil }
+        return Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                guard !Task.isCancelled, node.map({ $0.role == .writer }) ?? true else { continue }
+                do {
+                    let results = try await ledger.runLifecycle()
+                    let acted = results.reduce(0) { $0 + $1.outcomes.filter { $0.action != nil }.count }
+                    let kept = results.reduce(0) { $0 + $1.outcomes.filter { $0.action == nil }.count }
+                    if acted + kept > 0 {
+                        logger.notice("lifecycle policies ran", metadata: ["repositories": "\(results.count)", "actedOn": "\(acted)", "protectedKept": "\(kept)"])
+                    }
+                } catch {
+                    logger.error("lifecycle policies could not run", metadata: ["reason": "\(error)"])
+                }
+            }
+        }
     }
 
     /// Connects to the cluster's database. - Throws: an invalid-input error (exit status 2) that

@@ -276,7 +276,7 @@ public struct ECRService: Sendable {
 
     /// One image of a preview: ECR's `LifecyclePolicyPreviewResult`; a protected image has no
     /// `action` and says what protects it (`protectedBy`).
-    static func previewResult(_ outcome: LifecycleOutcome) -> [String: Any] {
+    package static func previewResult(_ outcome: LifecycleOutcome) -> [String: Any] {
         var result: [String: Any] = [
             "imageDigest": outcome.image.digest.description, "imageTags": outcome.image.tags,
             "imagePushedAt": Double(outcome.image.pushedAt) / 1e6, "appliedRulePriority": outcome.rulePriority,

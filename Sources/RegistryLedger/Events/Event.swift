@@ -45,6 +45,10 @@ public enum Event: Hashable, Sendable {
     case resourceTagsChanged(RepositoryRef, [ResourceTag])
     /// The repository's lifecycle policy text is now this (checked when it was put; nil: deleted).
     case lifecyclePolicyChanged(RepositoryRef, text: String?)
+    /// The lifecycle rule with `rulePriority` expired the image: it is gone with its tags.
+    case imageExpired(RepositoryRef, digest: Digest, rulePriority: Int)
+    /// The lifecycle rule with `rulePriority` moved the image to the archive (ACTIVE → ARCHIVED).
+    case imageTransitioned(RepositoryRef, digest: Digest, rulePriority: Int)
 
     /// The stable name used in exports and the audit tool.
     public var typeName: String {
@@ -64,6 +68,8 @@ public enum Event: Hashable, Sendable {
         case .settingsChanged: "settings.changed"
         case .resourceTagsChanged: "tags.changed"
         case .lifecyclePolicyChanged: "lifecycle.changed"
+        case .imageExpired: "image.expired"
+        case .imageTransitioned: "image.transitioned"
         }
     }
 
@@ -73,7 +79,8 @@ public enum Event: Hashable, Sendable {
         case .repositoryCreated(let r, _), .repositoryDeleted(let r), .tagMutabilityChanged(let r, _),
              .imagePushed(let r, _, _, _), .tagSet(let r, _, _, _), .tagRemoved(let r, _, _),
              .imageDeleted(let r, _), .imageStatusChanged(let r, _, _), .tagFlagChanged(let r, _, _, _),
-             .settingsChanged(let r, _), .resourceTagsChanged(let r, _), .lifecyclePolicyChanged(let r, _):
+             .settingsChanged(let r, _), .resourceTagsChanged(let r, _), .lifecyclePolicyChanged(let r, _),
+             .imageExpired(let r, _, _), .imageTransitioned(let r, _, _):
             r
         case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
             if case .repository(let reg, let name) = s { RepositoryRef(registryId: reg, name: name) } else { nil }

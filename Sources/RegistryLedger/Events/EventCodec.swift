@@ -22,6 +22,8 @@ enum EventCodec {
         case .settingsChanged: 13
         case .resourceTagsChanged: 14
         case .lifecyclePolicyChanged: 15
+        case .imageExpired: 16
+        case .imageTransitioned: 17
         }
     }
 
@@ -59,6 +61,8 @@ enum EventCodec {
             repository(r, &w); resourceTags(tags, &w)
         case .lifecyclePolicyChanged(let r, let text):
             repository(r, &w); optionalString(text, &w)
+        case .imageExpired(let r, let digest, let rule), .imageTransitioned(let r, let digest, let rule):
+            repository(r, &w); w.digest(digest); w.varint(UInt64(rule))
         }
     }
 
@@ -98,6 +102,10 @@ enum EventCodec {
         case 13: event = .settingsChanged(try repository(&r, cache), try settings(&r))
         case 14: event = .resourceTagsChanged(try repository(&r, cache), try resourceTags(&r))
         case 15: event = .lifecyclePolicyChanged(try repository(&r, cache), text: try optionalString(&r))
+        case 16, 17:
+            let repo = try repository(&r, cache), digest = try r.digest(), rule = try r.varint()
+            guard rule >= 1, rule <= 1_000_000 else { throw DecodingError(reason: "rule priority \(rule) out of range") }
+            event = type == 16 ? .imageExpired(repo, digest: digest, rulePriority: Int(rule)) : .imageTransitioned(repo, digest: digest, rulePriority: Int(rule))
         default:
             throw DecodingError(reason: "unknown event type \(type)")
         }

@@ -89,6 +89,8 @@ package enum EventJSON {
             return ["imageScanningConfiguration": settings.scanningJSON, "encryptionConfiguration": settings.encryptionJSON]
         case .resourceTagsChanged(_, let tags): return ["tags": ResourceTag.json(tags)]
         case .lifecyclePolicyChanged(_, let text): return ["lifecyclePolicyText": text.map { $0 as Any } ?? NSNull()]
+        case .imageExpired(_, let digest, let rule), .imageTransitioned(_, let digest, let rule):
+            return ["imageDigest": digest.description, "rulePriority": rule]
         }
     }
 
@@ -146,6 +148,10 @@ package enum EventJSON {
                 throw LedgerError.invalid("tags.changed needs at most \(ResourceTag.maxPerRepository) tags with distinct keys, sorted by key")
             }
             return .resourceTagsChanged(try repo(), tags)
+        case "image.expired", "image.transitioned":
+            guard let rule = try p.optionalInt("rulePriority", in: 1...1_000_000) else { throw LedgerError.invalid("\(type) needs a rulePriority") }
+            return type == "image.expired" ? .imageExpired(try repo(), digest: try digest("imageDigest"), rulePriority: rule)
+                : .imageTransitioned(try repo(), digest: try digest("imageDigest"), rulePriority: rule)
         case "lifecycle.changed":
             let text = try p.optionalString("lifecyclePolicyText")
             if let text { _ = try LifecyclePolicy(text: text) }

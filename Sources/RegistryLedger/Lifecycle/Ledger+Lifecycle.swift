@@ -48,3 +48,36 @@ extension Ledger {
         return "manual"
     }
 }
+
+/// What a lifecycle run did (or, dry, would do) to one repository.
+public struct LifecycleRunResult: Sendable, Hashable {
+    public let repository: RepositoryRef
+    /// The images acted on and the protected ones kept, oldest pushed first.
+    public let outcomes: [LifecycleOutcome]
+}
+
+extension Ledger {
+    /// The actor of every event and denial a lifecycle run records.
+    public static let lifecycleActor = CommandContext(actor: "lifecycle", origin: .library, requestId: "lifecycle")
+
+    /// Evaluates the lifecycle policy of `repository` (of every repository that has one when
+    /// nil) at `now` and, unless `dryRun`, carries it out: each expiry or transition an event
+    /// with actor `lifecycle` and the rule's priority, each protected image a denial. A dry run
+    /// returns exactly the preview.
+    /// - Throws: `RepositoryNotFoundException`, `LifecyclePolicyNotFoundException` for a named
+    ///   repository without a policy; storage errors.
+    public func runLifecycle(_ repository: RepositoryRef? = nil, dryRun: Bool = false, now: Date = Date(),
+                             context: CommandContext = Ledger.lifecycleActor) async throws -> [LifecycleRunResult] {
+        let refs = try repository.map { [$0] } ?? read { reader in try reader.repositoriesWithLifecyclePolicy() }
+        var results: [LifecycleRunResult] = []
+        for ref in refs {
+            let (_, outcomes) = try lifecyclePreview(ref, now: now)
+            if dryRun || outcomes.isEmpty {
+                results.append(LifecycleRunResult(repository: ref, outcomes: outcomes))
+            } else {
+                results.append(LifecycleRunResult(repository: ref, outcomes: try await submit(ApplyLifecycle(ref: ref, outcomes: outcomes), context)))
+            }
+        }
+        return results
+    }
+}

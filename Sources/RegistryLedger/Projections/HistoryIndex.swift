@@ -11,7 +11,8 @@ import LMDB
 /// point comes from the temporal index, ``Versions``.
 enum HistoryIndex {
     /// Records `record` in the indexes; runs before the event is applied. A repository deletion
-    /// is indexed under every tag it removes, so each tag's history shows it.
+    /// is indexed under every tag it removes, and a lifecycle action under every tag of its
+    /// image, so each tag's history shows them.
     /// `historyId` is ``HistoryIdKey/of(_:)`` of the event's repository, computed once by the caller.
     static func index(_ record: EventRecord, historyId hid: [UInt8]?, _ store: some HistoryStore) throws {
         let seq = record.seq
@@ -20,6 +21,13 @@ enum HistoryIndex {
             if let tag = record.event.tag { try store.indexTagEvent(historyId: hid, tag: tag, seq: seq) }
             if case .repositoryDeleted = record.event, let repo = try store.repository(ref) {
                 for tag in try store.tagNames(repo.repoId) { try store.indexTagEvent(historyId: hid, tag: tag, seq: seq) }
+            }
+            switch record.event {
+            case .imageExpired(_, let digest, _), .imageTransitioned(_, let digest, _):
+                if let repo = try store.repository(ref), let image = try store.image(repo.repoId, digest) {
+                    for tag in image.tags { try store.indexTagEvent(historyId: hid, tag: tag, seq: seq) }
+                }
+            default: break
             }
         }
         if case .repositoryCreated(let ref, _) = record.event, let hid { try store.noteRepository(historyId: hid, ref) }

@@ -65,6 +65,16 @@ struct ProjectionReader: BaseView {
         return out
     }
 
+    /// Every repository, of every registry, that has a lifecycle policy, in key order.
+    func repositoriesWithLifecyclePolicy() throws -> [RepositoryRef] {
+        var out: [RepositoryRef] = []
+        try txn.forEach(dbs.repos) { e in
+            if try e.value().lifecyclePolicy != nil { out.append(try e.key()) }
+            return true
+        }
+        return out
+    }
+
     /// All tags of a repository in name order.
     func tags(_ repoId: UInt64) throws -> [(name: String, record: TagRecord)] {
         var out: [(name: String, record: TagRecord)] = []

@@ -44,7 +44,7 @@ struct ProjectionWriter<Store: ProjectionStore> {
             try detach(tag.value, from: digest, repoId: id)
             try store.deleteTag(id, tag.value)
 
-        case .imageDeleted(let ref, let digest):
+        case .imageDeleted(let ref, let digest), .imageExpired(let ref, let digest, _):
             let id = try require(ref).repoId
             let image = try requireImage(id, digest)
             for tag in image.tags {
@@ -54,7 +54,8 @@ struct ProjectionWriter<Store: ProjectionStore> {
             try store.deleteListing(id, digest, tag: nil)
             try store.deleteImage(id, digest)
 
-        case .imageStatusChanged(let ref, let digest, let status):
+        case .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
+            let status: ImageStatus = if case .imageStatusChanged(_, _, let s) = record.event { s } else { .archived }
             let id = try require(ref).repoId
             var image = try requireImage(id, digest)
             image.status = status

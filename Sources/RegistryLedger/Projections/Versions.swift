@@ -40,10 +40,10 @@ enum Versions {
              .settingsChanged(let ref, _), .resourceTagsChanged(let ref, _), .lifecyclePolicyChanged(let ref, _):
             // The repository's own version.
             (t.repository, t.historyId) = (ref, historyId)
-        case .imagePushed(let ref, let digest, _, _), .imageStatusChanged(let ref, let digest, _):
+        case .imagePushed(let ref, let digest, _, _), .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
             t.repoId = try repoId(ref)
             t.entities = [.image(digest)]
-        case .imageDeleted(let ref, let digest):
+        case .imageDeleted(let ref, let digest), .imageExpired(let ref, let digest, _):
             let id = try repoId(ref)
             t.repoId = id
             t.entities = [.image(digest)] + (try id.flatMap { try store.image($0, digest) }?.tags ?? []).map(Entity.tag)

@@ -14,8 +14,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var tokens: [QuayToken]
     /// Seconds between `UpdateImageStorageClass` to STANDARD and the image becoming ACTIVE.
     public var activationDelaySeconds: Double
-    /// Seconds between scheduled lifecycle-policy runs (0: off). Read and checked here; the
-    /// scheduler that uses it comes with lifecycle policies (SPEC §2.8).
+    /// Seconds between scheduled lifecycle-policy runs (0: off; SPEC §2.8).
     public var lifecycleIntervalSeconds: Double
     /// Seconds between scheduled blob garbage collections (0: off). Read and checked here; the
     /// collector that uses it comes with the blob store (SPEC §8).
