@@ -95,6 +95,7 @@ import Testing
         #expect(status == 200 && put["lifecyclePolicyText"] as? String == Self.text && put["repositoryName"] as? String == "acme/web")
         let (_, got) = try await h.call("GetLifecyclePolicy", #"{"repositoryName":"acme/web"}"#)
         #expect(got["lifecyclePolicyText"] as? String == Self.text && got["registryId"] as? String == "000000000000")
+        #expect(got["lastEvaluatedAt"] as? Int == 0)
         let (_, deleted) = try await h.call("DeleteLifecyclePolicy", #"{"repositoryName":"acme/web"}"#)
         #expect(deleted["lifecyclePolicyText"] as? String == Self.text)
         try await h.expectError("DeleteLifecyclePolicy", #"{"repositoryName":"acme/web"}"#, "LifecyclePolicyNotFoundException")

@@ -210,13 +210,13 @@ public struct ECRService: Sendable {
             throw LedgerError(.lifecyclePolicyNotFound,
                               "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
         }
-        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text])
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text, "lastEvaluatedAt": 0])
     }
 
     private func deleteLifecyclePolicy(_ input: JSONObject, _ context: CommandContext) async throws -> ECRResponse {
         let ref = try repository(input)
         let text = try await ledger.deleteLifecyclePolicy(ref, context: context)
-        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text])
+        return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text, "lastEvaluatedAt": 0])
     }
 
     /// Computes the preview now, against the current state, and keeps it for
