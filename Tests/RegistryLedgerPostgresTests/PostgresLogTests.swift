@@ -223,6 +223,16 @@ func standaloneRecords(pushes: Int) async throws -> (records: [SharedLogGroup.Re
             try Array("00000000-0000-0000-0000-000000000000\n".utf8).withUnsafeBytes {
                 try Data($0).write(to: URL(fileURLWithPath: path + "/unflushed"))
             }
+            // Nothing but the node itself may open it now: the others would read what may be torn.
+            for readOnly in [true, false] {
+                var alone = Ledger.Options()
+                alone.readOnly = readOnly
+                #expect {
+                    _ = try Ledger(path: path, options: alone)
+                } throws: { error in
+                    (error as? LedgerError)?.code == .invalidParameter && "\(error)".contains("copy it again from the cluster's log")
+                }
+            }
             a = try Ledger(path: path, options: options)
             defer { a.close() }
             #expect(notices.all.contains { if case .discardedLocalCopy(let reason) = $0 { reason.contains("machine restarted") } else { false } })

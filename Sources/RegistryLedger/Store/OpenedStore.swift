@@ -21,7 +21,12 @@ struct OpenedStore {
 
     init(path: String, options: Ledger.Options) throws {
         let copiesSharedLog = options.sharedLog != nil && !options.readOnly
-        if copiesSharedLog, let reason = StateFlusher.tornReason(directory: path, holding: "the local copy of the cluster's log") {
+        if let reason = StateFlusher.tornReason(directory: path, holding: "the local copy of the cluster's log") {
+            // Only a cluster node can copy it again; any other open would read what may be torn.
+            guard copiesSharedLog else {
+                throw LedgerError.invalid("\(path) is a cluster node's copy of the log that may be torn (\(reason)); "
+                    + "start the node (`regledger serve --data \(path) --cluster …`) to copy it again from the cluster's log")
+            }
             for file in ["data.mdb", "lock.mdb"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
             try? FileManager.default.removeItem(atPath: Ledger.stateDirectory(path))
             options.onRecovery(.discardedLocalCopy(reason: reason))
