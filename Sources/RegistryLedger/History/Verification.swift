@@ -27,40 +27,69 @@ extension Ledger {
     /// each in its own read transaction, so it never holds old pages for long and works while
     /// another process writes; `progress` hears every `chunkSize` records.
     public func verify(chunkSize: UInt64 = 50_000, progress: ((UInt64, UInt64) -> Void)? = nil) throws -> VerificationReport {
-        // The state's digest is compared at the point it reflects; the chain is walked to the head.
-        let (head, applied, storedDigest) = try readBoth { stxn, ltxn in
-            (try LMDBLogStore.head(ltxn, logTables).seq, try AppliedPoint.read(stxn, stateTables).seq,
-             try StateDigest.compute(stxn, try stateTables.current(stxn)))
-        }
-        var problems: [String] = []
-        var firstBad: UInt64?
-        var verified: UInt64 = 0
-        // The log folds in memory as rebuild folds it.
-        let memory = MemoryProjections()
-        let writer = ProjectionWriter(memory)
-        var replayed: String?
-        do {
-            try LogReplay.forEachConcurrently(logEnv, logTables.log, through: head, chunk: min(chunkSize, 8192)) { record in
-                if record.seq <= applied { try writer.apply(record) }
-                verified = record.seq
-                if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
+        // The stored state's digest (at the point it reflects) and the manifests are checked on a
+        // thread of their own while this one folds the log: they read other pages than the fold.
+        try Handoff<BackgroundCheck>.pipeline(capacity: 3, name: "regledger.verify-checks", produce: { [self] handoff in
+            do {
+                try readBoth { stxn, ltxn in
+                    handoff.put(.point(head: try LMDBLogStore.head(ltxn, logTables).seq, applied: try AppliedPoint.read(stxn, stateTables).seq))
+                    handoff.put(.storedDigest(try StateDigest.compute(stxn, try stateTables.current(stxn))))
+                }
+                let (count, bad) = try verifyManifests()
+                handoff.put(.manifests(count: count, bad: bad))
+            } catch {
+                handoff.put(.failed(error))
             }
-            replayed = try memory.stateDigest()
-        } catch let corruption as LogCorruption {
-            firstBad = corruption.seq
-            problems.append(corruption.description)
+        }, consume: { handoff in
+            guard case .point(let head, let applied) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
+            var problems: [String] = []
+            var firstBad: UInt64?
+            var verified: UInt64 = 0
+            // The log folds in memory as rebuild folds it.
+            let memory = MemoryProjections()
+            let writer = ProjectionWriter(memory)
+            var replayed: String?
+            do {
+                try LogReplay.forEachConcurrently(logEnv, logTables.log, through: head, chunk: min(chunkSize, 8192)) { record in
+                    if record.seq <= applied { try writer.apply(record) }
+                    verified = record.seq
+                    if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
+                }
+                replayed = try memory.stateDigest()
+            } catch let corruption as LogCorruption {
+                firstBad = corruption.seq
+                problems.append(corruption.description)
+            }
+            guard case .storedDigest(let storedDigest) = try BackgroundCheck.next(handoff),
+                  case .manifests(let manifests, let badDigests) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
+            if let replayed, replayed != storedDigest {
+                problems.append("the store's projections (digest \(storedDigest.prefix(16))…) differ from a replay of the log (\(replayed.prefix(16))…); run `regledger rebuild`")
+            }
+            for digest in badDigests {
+                let seq = try firstSeq(naming: digest, through: head)
+                if let seq { firstBad = min(firstBad ?? seq, seq) }
+                problems.append("manifest \(digest) no longer hashes to its digest" + (seq.map { " (pushed at seq \($0))" } ?? ""))
+            }
+            return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests,
+                                      storedDigest: storedDigest, replayedDigest: replayed, firstBadSeq: firstBad, problems: problems)
+        })
+    }
+
+    /// What the checking thread of ``verify(chunkSize:progress:)`` hands over, in this order.
+    private enum BackgroundCheck {
+        case point(head: UInt64, applied: UInt64)
+        case storedDigest(String)
+        case manifests(count: Int, bad: [Digest])
+        case failed(any Error)
+
+        static let outOfOrder = LedgerError(.storage, "verification's checking thread answered out of order")
+
+        /// The next item, rethrowing the thread's error.
+        static func next(_ handoff: Handoff<BackgroundCheck>) throws -> BackgroundCheck {
+            guard let item = handoff.take() else { throw outOfOrder }
+            if case .failed(let error) = item { throw error }
+            return item
         }
-        if let replayed, replayed != storedDigest {
-            problems.append("the store's projections (digest \(storedDigest.prefix(16))…) differ from a replay of the log (\(replayed.prefix(16))…); run `regledger rebuild`")
-        }
-        let (manifests, badDigests) = try verifyManifests()
-        for digest in badDigests {
-            let seq = try firstSeq(naming: digest, through: head)
-            if let seq { firstBad = min(firstBad ?? seq, seq) }
-            problems.append("manifest \(digest) no longer hashes to its digest" + (seq.map { " (pushed at seq \($0))" } ?? ""))
-        }
-        return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests,
-                                  storedDigest: storedDigest, replayedDigest: replayed, firstBadSeq: firstBad, problems: problems)
     }
 
     /// Checks every stored manifest in chunks; returns how many and the digests that fail.
