@@ -205,11 +205,7 @@ public struct ECRService: Sendable {
 
     private func getLifecyclePolicy(_ input: JSONObject) throws -> ECRResponse {
         let ref = try repository(input)
-        let repository = try ledger.describeRepositories(registryId: ref.registryId, names: [ref.name]).items[0]
-        guard let text = repository.lifecyclePolicy else {
-            throw LedgerError(.lifecyclePolicyNotFound,
-                              "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
-        }
+        guard let text = try ledger.repository(ref).lifecyclePolicy else { throw LedgerError.lifecyclePolicyNotFound(ref) }
         return .ok(["registryId": ref.registryId.value, "repositoryName": ref.name.value, "lifecyclePolicyText": text, "lastEvaluatedAt": 0])
     }
 
@@ -239,7 +235,7 @@ public struct ECRService: Sendable {
             return status
         } ?? "ANY"
         let wanted = try imageIds(input, required: false)
-        _ = try ledger.describeRepositories(registryId: ref.registryId, names: [ref.name])  // RepositoryNotFoundException
+        _ = try ledger.repository(ref)  // RepositoryNotFoundException
         guard let preview = previews.preview(ref) else {
             throw LedgerError(LedgerError.Code(rawValue: "LifecyclePolicyPreviewNotFoundException"),
                               "There is no lifecycle policy preview for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
@@ -292,8 +288,7 @@ public struct ECRService: Sendable {
 
     private func listTagsForResource(_ input: JSONObject) throws -> ECRResponse {
         let ref = try repository(arn: input)
-        let repository = try ledger.describeRepositories(registryId: ref.registryId, names: [ref.name]).items[0]
-        return .ok(["tags": ResourceTag.json(repository.resourceTags)])
+        return .ok(["tags": ResourceTag.json(try ledger.repository(ref).resourceTags)])
     }
 
     private func describeRepositories(_ input: JSONObject) throws -> ECRResponse {

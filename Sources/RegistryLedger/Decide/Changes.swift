@@ -54,4 +54,10 @@ extension LedgerError {
         LedgerError(.repositoryNotFound,
                     "The repository with name '\(ref.name)' does not exist in the registry with id '\(ref.registryId)'")
     }
+
+    /// `LifecyclePolicyNotFoundException` for `ref`, worded as ECR words it.
+    package static func lifecyclePolicyNotFound(_ ref: RepositoryRef) -> LedgerError {
+        LedgerError(.lifecyclePolicyNotFound,
+                    "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
+    }
 }

@@ -47,8 +47,7 @@ struct ChangeLifecyclePolicy: LedgerCommand {
         if let text { _ = try LifecyclePolicy(text: text) }
         let existing = try changes.repository(ref).lifecyclePolicy
         if text == nil, existing == nil {
-            throw LedgerError(.lifecyclePolicyNotFound,
-                              "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
+            throw LedgerError.lifecyclePolicyNotFound(ref)
         }
         if text != existing { try changes.emit(.lifecyclePolicyChanged(ref, text: text)) }
         return existing

@@ -25,10 +25,7 @@ extension Ledger {
         if let policyText {
             text = policyText
         } else {
-            guard let stored = try describeRepositories(registryId: ref.registryId, names: [ref.name]).items[0].lifecyclePolicy else {
-                throw LedgerError(.lifecyclePolicyNotFound,
-                                  "Lifecycle policy does not exist for the repository with name '\(ref.name)' in the registry with id '\(ref.registryId)'")
-            }
+            guard let stored = try self.repository(ref).lifecyclePolicy else { throw LedgerError.lifecyclePolicyNotFound(ref) }
             text = stored
         }
         let policy = try LifecyclePolicy(text: text)

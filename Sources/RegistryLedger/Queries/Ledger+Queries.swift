@@ -90,6 +90,11 @@ extension Ledger {
         }
     }
 
+    /// One repository as it is now. - Throws: `RepositoryNotFoundException`.
+    public func repository(_ ref: RepositoryRef) throws -> Repository {
+        try read { reader in Repository(ref: ref, record: try requireRepository(reader, ref)) }
+    }
+
     /// ECR `DescribeRepositories`: the named ones (an unknown name gives
     /// `RepositoryNotFoundException`), or all of the registry, paged in name order.
     public func describeRepositories(registryId: RegistryId? = nil, names: [RepositoryName]? = nil,
