@@ -8,7 +8,7 @@ APT_PACKAGES = liblmdb-dev libpcre2-dev pkg-config
 # skopeo: a real registry client for the OCI tag-listing tests. postgresql: cluster mode's tests
 # start servers of their own from its binaries (never the system service); patroni, etcd-server
 # and haproxy: the test of the Patroni example (examples/patroni), run on loopback ports.
-TEST_APT_PACKAGES = skopeo postgresql patroni etcd-server haproxy
+TEST_APT_PACKAGES = skopeo podman postgresql patroni etcd-server haproxy
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 

@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "RegistryServer", targets: ["RegistryServer"]),
         .library(name: "RegistryLedgerPostgres", targets: ["RegistryLedgerPostgres"]),
         .library(name: "PostgresFixture", targets: ["PostgresFixture"]),
+        .library(name: "BlobStore", targets: ["BlobStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -35,12 +36,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Content-addressed blob files and upload sessions (SPEC §8).
+        .target(
+            name: "BlobStore",
+            dependencies: [
+                "RegistryLedger",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // ECR, Quay and OCI requests in and responses out, with their authentication: no
         // transport, so the fuzz targets build without the HTTP stack.
         .target(
             name: "RegistryAPI",
             dependencies: [
-                "RegistryLedger",
+                "RegistryLedger", "BlobStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -48,7 +57,7 @@ let package = Package(
         .target(
             name: "RegistryServer",
             dependencies: [
-                "RegistryLedger", "RegistryAPI",
+                "RegistryLedger", "RegistryAPI", "BlobStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -74,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "regledger",
             dependencies: [
-                "RegistryLedger", "RegistryAPI", "RegistryServer", "RegistryLedgerPostgres", "LMDB",
+                "RegistryLedger", "RegistryAPI", "RegistryServer", "RegistryLedgerPostgres", "LMDB", "BlobStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/regledger"
@@ -82,7 +91,7 @@ let package = Package(
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger", "LMDB"]),
-        .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI"]),
+        .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI", "BlobStore"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryAPI", "RegistryServer"]),
         .testTarget(name: "RegistryLedgerPostgresTests", dependencies: ["RegistryLedgerPostgres", "RegistryLedger", "LMDB", "PostgresFixture"]),
     ]

@@ -33,7 +33,7 @@ import Testing
         #expect(abs(expiresAt - Date().timeIntervalSince1970 - 12 * 3600) < 5)
         let oci = OCIService(ledger: h.ledger, credentials: [Self.alice])
         #expect(oci.authenticates(basic("AWS", token)))
-        #expect(oci.handle(path: "/v2/", query: [:], authorization: basic("AWS", token)).status == 200)
+        #expect(await oci.handle(OCIRequest(method: "GET", path: "/v2/", headers: ["authorization": basic("AWS", token)])).status == 200)
         // The token is the store's, checked against its expiry and its principal.
         #expect(h.ledger.authorizationTokenPrincipal(token) == "alice")
         #expect(h.ledger.authorizationTokenPrincipal(token, now: Date(timeIntervalSince1970: expiresAt + 1)) == nil)
@@ -54,7 +54,7 @@ import Testing
         let foreign = other.ledger.issueAuthorizationToken(for: "alice", expiresAt: Date().addingTimeInterval(3600))
         for refused in [String(decoding: altered, as: UTF8.self), expired, foreign, "", "not-a-token", String(repeating: "A", count: 5000)] {
             #expect(!oci.authenticates(basic("AWS", refused)), "\(refused.prefix(40))")
-            #expect(oci.handle(path: "/v2/", query: [:], authorization: basic("AWS", refused)).status == 401)
+            #expect(await oci.handle(OCIRequest(method: "GET", path: "/v2/", headers: ["authorization": basic("AWS", refused)])).status == 401)
         }
         // A page token of the same store is not a login token.
         for name in ["acme/a", "acme/b"] { _ = try await h.call("CreateRepository", #"{"repositoryName":"\#(name)"}"#) }

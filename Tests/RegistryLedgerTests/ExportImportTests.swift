@@ -9,7 +9,7 @@ import Testing
         let records = try source.events()
         let lines = try records.map { record -> String in
             var manifest: [UInt8]?
-            if case .imagePushed(_, let d, _, _) = record.event { manifest = try source.manifest(d) }
+            if case .imagePushed(_, let d, _, _, _) = record.event { manifest = try source.manifest(d) }
             return EventJSON.line(record, manifest: manifest)
         }
         let parsed = try lines.map(EventJSON.parse)

@@ -16,7 +16,7 @@ import Testing
         let (fresh, _) = try makeLedger()
         let prefix = Array(events.prefix(n))
         let manifests = try Set(prefix.compactMap { r -> Digest? in
-            if case .imagePushed(_, let d, _, _) = r.event { d } else { nil }
+            if case .imagePushed(_, let d, _, _, _) = r.event { d } else { nil }
         }).map { try source.manifest($0)! }
         try await fresh.append(imported: prefix, manifests: manifests)
         return fresh

@@ -37,7 +37,7 @@ import Testing
     @Test func anEditedManifestIsFoundAndThePushNamed() async throws {
         let ledger = try await store()
         let pushed = try ledger.events().first { if case .imagePushed = $0.event { true } else { false } }!
-        guard case .imagePushed(_, let digest, _, _) = pushed.event else { return }
+        guard case .imagePushed(_, let digest, _, _, _) = pushed.event else { return }
         try ledger.logEnv.write { txn in
             var bytes = try txn.get(ledger.logTables.manifests.raw, digest.rawBytes)!
             bytes[0] = UInt8(ascii: " ")

@@ -11,7 +11,7 @@ struct Regledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regledger",
         abstract: "Serve, audit, replay and maintain a RegistryLedger store.",
-        subcommands: [Serve.self, Audit.self, Rebuild.self, Export.self, Import.self, Lifecycle.self])
+        subcommands: [Serve.self, Audit.self, Rebuild.self, Export.self, Import.self, Lifecycle.self, GC.self])
 
     static func main() async {
         do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlobStore
 import Foundation
 import Logging
 import RegistryAPI
@@ -8,7 +9,7 @@ import RegistryServer
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the ECR JSON API, Quay's REST API and OCI tag listing over the store.",
+        abstract: "Serve the ECR JSON API, Quay's REST API and the OCI registry API over the store.",
         discussion: """
             Without --config, DIR/config.json is used, and created (mode 0600, one random credential \
             and token) on first start. SIGTERM or SIGINT stops accepting, finishes in-flight requests \
@@ -80,8 +81,9 @@ struct Serve: AsyncParsableCommand {
 
         let nodeName = self.node ?? (port == 0 ? "\(self.host):pid-\(getpid())" : "\(self.host):\(port)")
         let node = shared.map { ClusterNode(log: $0, name: nodeName) }
+        let blobs = try BlobStore(directory: data)
         let server = RegistryHTTPServer(ledger: ledger, config: serverConfig, metrics: metrics, logger: logger,
-                                        role: node.map { ClusterRole(node: $0, ledger: ledger) } ?? StandaloneRole())
+                                        role: node.map { ClusterRole(node: $0, ledger: ledger) } ?? StandaloneRole(), blobs: blobs)
         node?.onTakingLease {
             do { try server.resumePendingActivations() } catch {
                 logger.error("cannot resume pending restores after taking the writer lease", metadata: ["reason": "\(error)"])
@@ -91,6 +93,11 @@ struct Serve: AsyncParsableCommand {
         defer { following?.cancel() }
         let lifecycle = Self.scheduleLifecycle(ledger, every: serverConfig.lifecycleIntervalSeconds, node: node, logger: logger)
         defer { lifecycle?.cancel() }
+        let sweeper = Self.sweepAbandonedUploads(blobs, logger: logger)
+        defer { sweeper?.cancel() }
+        let collector = Self.scheduleGC(BlobCollector(ledger: ledger, blobs: blobs, graceSeconds: Self.gcGraceSeconds),
+                                        every: serverConfig.gcIntervalSeconds, node: node, logger: logger)
+        defer { collector?.cancel() }
         let host = self.host
         try await server.run(host: host, port: port) { port in
             var lines = ["regledger: serving ECR, Quay and OCI APIs at http://\(host):\(port) (registry \(serverConfig.registryId), region \(serverConfig.region))"]
@@ -116,25 +123,54 @@ struct Serve: AsyncParsableCommand {
         logger.info("stopped; closing the store")
     }
 
-    /// Runs every repository's lifecycle policy every `interval` seconds, the first time one
-    /// interval after start (0: never); in a cluster only on the writer.
-    static func scheduleLifecycle(_ ledger: Ledger, every interval: Double, node: ClusterNode?, logger: Logger) -> Task<Void, Never>? {
+    /// Runs `work` every `interval` seconds, the first time one interval after start (0: never);
+    /// with a cluster `node`, only while it is the writer. A failure is logged as `failure` and
+    /// the schedule goes on.
+    static func repeating(every interval: Double, onWriterOf node: ClusterNode?, logger: Logger, failure: String,
+                          _ work: @escaping @Sendable () async throws -> Void) -> Task<Void, Never>? {
         guard interval > 0 else { return nil }
         return Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(interval))
                 guard !Task.isCancelled, node.map({ $0.role == .writer }) ?? true else { continue }
-                do {
-                    let results = try await ledger.runLifecycle()
-                    let acted = results.reduce(0) { $0 + $1.outcomes.filter { $0.action != nil }.count }
-                    let kept = results.reduce(0) { $0 + $1.outcomes.filter { $0.action == nil }.count }
-                    if acted + kept > 0 {
-                        logger.notice("lifecycle policies ran", metadata: ["repositories": "\(results.count)", "actedOn": "\(acted)", "protectedKept": "\(kept)"])
-                    }
-                } catch {
-                    logger.error("lifecycle policies could not run", metadata: ["reason": "\(error)"])
-                }
+                do { try await work() } catch { logger.error("\(failure)", metadata: ["reason": "\(error)"]) }
             }
+        }
+    }
+
+    /// Runs every repository's lifecycle policy every `interval` seconds (SPEC §2.8).
+    static func scheduleLifecycle(_ ledger: Ledger, every interval: Double, node: ClusterNode?, logger: Logger) -> Task<Void, Never>? {
+        repeating(every: interval, onWriterOf: node, logger: logger, failure: "lifecycle policies could not run") {
+            let results = try await ledger.runLifecycle()
+            let acted = results.reduce(0) { $0 + $1.outcomes.filter { $0.action != nil }.count }
+            let kept = results.reduce(0) { $0 + $1.outcomes.filter { $0.action == nil }.count }
+            if acted + kept > 0 {
+                logger.notice("lifecycle policies ran", metadata: ["repositories": "\(results.count)", "actedOn": "\(acted)", "protectedKept": "\(kept)"])
+            }
+        }
+    }
+
+    /// How old an unreferenced blob link or file must be before the server's gc reclaims it: a
+    /// push uploads its blobs before its manifest, and an upload session lives an hour idle.
+    static let gcGraceSeconds: Double = 3600
+
+    /// Reclaims unreferenced blobs every `interval` seconds (SPEC §8).
+    static func scheduleGC(_ collector: BlobCollector, every interval: Double, node: ClusterNode?, logger: Logger) -> Task<Void, Never>? {
+        repeating(every: interval, onWriterOf: node, logger: logger, failure: "blob gc could not run") {
+            let report = try await collector.collect()
+            if !report.unlinked.isEmpty || !report.removed.isEmpty {
+                logger.notice("blob gc ran", metadata: ["unlinked": "\(report.unlinked.count)", "removedFiles": "\(report.removed.count)",
+                                                        "reclaimedBytes": "\(report.reclaimedBytes)"])
+            }
+        }
+    }
+
+    /// Cancels upload sessions idle for an hour (a client that went away), checking every minute,
+    /// on every node (sessions are the node's own).
+    static func sweepAbandonedUploads(_ blobs: BlobStore, logger: Logger) -> Task<Void, Never>? {
+        repeating(every: 60, onWriterOf: nil, logger: logger, failure: "cannot sweep uploads") {
+            let swept = blobs.sweepAbandoned(idleSeconds: 3600)
+            if swept > 0 { logger.notice("cancelled abandoned uploads", metadata: ["uploads": "\(swept)"]) }
         }
     }
 

@@ -37,7 +37,7 @@ struct Export: AsyncParsableCommand {
         try ledger.forEachEvent { record in
             if record.seq % 10_000 == 0 || record.seq == head { progress?(record.seq, head) }
             var manifest: [UInt8]?
-            if case .imagePushed(_, let digest, _, _) = record.event { manifest = try ledger.manifest(digest) }
+            if case .imagePushed(_, let digest, _, _, _) = record.event { manifest = try ledger.manifest(digest) }
             buffer.append(Data((EventJSON.line(record, manifest: manifest) + "\n").utf8))
             if buffer.count > 1 << 20 { sink.write(buffer); buffer.removeAll(keepingCapacity: true) }
         }

@@ -1,99 +1,193 @@
+import BlobStore
 import Foundation
+import Logging
 import RegistryLedger
 
-/// An HTTP answer with headers beyond the content type (OCI's `Link`, `WWW-Authenticate`).
-public struct OCIResponse: Sendable {
-    public let status: Int
-    public let headers: [(name: String, value: String)]
-    public let body: [UInt8]
-
-    static func json(_ status: Int, _ object: Any, headers: [(name: String, value: String)] = []) -> OCIResponse {
-        OCIResponse(status: status, headers: headers,
-                    body: JSONBody.encode(object))
-    }
-
-    /// OCI's error body `{"errors": [{"code", "message", "detail"}]}`.
-    package static func error(_ status: Int, _ code: String, _ message: String, headers: [(name: String, value: String)] = []) -> OCIResponse {
-        json(status, ["errors": [["code": code, "message": message, "detail": [:] as [String: String]]]], headers: headers)
-    }
-}
-
-/// The read-only part of the OCI distribution API a registry client needs to list tags:
-/// `GET /v2/` and `GET /v2/<name>/tags/list?n=&last=`, with HTTP Basic authentication by a
-/// configured access key id and secret, or user `AWS` with a `GetAuthorizationToken` token.
+/// The registry API of OCI distribution 1.1 (SPEC §8) over one ``Ledger`` and its ``BlobStore``:
+/// blobs and uploads, manifests by tag and digest, tag listing, the catalog and referrers, with
+/// HTTP Basic authentication by a configured access key id and secret, or user `AWS` with a
+/// `GetAuthorizationToken` token. Every tag change goes through the ledger's commands.
 public struct OCIService: Sendable {
-    /// Tags per page when the client gives no `n`, and the most it may ask for.
+    /// Tags or repositories per page when the client gives no `n`, and the most it may ask for.
     public static let maxPageSize = 1000
     package static let challenge = (name: "WWW-Authenticate", value: #"Basic realm="regledger""#)
+    public static let apiVersion = (name: "Docker-Distribution-API-Version", value: "registry/2.0")
 
     let ledger: Ledger
-    private let secrets: [String: [UInt8]]
+    let blobs: BlobStore?
+    let logger: Logger
+    private let secrets: [String: (secret: [UInt8], principal: String)]
     private let principals: Set<String>
 
-    public init(ledger: Ledger, credentials: [AccessCredential]) {
+    /// - Parameter blobs: the blob store; without one, the API is read-only listing (tags, catalog, manifests).
+    public init(ledger: Ledger, credentials: [AccessCredential], blobs: BlobStore? = nil,
+                logger: Logger = Logger(label: "regledger.oci")) {
         self.ledger = ledger
-        secrets = Dictionary(credentials.map { ($0.accessKeyId, Array($0.secretAccessKey.utf8)) }, uniquingKeysWith: { first, _ in first })
+        self.blobs = blobs
+        self.logger = logger
+        secrets = Dictionary(credentials.map { ($0.accessKeyId, (Array($0.secretAccessKey.utf8), $0.principal)) },
+                             uniquingKeysWith: { first, _ in first })
         principals = Set(credentials.map(\.principal))
-    }
-
-    /// Whether an `Authorization` header carries Basic credentials of a configured key, or user
-    /// `AWS` with an unexpired login token (`GetAuthorizationToken`) issued to a principal that
-    /// still has a configured credential.
-    public func authenticates(_ authorization: String?) -> Bool {
-        guard let authorization, authorization.count < 4096,
-              authorization.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return false }
-        let key = String(decoding: decoded[..<colon], as: UTF8.self)
-        let password = Array(decoded[(colon + 1)...])
-        if key == Self.tokenUser {
-            guard let principal = ledger.authorizationTokenPrincipal(String(decoding: password, as: UTF8.self)) else { return false }
-            return principals.contains(principal)
-        }
-        guard let secret = secrets[key] else { return false }
-        return constantTimeEquals(password, secret)
     }
 
     /// The user name that goes with a login token, as ECR's `docker login --username AWS`.
     public static let tokenUser = "AWS"
 
-    /// Answers a GET of `path` (beginning `/v2`) with query parameters `query`.
-    public func handle(path: String, query: [String: String], authorization: String?) -> OCIResponse {
-        guard authenticates(authorization) else {
+    /// Whether an `Authorization` header carries valid Basic credentials (see ``principal(_:)``).
+    public func authenticates(_ authorization: String?) -> Bool { principal(authorization) != nil }
+
+    /// The principal an `Authorization` header authenticates: Basic credentials of a configured
+    /// key, or user `AWS` with an unexpired login token (`GetAuthorizationToken`) issued to a
+    /// principal that still has a configured credential.
+    public func principal(_ authorization: String?) -> String? {
+        guard let authorization, authorization.count < 4096,
+              authorization.lowercased().hasPrefix("basic "),
+              let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let key = String(decoding: decoded[..<colon], as: UTF8.self)
+        let password = Array(decoded[(colon + 1)...])
+        if key == Self.tokenUser {
+            guard let principal = ledger.authorizationTokenPrincipal(String(decoding: password, as: UTF8.self)),
+                  principals.contains(principal) else { return nil }
+            return principal
+        }
+        guard let entry = secrets[key], constantTimeEquals(password, entry.secret) else { return nil }
+        return entry.principal
+    }
+
+    /// Answers one registry-API request.
+    public func handle(_ request: OCIRequest) async -> OCIResponse {
+        guard let principal = principal(request.authorization) else {
             return .error(401, "UNAUTHORIZED", "authentication required", headers: [Self.challenge])
         }
-        if path == "/v2" || path == "/v2/" { return .json(200, [String: String]()) }
-        guard path.hasPrefix("/v2/"), path.hasSuffix("/tags/list") else {
-            return .error(404, "NOT_FOUND", "no such route")
-        }
-        let name = String(path.dropFirst(4).dropLast(10))
+        guard let route = OCIRoute(path: request.path) else { return .error(404, "NOT_FOUND", "no such route") }
+        let context = CommandContext(actor: principal, origin: .oci, requestId: request.requestId)
+        let method = request.method.uppercased()
         do {
-            let ref = try RepositoryRef(name, defaultRegistry: ledger.defaultRegistryId)
-            var limit = Self.maxPageSize
-            if let n = query["n"] {
-                guard let value = Int(n), value >= 0 else {
-                    return .error(400, "PAGINATION_NUMBER_INVALID", "n must be a non-negative integer")
-                }
-                limit = min(value, Self.maxPageSize)
+            switch (route, method) {
+            case (.base, "GET"), (.base, "HEAD"): return .json(200, [String: String]())
+            case (.catalog, "GET"): return try catalog(request)
+            case (.tags(let name), "GET"): return try tags(name, request)
+            case (.manifest(let name, let reference), "GET"), (.manifest(let name, let reference), "HEAD"):
+                let answer = try getManifest(name, reference, request)
+                return method == "HEAD" ? answer.withoutBody() : answer
+            case (.manifest(let name, let reference), "PUT"): return try await putManifest(name, reference, request, context)
+            case (.manifest(let name, let reference), "DELETE"): return try await deleteManifest(name, reference, context)
+            case (.referrers(let name, let digest), "GET"): return try referrers(name, digest, request)
+            case (.blob(let name, let digest), "GET"), (.blob(let name, let digest), "HEAD"):
+                let answer = try getBlob(name, digest, request)
+                return method == "HEAD" ? answer.withoutBody() : answer
+            case (.blob(let name, let digest), "DELETE"): return try await deleteBlob(name, digest, context)
+            case (.uploads(let name), "POST"): return try await startUpload(name, request, context)
+            case (.upload(let name, let id), "GET"): return try uploadStatus(name, id)
+            case (.upload(let name, let id), "PATCH"): return try await patchUpload(name, id, request)
+            case (.upload(let name, let id), "PUT"): return try await finishUpload(name, id, request, context)
+            case (.upload(let name, let id), "DELETE"): return try cancelUpload(name, id)
+            default:
+                return .error(405, "UNSUPPORTED", "\(method) is not supported on this endpoint")
             }
-            let page = try ledger.tagNames(ref, after: query["last"], limit: limit)
-            var headers: [(name: String, value: String)] = []
-            if page.more, let last = page.names.last {
-                headers.append((name: "Link", value: "</v2/\(name)/tags/list?n=\(limit)&last=\(Self.percentEncoded(last))>; rel=\"next\""))
-            }
-            return .json(200, ["name": name, "tags": page.names], headers: headers)
+        } catch let error as OCIError {
+            return error.response
         } catch let error as LedgerError {
-            switch error.code {
-            case .repositoryNotFound: return .error(404, "NAME_UNKNOWN", "repository name not known to registry")
-            case .invalidParameter: return .error(400, name.isEmpty || (try? RepositoryName(name)) == nil ? "NAME_INVALID" : "TAG_INVALID", error.message)
-            default: return .error(500, "UNKNOWN", "internal error")
-            }
+            return Self.response(for: error)
+        } catch let error as BlobStoreError {
+            return Self.response(for: error)
         } catch {
+            logger.error("registry API request failed", metadata: ["error": "\(error)"])
             return .error(500, "UNKNOWN", "internal error")
+        }
+    }
+
+    // MARK: listing
+
+    private func catalog(_ request: OCIRequest) throws -> OCIResponse {
+        let limit = try pageSize(request)
+        let page = try ledger.repositoryNames(after: request.query["last"], limit: limit)
+        var headers: [(name: String, value: String)] = []
+        if page.more, let last = page.names.last {
+            headers.append((name: "Link", value: "</v2/_catalog?n=\(limit)&last=\(Self.percentEncoded(last))>; rel=\"next\""))
+        }
+        return .json(200, ["repositories": page.names], headers: headers)
+    }
+
+    private func tags(_ name: String, _ request: OCIRequest) throws -> OCIResponse {
+        let ref = try repository(name)
+        let limit = try pageSize(request)
+        let page: (names: [String], more: Bool)
+        do {
+            page = try ledger.tagNames(ref, after: request.query["last"], limit: limit)
+        } catch let error as LedgerError where error.code == .invalidParameter {
+            throw OCIError(400, "TAG_INVALID", error.message)
+        }
+        var headers: [(name: String, value: String)] = []
+        if page.more, let last = page.names.last {
+            headers.append((name: "Link", value: "</v2/\(name)/tags/list?n=\(limit)&last=\(Self.percentEncoded(last))>; rel=\"next\""))
+        }
+        return .json(200, ["name": name, "tags": page.names], headers: headers)
+    }
+
+    private func pageSize(_ request: OCIRequest) throws -> Int {
+        guard let n = request.query["n"] else { return Self.maxPageSize }
+        guard let value = Int(n), value >= 0 else { throw OCIError(400, "PAGINATION_NUMBER_INVALID", "n must be a non-negative integer") }
+        return min(value, Self.maxPageSize)
+    }
+
+    // MARK: helpers
+
+    /// The repository `name` names. - Throws: 400 `NAME_INVALID`.
+    func repository(_ name: String) throws -> RepositoryRef {
+        do {
+            return try RepositoryRef(name, defaultRegistry: ledger.defaultRegistryId)
+        } catch {
+            throw OCIError(400, "NAME_INVALID", error.message)
+        }
+    }
+
+    /// A digest from a path or query. - Throws: 400 `DIGEST_INVALID`.
+    static func digest(_ text: String) throws -> Digest {
+        do {
+            return try Digest(text)
+        } catch {
+            throw OCIError(400, "DIGEST_INVALID", "'\(text.prefix(100))' is not a sha256 digest this registry supports")
         }
     }
 
     static func percentEncoded(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+    }
+
+    /// The answer to a ledger refusal that no endpoint handled itself.
+    static func response(for error: LedgerError) -> OCIResponse {
+        switch error.code {
+        case .repositoryNotFound: .error(404, "NAME_UNKNOWN", "repository name not known to registry")
+        case .invalidParameter: .error(400, "MANIFEST_INVALID", error.message)
+        case .imageTagAlreadyExists: .error(400, "TAG_INVALID", error.message)
+        case .imageNotFound: .error(404, "MANIFEST_UNKNOWN", error.message)
+        case .layersNotFound: .error(404, "BLOB_UNKNOWN", error.message)
+        case .insufficientStorage: .error(507, "UNKNOWN", "no space left on the device holding the store: \(error.message)")
+        default: .error(500, "UNKNOWN", "internal error")
+        }
+    }
+
+    static func response(for error: BlobStoreError) -> OCIResponse {
+        switch error {
+        case .uploadUnknown: .error(404, "BLOB_UPLOAD_UNKNOWN", "no such upload session (it finished, was cancelled, or the server restarted)")
+        case .rangeNotSatisfiable(let offset):
+            .error(416, "BLOB_UPLOAD_INVALID", "the chunk does not start where the upload stands (byte \(offset))",
+                   headers: [(name: "Range", value: "0-\(max(offset - 1, 0))")])
+        case .digestInvalid(let message): .error(400, "DIGEST_INVALID", message)
+        case .sizeInvalid(let message): .error(400, "SIZE_INVALID", message)
+        case .noSpace: .error(507, "UNKNOWN", "no space left on the device holding the store")
+        case .failed(let message): .error(500, "UNKNOWN", message)
+        }
+    }
+}
+
+/// A registry-API error answer thrown by an endpoint.
+struct OCIError: Error {
+    let response: OCIResponse
+
+    init(_ status: Int, _ code: String, _ message: String, headers: [(name: String, value: String)] = []) {
+        response = .error(status, code, message, headers: headers)
     }
 }

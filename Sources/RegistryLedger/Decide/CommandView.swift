@@ -14,6 +14,9 @@ final class CommandView: BaseView, ProjectionStore {
     private var organizations: Set<[UInt8]> = []
     private var imageChanges: [ImageKey: ImageRecord?] = [:]
     private var tagChanges: [TagKey: TagRecord?] = [:]
+    private var blobChanges: [ImageKey: BlobRecord?] = [:]
+    /// (repository, subject) → referrer → whether it refers to the subject now.
+    private var referrerChanges: [ImageKey: [Digest: Bool]] = [:]
     /// Per scope, creation seq → policy (nil: deleted).
     private var policyChanges: [PolicyScope: [UInt64: Policy?]] = [:]
     /// Scopes whose base policies are all gone (their repository was deleted).
@@ -106,6 +109,19 @@ final class CommandView: BaseView, ProjectionStore {
         return changed[seq] == nil ? uuid : nil
     }
 
+    func blob(_ repoId: UInt64, _ digest: Digest) throws -> BlobRecord? {
+        if let changed = blobChanges[ImageKey(repoId: repoId, digest: digest)] { return changed }
+        return baseShows(repoId) ? try base.blob(repoId, digest) : nil
+    }
+
+    func referrers(_ repoId: UInt64, _ subject: Digest) throws -> [Digest] {
+        var merged = Set(baseShows(repoId) ? try base.referrers(repoId, subject) : [])
+        for (referrer, present) in referrerChanges[ImageKey(repoId: repoId, digest: subject)] ?? [:] {
+            if present { merged.insert(referrer) } else { merged.remove(referrer) }
+        }
+        return merged.sorted()
+    }
+
     // MARK: ProjectionStore
 
     func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) { repositoryChanges[ref] = .some(record) }
@@ -115,6 +131,8 @@ final class CommandView: BaseView, ProjectionStore {
         deletedRepositoryIds.insert(repoId)
         imageChanges = imageChanges.filter { $0.key.repoId != repoId }
         tagChanges = tagChanges.filter { $0.key.repoId != repoId }
+        blobChanges = blobChanges.filter { $0.key.repoId != repoId }
+        referrerChanges = referrerChanges.filter { $0.key.repoId != repoId }
         let scope = PolicyScope.repository(ref.registryId, ref.name)
         policyChanges[scope] = nil
         clearedScopes.insert(scope)
@@ -135,6 +153,17 @@ final class CommandView: BaseView, ProjectionStore {
     func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) { tagChanges[TagKey(repoId: repoId, tag: tag)] = .some(record) }
     func deleteTag(_ repoId: UInt64, _ tag: String) { tagChanges[TagKey(repoId: repoId, tag: tag)] = .some(nil) }
     func tagNames(_ repoId: UInt64) throws -> [String] { try tags(repoId).map(\.name) }
+
+    func putBlob(_ repoId: UInt64, _ digest: Digest, _ record: BlobRecord) { blobChanges[ImageKey(repoId: repoId, digest: digest)] = .some(record) }
+    func deleteBlob(_ repoId: UInt64, _ digest: Digest) { blobChanges[ImageKey(repoId: repoId, digest: digest)] = .some(nil) }
+
+    func putReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) {
+        referrerChanges[ImageKey(repoId: repoId, digest: subject), default: [:]][referrer] = true
+    }
+
+    func deleteReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) {
+        referrerChanges[ImageKey(repoId: repoId, digest: subject), default: [:]][referrer] = false
+    }
 
     // Listing entries follow from the images; a command never reads them.
     func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) {}

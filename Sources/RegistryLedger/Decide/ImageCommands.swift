@@ -1,5 +1,17 @@
-/// ECR `PutImage`: stores the manifest, adds the image if new, and creates or moves the tag
-/// unless the tag is overwrite-protected (ECR-immutable or flagged).
+/// Which API a manifest push came through: the enforcement is the same (SPEC §2.4, §8), the
+/// registry API differs in what it requires and how a repeated push answers.
+enum PushDoor {
+    /// ECR `PutImage`: the repository must exist; blobs are not checked; a repeated push is
+    /// `ImageAlreadyExistsException` (or `ImageTagAlreadyExistsException` on a protected tag).
+    case ecr
+    /// The registry API: a push creates a missing repository; every blob and child manifest it
+    /// names must be in the repository; pushing what is already there changes nothing.
+    case registry
+}
+
+/// ECR `PutImage` and the registry API's manifest `PUT`: stores the manifest, adds the image if
+/// new, and creates or moves the tag unless the tag is overwrite-protected (ECR-immutable or
+/// flagged).
 struct PutImage: LedgerCommand {
     static let operation = "PutImage"
     let ref: RepositoryRef
@@ -7,8 +19,12 @@ struct PutImage: LedgerCommand {
     let tag: Tag?
     /// The client's `imageDigest`, checked against the computed digest.
     let expectedDigest: String?
+    var door = PushDoor.ecr
 
     func run(_ changes: inout Changes) throws -> PushedImage {
+        if door == .registry, try changes.view.repository(ref) == nil {
+            try changes.emit(.repositoryCreated(ref, .default))
+        }
         let repo = try changes.repository(ref)
         if let expectedDigest {
             let claimed = try Digest(expectedDigest)
@@ -17,7 +33,17 @@ struct PutImage: LedgerCommand {
                                   "Provided digest \(claimed) does not match the computed digest \(manifest.digest) of the manifest")
             }
         }
+        let subject = try manifest.subjectDigest.map { text throws(LedgerError) in try Digest(text) }
         let isNewImage = try changes.view.image(repo.repoId, manifest.digest) == nil
+        let pushed = PushedImage(repository: ref, digest: manifest.digest, tag: tag?.value, mediaType: manifest.mediaType,
+                                 manifest: manifest.bytes, subject: subject)
+        if door == .registry {
+            // Re-pushing what is already there answers as a success and appends nothing,
+            // whether or not the tag is protected.
+            let existing = try tag.flatMap { try changes.view.tag(repo.repoId, $0.value) }
+            if !isNewImage, tag == nil || existing?.digest == manifest.digest { return pushed.unchanged() }
+            if isNewImage { try requireReferencedContent(repo.repoId, changes.view) }
+        }
         var previous: Digest?
         if let tag, let existing = try changes.view.tag(repo.repoId, tag.value) {
             if changes.isOverwriteProtected(repo, tag, existing) {
@@ -32,19 +58,70 @@ struct PutImage: LedgerCommand {
         }
         if isNewImage {
             changes.storeManifest(manifest)  // an image already in the repository has its manifest in the log
-            try changes.emit(.imagePushed(ref, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.imageSize))
+            try changes.emit(.imagePushed(ref, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.imageSize,
+                                          subject: subject))
         }
         if let tag {
             try changes.emit(.tagSet(ref, tag: tag, digest: manifest.digest, previous: previous))
             try changes.flagIfGoverned(ref, tag, by: try changes.view.governingPolicies(ref))
         }
-        return PushedImage(repository: ref, digest: manifest.digest, tag: tag?.value,
-                           mediaType: manifest.mediaType, manifest: manifest.bytes)
+        return pushed
+    }
+
+    /// The registry API's rule: the repository holds every blob the manifest names, and every
+    /// manifest an index lists (SPEC §8).
+    private func requireReferencedContent(_ repoId: UInt64, _ view: some StateView) throws {
+        for text in manifest.blobDigests {
+            guard let digest = try? Digest(text), try view.blob(repoId, digest) != nil else {
+                throw LedgerError(.layersNotFound, "the manifest references blob \(text.prefix(80)), which the repository '\(ref.name)' does not hold")
+            }
+        }
+        for text in manifest.childDigests {
+            guard let digest = try? Digest(text), try view.image(repoId, digest) != nil else {
+                throw LedgerError(.layersNotFound, "the index lists manifest \(text.prefix(80)), which the repository '\(ref.name)' does not hold")
+            }
+        }
     }
 
     private func alreadyExists() -> LedgerError {
         LedgerError(.imageAlreadyExists,
                     "Image with digest '\(manifest.digest)'\(tag.map { " and tag '\($0)'" } ?? "") already exists in the repository with name '\(ref.name)' in registry with id '\(ref.registryId)'")
+    }
+}
+
+/// The registry API's blob upload, mount or ECR `CompleteLayerUpload`: the repository holds the
+/// blob (created when missing, as a registry push creates it). Holding it already changes nothing.
+struct LinkBlob: LedgerCommand {
+    static let operation = "LinkBlob"
+    let ref: RepositoryRef
+    let digest: Digest
+    let size: Int64
+    /// Whether a missing repository is created (the registry API) or refused (ECR).
+    let createsRepository: Bool
+
+    func run(_ changes: inout Changes) throws -> Bool {
+        if createsRepository, try changes.view.repository(ref) == nil { try changes.emit(.repositoryCreated(ref, .default)) }
+        let repo = try changes.repository(ref)
+        guard try changes.view.blob(repo.repoId, digest) == nil else { return false }
+        try changes.emit(.blobLinked(ref, digest: digest, size: size))
+        return true
+    }
+}
+
+/// The registry API's blob `DELETE`, and `gc`: the repository no longer holds the blobs.
+struct UnlinkBlobs: LedgerCommand {
+    static let operation = "UnlinkBlob"
+    let ref: RepositoryRef
+    let digests: [Digest]
+
+    func run(_ changes: inout Changes) throws {
+        let repo = try changes.repository(ref)
+        for digest in digests {
+            guard try changes.view.blob(repo.repoId, digest) != nil else {
+                throw LedgerError(.layersNotFound, "the repository '\(ref.name)' does not hold blob \(digest)")
+            }
+            try changes.emit(.blobUnlinked(ref, digest: digest))
+        }
     }
 }
 
@@ -67,7 +144,11 @@ struct BatchDeleteImage: LedgerCommand {
                 continue
             }
             let removing = id.tag.map { [$0] } ?? image.tags
-            if let flagged = try removing.first(where: { try changes.view.tag(repo.repoId, $0)?.immutable == true }) {
+            let deletesImage = removing.count == image.tags.count
+            // An image goes with the images that refer to it (SPEC §8), and so do their tags.
+            let referrers = deletesImage ? try changes.view.referrersClosure(repo.repoId, of: digest) : []
+            let protectedTags = try removing + referrers.flatMap { try changes.view.image(repo.repoId, $0)?.tags ?? [] }
+            if let flagged = try protectedTags.first(where: { try changes.view.tag(repo.repoId, $0)?.immutable == true }) {
                 let reason = "The image tag '\(flagged)' is immutable and cannot be deleted"
                 _ = changes.deny(.tagImmutable, reason, operation: Self.operation, repository: ref, tag: flagged)
                 failures.append(ImageFailure(imageId: id, code: "InvalidImageTag", reason: reason))
@@ -76,8 +157,9 @@ struct BatchDeleteImage: LedgerCommand {
             for tag in removing {
                 try changes.emit(.tagRemoved(ref, tag: Tag(unchecked: tag), digest: digest))
             }
-            if removing.count == image.tags.count {
+            if deletesImage {
                 try changes.emit(.imageDeleted(ref, digest: digest))
+                try changes.deleteImages(ref, repo.repoId, referrers)
             }
             deleted.append(ImageIdentifier(digest: digest.description, tag: id.tag))
         }
@@ -136,6 +218,33 @@ func resolveImage(_ id: ImageIdentifier, in view: some StateView, repoId: UInt64
         switch f.code {
         case "ImageNotFound", "ImageTagDoesNotMatchDigest": throw LedgerError(.imageNotFound, f.reason)
         default: throw LedgerError.invalid(f.reason)
+        }
+    }
+}
+
+extension StateView {
+    /// The images that refer to `subject`, and those that refer to them, and so on.
+    func referrersClosure(_ repoId: UInt64, of subject: Digest) throws -> [Digest] {
+        var found: [Digest] = []
+        var seen: Set<Digest> = [subject]
+        var pending = [subject]
+        while let next = pending.popLast() {
+            for referrer in try referrers(repoId, next) where seen.insert(referrer).inserted {
+                if try image(repoId, referrer) != nil { found.append(referrer) }
+                pending.append(referrer)
+            }
+        }
+        return found
+    }
+}
+
+extension Changes {
+    /// Deletes images still in the repository, each with its tags (an event each).
+    mutating func deleteImages(_ ref: RepositoryRef, _ repoId: UInt64, _ digests: [Digest]) throws {
+        for digest in digests {
+            guard let image = try view.image(repoId, digest) else { continue }
+            for tag in image.tags { try emit(.tagRemoved(ref, tag: Tag(unchecked: tag), digest: digest)) }
+            try emit(.imageDeleted(ref, digest: digest))
         }
     }
 }

@@ -16,6 +16,10 @@ protocol StateView {
     func policy(_ uuid: String, in scope: PolicyScope) throws -> Policy?
     /// The uuid of the policy of `scope` whose pattern is `pattern`, if any.
     func policyUUID(withPattern pattern: String, in scope: PolicyScope) throws -> String?
+    /// The blob `digest` if the repository holds it.
+    func blob(_ repoId: UInt64, _ digest: Digest) throws -> BlobRecord?
+    /// The images of the repository that refer to `subject`, in digest order.
+    func referrers(_ repoId: UInt64, _ subject: Digest) throws -> [Digest]
 }
 
 /// What a ``CommandView`` reads beneath its own changes: the group's state in its transaction

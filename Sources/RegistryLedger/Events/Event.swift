@@ -28,8 +28,9 @@ public enum Event: Hashable, Sendable {
     /// The repository and everything in it is gone (a forced delete removes its images too).
     case repositoryDeleted(RepositoryRef)
     case tagMutabilityChanged(RepositoryRef, TagMutability)
-    /// A new image (digest) in a repository. Its manifest is in the content store.
-    case imagePushed(RepositoryRef, digest: Digest, mediaType: String, size: Int64?)
+    /// A new image (digest) in a repository. Its manifest is in the content store; `subject` is
+    /// the image it refers to (an OCI 1.1 referrer: a signature, an attestation), if any.
+    case imagePushed(RepositoryRef, digest: Digest, mediaType: String, size: Int64?, subject: Digest? = nil)
     /// A tag now points at `digest`; `previous` is the image it pointed at, if any (a move).
     case tagSet(RepositoryRef, tag: Tag, digest: Digest, previous: Digest?)
     case tagRemoved(RepositoryRef, tag: Tag, digest: Digest)
@@ -49,6 +50,11 @@ public enum Event: Hashable, Sendable {
     case imageExpired(RepositoryRef, digest: Digest, rulePriority: Int)
     /// The lifecycle rule with `rulePriority` moved the image to the archive (ACTIVE → ARCHIVED).
     case imageTransitioned(RepositoryRef, digest: Digest, rulePriority: Int)
+    /// The repository holds a blob (a layer or config uploaded, mounted, or pushed through ECR's
+    /// layer operations). The bytes are in the blob store, not the log.
+    case blobLinked(RepositoryRef, digest: Digest, size: Int64)
+    /// The repository no longer holds the blob (a registry-API `DELETE`, or `gc` reclaiming it).
+    case blobUnlinked(RepositoryRef, digest: Digest)
 
     /// The stable name used in exports and the audit tool.
     public var typeName: String {
@@ -70,6 +76,8 @@ public enum Event: Hashable, Sendable {
         case .lifecyclePolicyChanged: "lifecycle.changed"
         case .imageExpired: "image.expired"
         case .imageTransitioned: "image.transitioned"
+        case .blobLinked: "blob.linked"
+        case .blobUnlinked: "blob.unlinked"
         }
     }
 
@@ -77,10 +85,10 @@ public enum Event: Hashable, Sendable {
     public var repository: RepositoryRef? {
         switch self {
         case .repositoryCreated(let r, _), .repositoryDeleted(let r), .tagMutabilityChanged(let r, _),
-             .imagePushed(let r, _, _, _), .tagSet(let r, _, _, _), .tagRemoved(let r, _, _),
+             .imagePushed(let r, _, _, _, _), .tagSet(let r, _, _, _), .tagRemoved(let r, _, _),
              .imageDeleted(let r, _), .imageStatusChanged(let r, _, _), .tagFlagChanged(let r, _, _, _),
              .settingsChanged(let r, _), .resourceTagsChanged(let r, _), .lifecyclePolicyChanged(let r, _),
-             .imageExpired(let r, _, _), .imageTransitioned(let r, _, _):
+             .imageExpired(let r, _, _), .imageTransitioned(let r, _, _), .blobLinked(let r, _, _), .blobUnlinked(let r, _):
             r
         case .policyCreated(let s, _), .policyUpdated(let s, _), .policyDeleted(let s, _):
             if case .repository(let reg, let name) = s { RepositoryRef(registryId: reg, name: name) } else { nil }

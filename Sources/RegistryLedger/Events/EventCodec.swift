@@ -24,6 +24,8 @@ enum EventCodec {
         case .lifecyclePolicyChanged: 15
         case .imageExpired: 16
         case .imageTransitioned: 17
+        case .blobLinked: 18
+        case .blobUnlinked: 19
         }
     }
 
@@ -33,9 +35,12 @@ enum EventCodec {
             repository(r, &w); mutability(m, &w)
         case .repositoryDeleted(let r):
             repository(r, &w)
-        case .imagePushed(let r, let digest, let mediaType, let size):
+        case .imagePushed(let r, let digest, let mediaType, let size, let subject):
+            // Flags: 1 a size follows, 2 a subject follows (records before referrers have 0 or 1).
             repository(r, &w); w.digest(digest); w.string(mediaType)
-            if let size { w.u8(1); w.varint(UInt64(size)) } else { w.u8(0) }
+            w.u8((size == nil ? 0 : 1) | (subject == nil ? 0 : 2))
+            if let size { w.varint(UInt64(size)) }
+            if let subject { w.digest(subject) }
         case .tagSet(let r, let tag, let digest, let previous):
             repository(r, &w); w.string(tag.value); w.digest(digest)
             if let previous { w.u8(1); w.digest(previous) } else { w.u8(0) }
@@ -63,6 +68,10 @@ enum EventCodec {
             repository(r, &w); optionalString(text, &w)
         case .imageExpired(let r, let digest, let rule), .imageTransitioned(let r, let digest, let rule):
             repository(r, &w); w.digest(digest); w.varint(UInt64(rule))
+        case .blobLinked(let r, let digest, let size):
+            repository(r, &w); w.digest(digest); w.varint(UInt64(size))
+        case .blobUnlinked(let r, let digest):
+            repository(r, &w); w.digest(digest)
         }
     }
 
@@ -76,8 +85,11 @@ enum EventCodec {
         case 3: event = .tagMutabilityChanged(try repository(&r, cache), try mutability(&r))
         case 4:
             let repo = try repository(&r, cache), digest = try r.digest(), mediaType = try r.mediaType()
-            let size: Int64? = try r.bool() ? Int64(bitPattern: try r.varint()) : nil
-            event = .imagePushed(repo, digest: digest, mediaType: mediaType, size: size)
+            let flags = try r.u8()
+            guard flags <= 3 else { throw DecodingError(reason: "unknown image flags \(flags)") }
+            let size: Int64? = flags & 1 != 0 ? Int64(bitPattern: try r.varint()) : nil
+            let subject: Digest? = flags & 2 != 0 ? try r.digest() : nil
+            event = .imagePushed(repo, digest: digest, mediaType: mediaType, size: size, subject: subject)
         case 5:
             let repo = try repository(&r, cache), tag = try self.tag(&r), digest = try r.digest()
             let previous: Digest? = try r.bool() ? try r.digest() : nil
@@ -106,6 +118,11 @@ enum EventCodec {
             let repo = try repository(&r, cache), digest = try r.digest(), rule = try r.varint()
             guard rule >= 1, rule <= 1_000_000 else { throw DecodingError(reason: "rule priority \(rule) out of range") }
             event = type == 16 ? .imageExpired(repo, digest: digest, rulePriority: Int(rule)) : .imageTransitioned(repo, digest: digest, rulePriority: Int(rule))
+        case 18:
+            let repo = try repository(&r, cache), digest = try r.digest(), size = try r.varint()
+            guard size <= UInt64(Int64.max) else { throw DecodingError(reason: "blob size \(size) out of range") }
+            event = .blobLinked(repo, digest: digest, size: Int64(size))
+        case 19: event = .blobUnlinked(try repository(&r, cache), digest: try r.digest())
         default:
             throw DecodingError(reason: "unknown event type \(type)")
         }

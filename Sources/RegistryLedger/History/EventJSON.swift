@@ -64,9 +64,10 @@ package enum EventJSON {
         switch event {
         case .repositoryCreated(_, let m), .tagMutabilityChanged(_, let m): return mutability(m)
         case .repositoryDeleted: return [:]
-        case .imagePushed(_, let digest, let mediaType, let size):
+        case .imagePushed(_, let digest, let mediaType, let size, let subject):
             var p: [String: Any] = ["imageDigest": digest.description, "mediaType": mediaType]
             if let size { p["imageSize"] = size }
+            if let subject { p["subject"] = subject.description }
             return p
         case .tagSet(_, let tag, let digest, let previous):
             var p: [String: Any] = ["imageTag": tag.value, "imageDigest": digest.description]
@@ -91,6 +92,8 @@ package enum EventJSON {
         case .lifecyclePolicyChanged(_, let text): return ["lifecyclePolicyText": text.map { $0 as Any } ?? NSNull()]
         case .imageExpired(_, let digest, let rule), .imageTransitioned(_, let digest, let rule):
             return ["imageDigest": digest.description, "rulePriority": rule]
+        case .blobLinked(_, let digest, let size): return ["blobDigest": digest.description, "blobSize": size]
+        case .blobUnlinked(_, let digest): return ["blobDigest": digest.description]
         }
     }
 
@@ -123,7 +126,8 @@ package enum EventJSON {
         case "mutability.changed": return .tagMutabilityChanged(try repo(), try mutability())
         case "image.pushed":
             let size = try p.optionalUInt("imageSize").map { Int64($0) }
-            return .imagePushed(try repo(), digest: try digest("imageDigest"), mediaType: try p.string("mediaType"), size: size)
+            let subject = try p.optionalString("subject").map { try Digest($0) }
+            return .imagePushed(try repo(), digest: try digest("imageDigest"), mediaType: try p.string("mediaType"), size: size, subject: subject)
         case "tag.set":
             let previous = try p.optionalString("previousDigest").map { try Digest($0) }
             return .tagSet(try repo(), tag: try Tag(try p.string("imageTag")), digest: try digest("imageDigest"), previous: previous)
@@ -156,6 +160,10 @@ package enum EventJSON {
             let text = try p.optionalString("lifecyclePolicyText")
             if let text { _ = try LifecyclePolicy(text: text) }
             return .lifecyclePolicyChanged(try repo(), text: text)
+        case "blob.linked":
+            guard let size = try p.optionalUInt("blobSize"), size <= UInt64(Int64.max) else { throw LedgerError.invalid("blob.linked needs a blobSize") }
+            return .blobLinked(try repo(), digest: try digest("blobDigest"), size: Int64(size))
+        case "blob.unlinked": return .blobUnlinked(try repo(), digest: try digest("blobDigest"))
         default: throw LedgerError.invalid("unknown event type \(type)")
         }
     }

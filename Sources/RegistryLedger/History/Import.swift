@@ -84,7 +84,7 @@ extension Ledger {
                 guard record.timestamp >= next.timestamp else {
                     throw LedgerError.invalid("record seq \(record.seq) is older than the record before it")
                 }
-                if case .imagePushed(_, let digest, _, _) = record.event, carried[digest] == nil,
+                if case .imagePushed(_, let digest, _, _, _) = record.event, carried[digest] == nil,
                    try !writer.logEnv.read({ try $0.contains(writer.logTables.manifests, digest) }) {
                     throw LedgerError.invalid("record seq \(record.seq) names manifest \(digest), which the import does not carry")
                 }

@@ -24,7 +24,7 @@ final class ScratchSpace: @unchecked Sendable {
         var options = Environment.Options()
         options.durable = false
         options.mapSize = 64 << 20
-        options.maxDatabases = 32
+        options.maxDatabases = 64
         let env = try Environment(path: path, options: options)
         let dbs = try ProjectionTables.open(env, generation: 0, create: true)
         opened = (env, dbs, path)

@@ -39,7 +39,7 @@ extension Ledger {
                 guard decoded.seq == expected, decoded.prevHash == link, decoded.hash == record.hash, decoded.prevHash == record.previousHash else {
                     return fail(expected, "the record's seq or hashes do not continue the chain")
                 }
-                if case .imagePushed(_, let digest, _, _) = decoded.event { pushed.append((expected, digest)) }
+                if case .imagePushed(_, let digest, _, _, _) = decoded.event { pushed.append((expected, digest)) }
                 link = decoded.hash
                 expected += 1
             }

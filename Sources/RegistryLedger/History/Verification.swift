@@ -124,7 +124,7 @@ extension Ledger {
             struct Found: Error {}
             do {
                 try LogReplay.forEach(txn, logTables.log, through: head) { record in
-                    if case .imagePushed(_, let d, _, _) = record.event, d == digest { found = record.seq; throw Found() }
+                    if case .imagePushed(_, let d, _, _, _) = record.event, d == digest { found = record.seq; throw Found() }
                 }
             } catch is Found {} catch is LogCorruption {}
             return found

@@ -31,8 +31,8 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.init(rawBytes: Array(SHA256.hash(data: bytes)))
     }
 
-    /// From 32 raw bytes (as stored in keys and records).
-    init(rawBytes b: some Collection<UInt8>) {
+    /// From 32 raw bytes (as stored in keys and records, or a SHA-256 hasher's result).
+    public init(rawBytes b: some Collection<UInt8>) {
         precondition(b.count == 32)
         var words: [UInt64] = [0, 0, 0, 0]
         for (i, byte) in b.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(byte) }
@@ -57,6 +57,9 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
     func appendRaw(to out: inout [UInt8]) {
         withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { out.append(contentsOf: $0) }
     }
+
+    /// The 64 lowercase hex digits.
+    public var hex: String { String(description.dropFirst(7)) }
 
     /// `sha256:` + hex.
     public var description: String {

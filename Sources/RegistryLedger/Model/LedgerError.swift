@@ -18,6 +18,9 @@ public struct LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let invalidTagParameter = Code(rawValue: "InvalidTagParameterException")
         /// A repository without a lifecycle policy asked for one.
         public static let lifecyclePolicyNotFound = Code(rawValue: "LifecyclePolicyNotFoundException")
+        /// A blob the repository does not hold: a manifest pushed through the registry API names
+        /// one, or a blob operation asks for one.
+        public static let layersNotFound = Code(rawValue: "LayersNotFoundException")
         /// More resource tags than a repository may carry.
         public static let tooManyTags = Code(rawValue: "TooManyTagsException")
         /// An image status change that the current status does not allow.

@@ -10,6 +10,16 @@ public struct Manifest: Sendable, Equatable {
     public let mediaType: String
     /// Config size plus layer sizes for image manifests; nil for indexes / manifest lists.
     public let imageSize: Int64?
+    /// The digests of the blobs it references (config, then layers), as written.
+    public let blobDigests: [String]
+    /// The digests of the manifests an index lists, as written.
+    public let childDigests: [String]
+    /// The digest of the manifest it refers to (`subject`, OCI 1.1), as written.
+    public let subjectDigest: String?
+    /// `artifactType`, or else the config's media type (what the referrers API reports).
+    public let artifactType: String?
+    /// The manifest's own annotations.
+    public let annotations: [String: String]?
 
     static let indexMediaTypes: Set<String> = [
         "application/vnd.oci.image.index.v1+json",
@@ -62,6 +72,11 @@ public struct Manifest: Sendable, Equatable {
         self.bytes = bytes
         self.digest = Digest(of: bytes)
         self.mediaType = type
+        blobDigests = ([shape.config?.digest] + (shape.layers ?? []).map(\.digest)).compactMap { $0 }
+        childDigests = (shape.manifests ?? []).compactMap(\.digest)
+        subjectDigest = shape.subject?.digest
+        artifactType = shape.artifactType ?? shape.config?.mediaType
+        annotations = shape.annotations
         if Self.indexMediaTypes.contains(type) || shape.isIndex {
             self.imageSize = nil
         } else {
@@ -77,19 +92,31 @@ public struct Manifest: Sendable, Equatable {
 
     /// The fields the store reads; everything else is kept only in the bytes.
     private struct Shape: Decodable {
-        struct Descriptor: Decodable { let size: Int64? }
+        struct Descriptor: Decodable {
+            let size: Int64?
+            let digest: String?
+            let mediaType: String?
+        }
         let mediaType: String?
         let config: Descriptor?
         let layers: [Descriptor]?
+        let manifests: [Descriptor]?
+        let subject: Descriptor?
+        let artifactType: String?
+        let annotations: [String: String]?
         let isIndex: Bool
 
-        enum Keys: String, CodingKey { case mediaType, config, layers, manifests }
+        enum Keys: String, CodingKey { case mediaType, config, layers, manifests, subject, artifactType, annotations }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: Keys.self)
             mediaType = try c.decodeIfPresent(String.self, forKey: .mediaType)
             config = try c.decodeIfPresent(Descriptor.self, forKey: .config)
             layers = try c.decodeIfPresent([Descriptor].self, forKey: .layers)
+            manifests = try c.decodeIfPresent([Descriptor].self, forKey: .manifests)
+            subject = try c.decodeIfPresent(Descriptor.self, forKey: .subject)
+            artifactType = try c.decodeIfPresent(String.self, forKey: .artifactType)
+            annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations)
             isIndex = c.contains(.manifests)
         }
     }

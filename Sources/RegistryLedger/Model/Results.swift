@@ -54,6 +54,16 @@ public struct PushedImage: Sendable, Hashable {
     public let tag: String?
     public let mediaType: String
     public let manifest: [UInt8]
+    /// The image it refers to (OCI 1.1 `subject`), if any.
+    public var subject: Digest? = nil
+    /// False when the registry API's push found exactly this already there and appended nothing.
+    public var appended = true
+
+    func unchanged() -> PushedImage {
+        var copy = self
+        copy.appended = false
+        return copy
+    }
 }
 
 /// The result of `BatchDeleteImage`: ids deleted, and ids refused with the reason.

@@ -64,6 +64,23 @@ enum ImageKey: WriterCodec {
     static func prefix(_ repoId: UInt64) -> [UInt8] { BigEndianU64.encode(repoId) }
 }
 
+/// repoId(8) subject(32) referrer(32): an image that refers to another (`referrers`).
+enum ReferrerKey: WriterCodec {
+    static func encode(_ item: (repoId: UInt64, subject: Digest, referrer: Digest), into w: inout BinaryWriter) {
+        w.u64(item.repoId); w.digest(item.subject); w.digest(item.referrer)
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (repoId: UInt64, subject: Digest, referrer: Digest) {
+        var r = BinaryReader(bytes)
+        let item = (try r.u64(), try r.digest(), try r.digest())
+        try r.end()
+        return item
+    }
+
+    /// Every referrer key of one subject.
+    static func prefix(_ repoId: UInt64, _ subject: Digest) -> [UInt8] { BigEndianU64.encode(repoId) + subject.rawBytes }
+}
+
 /// repoId(8) tag: a tag (`tags`).
 enum TagKey: WriterCodec {
     static func encode(_ item: (repoId: UInt64, tag: String), into w: inout BinaryWriter) { w.u64(item.repoId); w.utf8(item.tag) }

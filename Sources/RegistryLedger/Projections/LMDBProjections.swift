@@ -37,6 +37,8 @@ struct LMDBProjections: HistoryStore {
         try deleteAll(dbs.images, prefix: ImageKey.prefix(repoId))
         try deleteAll(dbs.tags, prefix: TagKey.prefix(repoId))
         try deleteAll(dbs.listing, prefix: ListingKey.prefix(repoId))
+        try deleteAll(dbs.blobs, prefix: ImageKey.prefix(repoId))
+        try deleteAll(dbs.referrers, prefix: ImageKey.prefix(repoId))
         let scope = PolicyScope.repository(ref.registryId, ref.name)
         for (seq, policy) in try reader.policies(scope) { try deletePolicy(scope, createdSeq: seq, policy) }
         try txn.delete(dbs.repos, ref)
@@ -105,6 +107,20 @@ struct LMDBProjections: HistoryStore {
         try txn.delete(dbs.policies, (scope, createdSeq))
         try txn.delete(dbs.policyIndex, policy.uuid)
         try txn.delete(dbs.policyPatterns, .init(scope, pattern: policy.tagPattern))
+    }
+
+    // MARK: registry-API relations
+
+    func blob(_ repoId: UInt64, _ digest: Digest) throws -> BlobRecord? { try reader.blob(repoId, digest) }
+    func putBlob(_ repoId: UInt64, _ digest: Digest, _ record: BlobRecord) throws { try txn.put(dbs.blobs, (repoId, digest), record) }
+    func deleteBlob(_ repoId: UInt64, _ digest: Digest) throws { try txn.delete(dbs.blobs, (repoId, digest)) }
+
+    func putReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) throws {
+        try txn.put(dbs.referrers, (repoId, subject, referrer), ())
+    }
+
+    func deleteReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) throws {
+        try txn.delete(dbs.referrers, (repoId, subject, referrer))
     }
 
     // MARK: history indexes

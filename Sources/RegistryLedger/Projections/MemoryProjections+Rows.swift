@@ -152,7 +152,7 @@ extension MemoryProjections {
             for (key, ref) in repositories.keys.map({ (RepositoryKey.encode($0), $0) }).sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) {
                 try sink.row(table, key: key, value: repositories[ref]!.encoded())
             }
-        case .images, .tags, .listing:
+        case .images, .tags, .listing, .blobs, .referrers:
             for id in contents.keys.sorted() { try rowsOfContents(id, [table], into: &sink) }
         case .policies:
             for scope in sortedScopes(policies.keys) { try rowsOfPolicies(scope, into: &sink) }
@@ -203,7 +203,7 @@ extension MemoryProjections {
         }
     }
 
-    /// The rows of one repository in `tables` (of images, tags and listing, in that order), each
+    /// The rows of one repository in `tables` (of images, tags, listing, blobs and referrers), each
     /// table in key order. Listing rows follow from the images (``ListingEntries``).
     private func rowsOfContents(_ repoId: UInt64, _ tables: [TableName], into sink: inout some RowSink) throws {
         guard let c = contents(repoId) else { return }
@@ -223,6 +223,16 @@ extension MemoryProjections {
             case .listing:
                 try ListingEntries.forEach(repoId: repoId, images: sortedImages) { key, status in
                     try sink.row(table, key: key, value: { $0.u8(status) })
+                }
+            case .blobs:
+                for (digest, record) in c.blobs.sorted(by: { $0.key < $1.key }) {
+                    try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { BlobRecord.encode(record, into: &$0) })
+                }
+            case .referrers:
+                for (subject, referrers) in c.referrers.sorted(by: { $0.key < $1.key }) {
+                    for referrer in referrers.sorted() {
+                        try sink.row(table, key: { ReferrerKey.encode((repoId, subject, referrer), into: &$0) }, value: { _ in })
+                    }
                 }
             default:
                 preconditionFailure("\(table) is not a repository's contents")

@@ -14,6 +14,9 @@ final class MemoryProjections: HistoryStore {
     final class Contents {
         var images: [Digest: ImageRecord] = [:]
         var tags: [String: TagRecord] = [:]
+        var blobs: [Digest: BlobRecord] = [:]
+        /// subject → the images that refer to it.
+        var referrers: [Digest: Set<Digest>] = [:]
     }
 
     struct PatternKey: Hashable {
@@ -137,6 +140,22 @@ final class MemoryProjections: HistoryStore {
     // state digest proves them equal to the entries ``LMDBProjections`` keeps.
     func putListing(_ repoId: UInt64, _ digest: Digest, tag: String?, status: ImageStatus) {}
     func deleteListing(_ repoId: UInt64, _ digest: Digest, tag: String?) {}
+
+    // MARK: registry-API relations
+
+    func blob(_ repoId: UInt64, _ digest: Digest) -> BlobRecord? { contents(repoId)?.blobs[digest] }
+    func putBlob(_ repoId: UInt64, _ digest: Digest, _ record: BlobRecord) { contents(repoId, create: true)!.blobs[digest] = record }
+    func deleteBlob(_ repoId: UInt64, _ digest: Digest) { contents(repoId)?.blobs[digest] = nil }
+
+    func putReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) {
+        contents(repoId, create: true)!.referrers[subject, default: []].insert(referrer)
+    }
+
+    func deleteReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) {
+        guard let c = contents(repoId) else { return }
+        c.referrers[subject]?.remove(referrer)
+        if c.referrers[subject]?.isEmpty == true { c.referrers[subject] = nil }
+    }
 
     // MARK: policies
 

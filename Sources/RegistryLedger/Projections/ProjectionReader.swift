@@ -52,6 +52,17 @@ struct ProjectionReader: BaseView {
         try txn.get(dbs.policyPatterns, .init(scope, pattern: pattern))
     }
 
+    func blob(_ repoId: UInt64, _ digest: Digest) throws -> BlobRecord? { try txn.get(dbs.blobs, (repoId, digest)) }
+
+    func referrers(_ repoId: UInt64, _ subject: Digest) throws -> [Digest] {
+        var out: [Digest] = []
+        try txn.forEach(dbs.referrers, prefix: ReferrerKey.prefix(repoId, subject)) { e in
+            out.append(try e.key().referrer)
+            return true
+        }
+        return out
+    }
+
     /// The last repository id allocated (0 before the first).
     func lastRepositoryId() throws -> UInt64 { try txn.get(dbs.nextRepoId) ?? 0 }
 

@@ -12,7 +12,8 @@ protocol ProjectionStore {
 
     func repository(_ ref: RepositoryRef) throws -> RepoRecord?
     func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) throws
-    /// Removes the repository and every image, tag, listing entry and repository-scope policy of it.
+    /// Removes the repository and every image, tag, listing entry, blob link, referrer entry and
+    /// repository-scope policy of it.
     func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) throws
     /// The next repository id: 1, 2, … in creation order, never reused.
     func allocateRepositoryId() throws -> UInt64
@@ -43,6 +44,14 @@ protocol ProjectionStore {
     func replacePolicy(_ scope: PolicyScope, createdSeq: UInt64, old: Policy, new: Policy) throws
     func deletePolicy(_ scope: PolicyScope, createdSeq: UInt64, _ policy: Policy) throws
 
+    // MARK: registry-API relations
+
+    func blob(_ repoId: UInt64, _ digest: Digest) throws -> BlobRecord?
+    func putBlob(_ repoId: UInt64, _ digest: Digest, _ record: BlobRecord) throws
+    func deleteBlob(_ repoId: UInt64, _ digest: Digest) throws
+    /// Records that image `referrer` refers to `subject` (which need not be in the repository).
+    func putReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) throws
+    func deleteReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) throws
 }
 
 /// A ``ProjectionStore`` that also keeps the history indexes (``HistoryIndex``) and the temporal

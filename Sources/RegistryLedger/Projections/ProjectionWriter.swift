@@ -27,10 +27,11 @@ struct ProjectionWriter<Store: ProjectionStore> {
             repo.mutability = mutability
             try store.putRepository(ref, repo)
 
-        case .imagePushed(let ref, let digest, let mediaType, let size):
+        case .imagePushed(let ref, let digest, let mediaType, let size, let subject):
             let id = try require(ref).repoId
-            try store.putImage(id, digest, ImageRecord(mediaType: mediaType, size: size, status: .active, pushedAt: ts, tags: []))
+            try store.putImage(id, digest, ImageRecord(mediaType: mediaType, size: size, status: .active, pushedAt: ts, tags: [], subject: subject))
             try store.putListing(id, digest, tag: nil, status: .active)
+            if let subject { try store.putReferrer(id, subject: subject, digest) }
 
         case .tagSet(let ref, let tag, let digest, let previous):
             let id = try require(ref).repoId
@@ -53,6 +54,7 @@ struct ProjectionWriter<Store: ProjectionStore> {
             }
             try store.deleteListing(id, digest, tag: nil)
             try store.deleteImage(id, digest)
+            if let subject = image.subject { try store.deleteReferrer(id, subject: subject, digest) }
 
         case .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
             let status: ImageStatus = if case .imageStatusChanged(_, _, let s) = record.event { s } else { .archived }
@@ -88,6 +90,12 @@ struct ProjectionWriter<Store: ProjectionStore> {
             var repo = try require(ref)
             repo.lifecyclePolicy = text
             try store.putRepository(ref, repo)
+
+        case .blobLinked(let ref, let digest, let size):
+            try store.putBlob(try require(ref).repoId, digest, BlobRecord(size: size, linkedAt: ts))
+
+        case .blobUnlinked(let ref, let digest):
+            try store.deleteBlob(try require(ref).repoId, digest)
 
         case .tagFlagChanged(let ref, let tag, let immutable, _):
             let id = try require(ref).repoId

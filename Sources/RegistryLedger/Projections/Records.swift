@@ -62,6 +62,8 @@ struct ImageRecord: Equatable {
     var status: ImageStatus
     var pushedAt: UInt64
     var tags: [String]
+    /// The image this one refers to (an OCI 1.1 referrer), if any.
+    var subject: Digest?
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -75,10 +77,12 @@ struct ImageRecord: Equatable {
         w.u8(EventCodec.statusCode(status)); w.u64(pushedAt)
         w.varint(UInt64(tags.count))
         for t in tags { w.string(t) }
+        if let subject { w.u8(1); w.digest(subject) } else { w.u8(0) }
     }
 
-    init(mediaType: String, size: Int64?, status: ImageStatus, pushedAt: UInt64, tags: [String]) {
+    init(mediaType: String, size: Int64?, status: ImageStatus, pushedAt: UInt64, tags: [String], subject: Digest? = nil) {
         self.mediaType = mediaType; self.size = size; self.status = status; self.pushedAt = pushedAt; self.tags = tags
+        self.subject = subject
     }
 
     /// Decodes a stored record; without `mediaType`, leaves it empty (reading state that does
@@ -97,6 +101,24 @@ struct ImageRecord: Equatable {
         pushedAt = try r.u64()
         tags = []
         for _ in 0..<(try r.varint()) { tags.append(try r.string()) }
+        subject = try r.bool() ? try r.digest() : nil
+    }
+}
+
+/// What a repository holding a blob records: its size and when it was linked.
+struct BlobRecord: Equatable {
+    var size: Int64
+    var linkedAt: UInt64
+}
+
+extension BlobRecord: WriterCodec {
+    static func encode(_ record: BlobRecord, into w: inout BinaryWriter) { w.varint(UInt64(record.size)); w.u64(record.linkedAt) }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> BlobRecord {
+        var r = BinaryReader(bytes)
+        let record = BlobRecord(size: Int64(bitPattern: try r.varint()), linkedAt: try r.u64())
+        try r.end()
+        return record
     }
 }
 

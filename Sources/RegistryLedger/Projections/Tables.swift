@@ -34,6 +34,11 @@ struct ProjectionTables: Sendable {
     let contentVersions: Table<ThenSeq<ContentEntityKey>, RawBytes>
     /// ((organization scope, creation seq), seq) → the policy, or none: deleted.
     let organizationVersions: Table<ThenSeq<ThenSeq<PolicyScopeKey>>, EmptyMeansNone<PolicyRecord>>
+    // Registry-API relations.
+    /// (repository id, digest) → a blob the repository holds (same layout as an image key).
+    let blobs: Table<ImageKey, BlobRecord>
+    /// (repository id, subject, referrer): the images that refer to another.
+    let referrers: Table<ReferrerKey, NoValue>
 
     /// The last repository id allocated.
     var nextRepoId: Setting<BigEndianU64> { Setting(Self.nextRepoIdName, in: counters) }
@@ -42,7 +47,8 @@ struct ProjectionTables: Sendable {
     /// The tables by name; a table's position is its place in the state digest.
     enum Name: UInt8, CaseIterable {
         case repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
-             repoEvents, tagEvents, repoHistory, repoVersions, contentVersions, organizationVersions
+             repoEvents, tagEvents, repoHistory, repoVersions, contentVersions, organizationVersions,
+             blobs, referrers
     }
 
     /// A table's rows as bytes, whatever its layout.
@@ -63,6 +69,8 @@ struct ProjectionTables: Sendable {
         case .repoVersions: repoVersions.raw
         case .contentVersions: contentVersions.raw
         case .organizationVersions: organizationVersions.raw
+        case .blobs: blobs.raw
+        case .referrers: referrers.raw
         }
     }
 
@@ -79,7 +87,8 @@ struct ProjectionTables: Sendable {
             organizations: try table(.organizations), counters: try table(.counters),
             repoEvents: try table(.repoEvents), tagEvents: try table(.tagEvents), repoHistory: try table(.repoHistory),
             repoVersions: try table(.repoVersions), contentVersions: try table(.contentVersions),
-            organizationVersions: try table(.organizationVersions))
+            organizationVersions: try table(.organizationVersions),
+            blobs: try table(.blobs), referrers: try table(.referrers))
     }
 }
 

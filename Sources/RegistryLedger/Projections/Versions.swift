@@ -40,7 +40,7 @@ enum Versions {
              .settingsChanged(let ref, _), .resourceTagsChanged(let ref, _), .lifecyclePolicyChanged(let ref, _):
             // The repository's own version.
             (t.repository, t.historyId) = (ref, historyId)
-        case .imagePushed(let ref, let digest, _, _), .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
+        case .imagePushed(let ref, let digest, _, _, _), .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
             t.repoId = try repoId(ref)
             t.entities = [.image(digest)]
         case .imageDeleted(let ref, let digest), .imageExpired(let ref, let digest, _):
@@ -66,6 +66,8 @@ enum Versions {
             case .organization:
                 t.organizationPolicy = (scope, created)
             }
+        case .blobLinked, .blobUnlinked:
+            break  // which blobs a repository holds is not part of its state in time
         }
         return t
     }

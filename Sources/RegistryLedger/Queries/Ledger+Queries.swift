@@ -7,7 +7,7 @@ extension Ledger {
         RepositoryKey.encode(ref) + [0] + BigEndianU64.encode(repo.repoId) + extra
     }
 
-    private func requireRepository(_ reader: ProjectionReader, _ ref: RepositoryRef) throws -> RepoRecord {
+    func requireRepository(_ reader: ProjectionReader, _ ref: RepositoryRef) throws -> RepoRecord {
         guard let repo = try reader.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
         return repo
     }

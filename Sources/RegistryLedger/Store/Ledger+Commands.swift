@@ -68,6 +68,29 @@ extension Ledger {
         try await submit(PutImage(ref: ref, manifest: manifest, tag: tag, expectedDigest: expectedDigest), context)
     }
 
+    /// The registry API's manifest `PUT` (SPEC §8): the `PutImage` command, which here creates a
+    /// missing repository, requires every blob and child manifest the manifest names to be in the
+    /// repository, and answers a push of what is already there with `appended == false`.
+    /// - Throws: `LayersNotFoundException` for content the repository does not hold;
+    ///   `ImageTagAlreadyExistsException` for an overwrite-protected tag (a denial is logged).
+    public func pushManifest(_ ref: RepositoryRef, manifest: Manifest, tag: Tag?, context: CommandContext) async throws -> PushedImage {
+        try await submit(PutImage(ref: ref, manifest: manifest, tag: tag, expectedDigest: nil, door: .registry), context)
+    }
+
+    /// Records that the repository holds blob `digest` (`createsRepository`: a missing repository
+    /// is created, as a registry push creates it). Returns false when it held it already.
+    @discardableResult
+    public func linkBlob(_ ref: RepositoryRef, digest: Digest, size: Int64, createsRepository: Bool,
+                         context: CommandContext) async throws -> Bool {
+        try await submit(LinkBlob(ref: ref, digest: digest, size: size, createsRepository: createsRepository), context)
+    }
+
+    /// Records that the repository no longer holds these blobs (one event each).
+    /// - Throws: `LayersNotFoundException` when it does not hold one of them; nothing changes then.
+    public func unlinkBlobs(_ ref: RepositoryRef, digests: [Digest], context: CommandContext) async throws {
+        try await submit(UnlinkBlobs(ref: ref, digests: digests), context)
+    }
+
     /// ECR `BatchDeleteImage`: per-id results, with refused ids in `failures`.
     public func batchDeleteImage(_ ref: RepositoryRef, imageIds: [ImageIdentifier],
                                  context: CommandContext) async throws -> BatchDeleteResult {

@@ -230,8 +230,9 @@ public final class Ledger: Sendable {
     /// 6: derived state in its own environment, with its applied point; 7: a temporal index of
     /// versions (``Versions``) replaces checkpoints, organizations' policy versions replace their
     /// event index; 8: a repository record holds its settings and resource tags; 9: and its
-    /// lifecycle policy.
-    public static let projectionFormat: UInt8 = 9
+    /// lifecycle policy; 10: the blobs a repository holds and the referrers index, an image
+    /// record its subject.
+    public static let projectionFormat: UInt8 = 10
 
     /// The seq of the last event in the log (0 for an empty log).
     public func headSeq() throws -> UInt64 {

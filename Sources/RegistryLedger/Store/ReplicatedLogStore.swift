@@ -93,7 +93,7 @@ final class ReplicatedLogStore: LogStore {
     private func missingManifests(of records: [EventRecord]) throws -> [Digest: [UInt8]] {
         var wanted = Set<Digest>()
         for record in records {
-            if case .imagePushed(_, let digest, _, _) = record.event { wanted.insert(digest) }
+            if case .imagePushed(_, let digest, _, _, _) = record.event { wanted.insert(digest) }
         }
         let missing = try local.env.read { txn in try wanted.filter { try !txn.contains(local.tables.manifests, $0) } }
         guard !missing.isEmpty else { return [:] }

@@ -1,3 +1,4 @@
+import BlobStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -30,12 +31,15 @@ public struct RegistryHTTPServer: Sendable {
     let oci: OCIService
     let sigv4: SigV4Verifier
     let role: any NodeRole
+    let fileIO = FileIO()
 
     /// - Parameters:
     ///   - metrics: the server's metrics; pass the same object to the ledger's `onCommit` so
     ///     `/metrics` shows commits and group sizes.
     ///   - role: where the node stands in a cluster (standalone: the writer).
-    public init(ledger: Ledger, config: ServerConfig, metrics: ServerMetrics, logger: Logger, role: any NodeRole = StandaloneRole()) {
+    ///   - blobs: the registry API's blob store (nil: the registry API only lists and reads manifests).
+    public init(ledger: Ledger, config: ServerConfig, metrics: ServerMetrics, logger: Logger, role: any NodeRole = StandaloneRole(),
+                blobs: BlobStore? = nil) {
         self.ledger = ledger
         self.role = role
         self.config = config
@@ -44,7 +48,7 @@ public struct RegistryHTTPServer: Sendable {
         activations = ActivationScheduler(ledger: ledger, delaySeconds: config.activationDelaySeconds, logger: logger)
         ecr = ECRService(ledger: ledger, region: config.region, activations: activations, logger: logger)
         quay = QuayService(ledger: ledger, tokens: config.tokens, logger: logger)
-        oci = OCIService(ledger: ledger, credentials: config.credentials)
+        oci = OCIService(ledger: ledger, credentials: config.credentials, blobs: blobs, logger: logger)
         sigv4 = SigV4Verifier(credentials: config.credentials, region: config.region)
     }
 
@@ -83,8 +87,10 @@ public struct RegistryHTTPServer: Sendable {
         for method in [HTTPRequest.Method.get, .post, .put, .delete] {
             router.on("/api/v1/**", method: method) { request, context in try await self.quayResponse(request, context) }
         }
-        router.get("/v2") { request, _ in self.ociResponse(request) }
-        router.get("/v2/**") { request, _ in self.ociResponse(request) }
+        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
+            router.on("/v2", method: method) { request, context in try await self.ociResponse(request, context) }
+            router.on("/v2/**", method: method) { request, context in try await self.ociResponse(request, context) }
+        }
         router.get("/healthz") { _, _ in self.health() }
         router.get("/metrics") { request, _ in self.metricsResponse(request) }
         return router
@@ -130,10 +136,28 @@ public struct RegistryHTTPServer: Sendable {
 
     // MARK: OCI
 
-    private func ociResponse(_ request: Request) -> Response {
-        let r = oci.handle(path: request.uri.path, query: Self.query(request), authorization: request.headers[.authorization])
-        return Self.response(r.status, r.body, contentType: "application/json",
-                             [("Docker-Distribution-API-Version", "registry/2.0")] + r.headers.map { ($0.name, $0.value) })
+    private func ociResponse(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        // Repeated fields are one list (clients send one `Accept` per media type).
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
+        }
+        let ociRequest = OCIRequest(method: request.method.rawValue, path: request.uri.path, query: Self.query(request), headers: headers,
+                                    body: RequestBodyChunks(body: request.body), requestId: context.id)
+        let r = await oci.handle(ociRequest)
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name(OCIService.apiVersion.name)!, value: OCIService.apiVersion.value))
+        for (name, value) in r.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+        if r.headOnly { return Response(status: .init(code: r.status), headers: fields, body: .init()) }
+        switch r.content {
+        case .bytes(let bytes):
+            return Response(status: .init(code: r.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .file(let path, let offset, let length):
+            guard length > 0 else { return Response(status: .init(code: r.status), headers: fields, body: .init()) }
+            let body = try await fileIO.loadFile(path: path, range: Int(offset)...Int(offset + length - 1), context: context)
+            return Response(status: .init(code: r.status), headers: fields, body: body)
+        }
     }
 
     // MARK: operations

@@ -45,8 +45,7 @@ struct RequestObserver<Context: RequestContext>: RouterMiddleware {
                 : parts.contains("tag") ? (parts.last == "tag" ? "tags" : "tag") : "other"
             return ("quay", "\(request.method.rawValue) \(kind)")
         }
-        if path == "/v2" || path == "/v2/" { return ("oci", "base") }
-        if path.hasPrefix("/v2/") { return ("oci", path.hasSuffix("/tags/list") ? "tags.list" : "other") }
+        if path == "/v2" || path.hasPrefix("/v2/") { return ("oci", OCIRoute(path: path)?.kind ?? "other") }
         if path == "/healthz" || path == "/metrics" { return ("ops", String(path.dropFirst())) }
         return ("other", "other")
     }
