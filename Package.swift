@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI", "BlobStore"]),
+        .testTarget(name: "BlobStoreTests", dependencies: ["BlobStore", "RegistryLedger"]),
         .testTarget(name: "RegistryServerTests", dependencies: ["RegistryAPI", "RegistryServer"]),
         .testTarget(name: "RegistryLedgerPostgresTests", dependencies: ["RegistryLedgerPostgres", "RegistryLedger", "LMDB", "PostgresFixture"]),
     ]

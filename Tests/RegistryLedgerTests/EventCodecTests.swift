@@ -21,6 +21,10 @@ import Testing
         .policyDeleted(.organization(.defaultId, "acme"), uuid: "u-1"),
         .tagFlagChanged(r, tag: try! Tag("v1"), immutable: true, cause: .policy(uuid: "u-1", boundHit: true)),
         .tagFlagChanged(r, tag: try! Tag("v1"), immutable: false, cause: .manual),
+        .imagePushed(r, digest: d2, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 10, subject: d1),
+        .imagePushed(r, digest: d2, mediaType: "application/vnd.oci.image.index.v1+json", size: nil, subject: d1),
+        .blobLinked(r, digest: d1, size: 1 << 40),
+        .blobUnlinked(r, digest: d1),
     ]
 
     func record(_ event: Event, seq: UInt64 = 7) -> EventRecord {

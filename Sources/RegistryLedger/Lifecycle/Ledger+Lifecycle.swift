@@ -1,18 +1,28 @@
 import Foundation
 
 extension Ledger {
-    /// The images of `ref` as lifecycle rules see them: tags, push time, status, and a
-    /// deletion-protected tag with its cause (read from the tag's history) when one is flagged.
+    /// The images of `ref` as lifecycle rules see them: tags, push time, status, a
+    /// deletion-protected tag with its cause (read from the tag's history) when one is flagged,
+    /// and what holds it when an index lists it or its subject is in the repository.
     /// - Throws: `RepositoryNotFoundException`.
     public func lifecycleImages(_ ref: RepositoryRef) throws -> [LifecycleImage] {
         let (images, flagged) = try read { reader -> ([(digest: Digest, record: ImageRecord)], Set<String>) in
             guard let repo = try reader.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
-            return (try reader.images(repo.repoId, mediaType: false), Set(try reader.tags(repo.repoId).filter(\.record.immutable).map(\.name)))
+            return (try reader.images(repo.repoId), Set(try reader.tags(repo.repoId).filter(\.record.immutable).map(\.name)))
+        }
+        let present = Set(images.map(\.digest))
+        var listedBy: [Digest: Digest] = [:]
+        for image in images where Manifest.indexMediaTypes.contains(image.record.mediaType) {
+            guard let bytes = try manifest(image.digest), let index = try? Manifest(bytes: bytes) else { continue }
+            for child in index.childDigests { if let d = try? Digest(child) { listedBy[d] = image.digest } }
         }
         return try images.map { image in
             let protectedTag = image.record.tags.first(where: flagged.contains)
+            let held: String? = if let index = listedBy[image.digest] { "listed by index \(index)" }
+                else if let subject = image.record.subject, present.contains(subject) { "refers to \(subject)" } else { nil }
             return LifecycleImage(digest: image.digest, tags: image.record.tags, pushedAt: image.record.pushedAt, status: image.record.status,
-                                  protectedBy: try protectedTag.map { LifecycleProtection(tag: $0, cause: try flagCause(ref, tag: $0)) })
+                                  protectedBy: try protectedTag.map { LifecycleProtection(tag: $0, cause: try flagCause(ref, tag: $0)) },
+                                  heldBy: held)
         }
     }
 

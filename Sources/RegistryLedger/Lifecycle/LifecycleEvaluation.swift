@@ -8,9 +8,14 @@ public struct LifecycleImage: Sendable, Hashable {
     public let status: ImageStatus
     /// A deletion-protected tag of the image (its Quay flag is set) and why, if it has one.
     public let protectedBy: LifecycleProtection?
+    /// Why the image may not expire whatever the rules say (SPEC §8 "Relations"): an index of
+    /// the repository lists it, or it refers to an image still in the repository.
+    public let heldBy: String?
 
-    public init(digest: Digest, tags: [String], pushedAt: UInt64, status: ImageStatus, protectedBy: LifecycleProtection? = nil) {
+    public init(digest: Digest, tags: [String], pushedAt: UInt64, status: ImageStatus, protectedBy: LifecycleProtection? = nil,
+                heldBy: String? = nil) {
         (self.digest, self.tags, self.pushedAt, self.status, self.protectedBy) = (digest, tags, pushedAt, status, protectedBy)
+        self.heldBy = heldBy
     }
 }
 
@@ -40,12 +45,13 @@ extension LifecyclePolicy {
     /// the newest `countNumber`, or those pushed more than `countNumber` days before `now`. A
     /// marked image is acted on unless an earlier rule selected it (each image is acted on by at
     /// most one rule), a transition finds it not `ACTIVE`, or one of its tags is protected: then
-    /// it is listed as kept, with no action.
+    /// it is listed as kept, with no action. A held image (``LifecycleImage/heldBy``) is no
+    /// candidate of an expiring rule at all: it neither expires nor takes a place in its count.
     public func evaluate(_ images: [LifecycleImage], now: UInt64) -> [LifecycleOutcome] {
         var shielded = Set<Digest>()
         var outcomes: [LifecycleOutcome] = []
         for rule in rules {
-            let selection = images.filter(rule.selects).sorted { ($0.pushedAt, $0.digest) > ($1.pushedAt, $1.digest) }
+            let selection = images.filter { rule.selects($0) && !(rule.action == .expire && $0.heldBy != nil) }.sorted { ($0.pushedAt, $0.digest) > ($1.pushedAt, $1.digest) }
             let marked: ArraySlice<LifecycleImage>
             switch rule.count {
             case .imageCountMoreThan(let keep):
