@@ -1,3 +1,4 @@
+import BlobStore
 import Foundation
 import Logging
 import RegistryLedger
@@ -30,6 +31,7 @@ public struct ECRService: Sendable {
     public static let writeOperations: Set<String> = [
         "CreateRepository", "DeleteRepository", "PutImage", "BatchDeleteImage", "PutImageTagMutability", "UpdateImageStorageClass",
         "PutImageScanningConfiguration", "TagResource", "UntagResource", "PutLifecyclePolicy", "DeleteLifecyclePolicy",
+        "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload",
     ]
 
     /// One operation: the service, the request's JSON, who asks, and the URL the client reached
@@ -56,6 +58,11 @@ public struct ECRService: Sendable {
         "DeleteLifecyclePolicy": { s, input, context, _ in try await s.deleteLifecyclePolicy(input, context) },
         "StartLifecyclePolicyPreview": { s, input, _, _ in try s.startLifecyclePolicyPreview(input) },
         "GetLifecyclePolicyPreview": { s, input, _, _ in try s.getLifecyclePolicyPreview(input) },
+        "BatchCheckLayerAvailability": { s, input, _, _ in try s.batchCheckLayerAvailability(input) },
+        "InitiateLayerUpload": { s, input, _, _ in try s.initiateLayerUpload(input) },
+        "UploadLayerPart": { s, input, _, _ in try await s.uploadLayerPart(input) },
+        "CompleteLayerUpload": { s, input, context, _ in try await s.completeLayerUpload(input, context) },
+        "GetDownloadUrlForLayer": { s, input, _, endpoint in try s.getDownloadUrlForLayer(input, endpoint: endpoint) },
     ]
 
     let ledger: Ledger
@@ -63,13 +70,18 @@ public struct ECRService: Sendable {
     let activations: ActivationScheduler?
     let logger: Logger
     let previews = LifecyclePreviews()
+    /// The registry API's blob store, where the layer operations keep layers (nil: they fail).
+    let blobs: BlobStore?
 
     /// - Parameters:
     ///   - activations: completes restores to STANDARD; without one, restored images stay
     ///     ACTIVATING until the embedding code calls `completeActivation`.
     ///   - logger: where server faults (a full disk, an I/O error) are logged with their reason.
-    public init(ledger: Ledger, region: String, activations: ActivationScheduler? = nil, logger: Logger = Logger(label: "regledger.ecr")) {
+    ///   - blobs: where the layer operations keep layers.
+    public init(ledger: Ledger, region: String, activations: ActivationScheduler? = nil, logger: Logger = Logger(label: "regledger.ecr"),
+                blobs: BlobStore? = nil) {
         self.ledger = ledger
+        self.blobs = blobs
         self.region = region
         self.activations = activations
         self.logger = logger
@@ -109,7 +121,7 @@ public struct ECRService: Sendable {
 
     // MARK: operations
 
-    private func repository(_ input: JSONObject) throws -> RepositoryRef {
+    func repository(_ input: JSONObject) throws -> RepositoryRef {
         try RepositoryRef(try input.string("repositoryName"), registryId: try input.optionalString("registryId"),
                           defaultRegistry: ledger.defaultRegistryId)
     }

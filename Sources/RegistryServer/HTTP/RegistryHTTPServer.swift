@@ -46,7 +46,7 @@ public struct RegistryHTTPServer: Sendable {
         self.metrics = metrics
         self.logger = logger
         activations = ActivationScheduler(ledger: ledger, delaySeconds: config.activationDelaySeconds, logger: logger)
-        ecr = ECRService(ledger: ledger, region: config.region, activations: activations, logger: logger)
+        ecr = ECRService(ledger: ledger, region: config.region, activations: activations, logger: logger, blobs: blobs)
         quay = QuayService(ledger: ledger, tokens: config.tokens, logger: logger)
         oci = OCIService(ledger: ledger, credentials: config.credentials, blobs: blobs, logger: logger)
         sigv4 = SigV4Verifier(credentials: config.credentials, region: config.region)
