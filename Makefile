@@ -5,10 +5,12 @@ DATA ?= data/demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 APT_PACKAGES = liblmdb-dev libpcre2-dev pkg-config
-# skopeo: a real registry client for the OCI tag-listing tests. postgresql: cluster mode's tests
-# start servers of their own from its binaries (never the system service); patroni, etcd-server
-# and haproxy: the test of the Patroni example (examples/patroni), run on loopback ports.
-TEST_APT_PACKAGES = skopeo podman postgresql patroni etcd-server haproxy
+# skopeo and podman: real registry clients for the registry-API tests; docker-registry: the
+# reference registry (distribution) those tests compare with, started on a loopback port of its
+# own (never the system service). postgresql: cluster mode's tests start servers of their own
+# from its binaries; patroni, etcd-server and haproxy: the test of the Patroni example
+# (examples/patroni), run on loopback ports.
+TEST_APT_PACKAGES = skopeo podman docker-registry postgresql patroni etcd-server haproxy
 PYTHON ?= python3
 PIP_PACKAGES = boto3 requests pytest awscli
 

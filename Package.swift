@@ -36,11 +36,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // `sync_file_range`, which Glibc's Swift module does not export.
+        .target(name: "CFileWriteback"),
         // Content-addressed blob files and upload sessions (SPEC §8).
         .target(
             name: "BlobStore",
             dependencies: [
-                "RegistryLedger",
+                "RegistryLedger", "CFileWriteback",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -98,7 +100,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CFileWriteback" {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
     ]

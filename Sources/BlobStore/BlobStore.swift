@@ -1,4 +1,5 @@
 import struct Crypto.SHA256
+import CFileWriteback
 import Foundation
 import RegistryLedger
 import Synchronization
@@ -248,12 +249,24 @@ struct UploadSession: @unchecked Sendable {
         self.fd = fd
     }
 
-    /// Writes every chunk of `body` at the end, hashing it.
+    /// Bytes between starts of writeback (see ``write(_:)``).
+    static let writebackStride: Int64 = 8 << 20
+
+    /// Writes every chunk of `body` at the end, hashing it. Every ``writebackStride`` bytes the
+    /// kernel is told to start writing the last stride to disk (`sync_file_range`, which does not
+    /// wait), so the disk works while the body still arrives and the final fsync has little left.
     mutating func write(_ body: some BodyChunks) async throws {
         let fd = fd
         var offset = offset
         var hasher = hasher
         try await body.forEachChunk { chunk in
+            defer {
+                let stride = Self.writebackStride
+                if (offset - Int64(chunk.count)) / stride != offset / stride {
+                    let end = offset / stride * stride
+                    _ = regledger_start_writeback(fd, end - stride, stride)
+                }
+            }
             var done = 0
             while done < chunk.count {
                 let n = pwrite(fd, chunk.baseAddress! + done, chunk.count - done, off_t(offset) + off_t(done))
