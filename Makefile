@@ -65,7 +65,7 @@ conformance:
 FUZZ_SECONDS ?= 10
 # 0: a random seed each run (by hand); make test passes a fixed seed so CI's runs repeat.
 FUZZ_SEED ?= 0
-FUZZ_TARGETS = event-record page-token manifest tag-pattern ecr-request quay-request
+FUZZ_TARGETS = event-record page-token manifest tag-pattern ecr-request quay-request oci-request
 # Nested packages do not notice a source file of the root package that was added or removed
 # since their last build (SwiftPM keeps the old file list): forget the plan, keep the objects.
 STALE_PLANS = rm -f */.build/*/release/description.json */.build/*/debug/description.json
@@ -91,7 +91,8 @@ bench-quick: deps
 	cd Benchmarks && REGLEDGER_BENCH_QUICK=1 $(SWIFT) package --allow-writing-to-package-directory benchmark --no-progress
 
 # Every goal of SPEC §5 the store owns, at full size: one JSON line per goal (BENCHMARKS.md).
-bench-check: deps testdeps
+bench-check: deps testdeps pydeps
+	@$(PYTHON) -m pip show -q moto flask flask-cors >/dev/null 2>&1 || $(PYTHON) -m pip install -q 'moto[server]'
 	$(STALE_PLANS)
 	$(SWIFT) build -c release --product regledger
 	cd Benchmarks && $(SWIFT) build -c release --product bench-check && $(SWIFT) build -c release --product http-paging

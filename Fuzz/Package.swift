@@ -4,7 +4,7 @@
 // builds every target and runs each for a bounded time over its seed corpus in Corpus/<target>.
 import PackageDescription
 
-let targets = ["event-record", "page-token", "manifest", "tag-pattern", "ecr-request", "quay-request"]
+let targets = ["event-record", "page-token", "manifest", "tag-pattern", "ecr-request", "quay-request", "oci-request"]
 
 let package = Package(
     name: "RegistryLedgerFuzz",
@@ -25,6 +25,7 @@ let package = Package(
                 "FuzzSupport",
                 .product(name: "RegistryLedger", package: "RegistryLedger"),
                 .product(name: "RegistryAPI", package: "RegistryLedger"),
+                .product(name: "BlobStore", package: "RegistryLedger"),
             ],
             path: "Targets/\(name)"
         )

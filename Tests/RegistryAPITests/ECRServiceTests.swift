@@ -1,6 +1,6 @@
 import Foundation
 import RegistryLedger
-import RegistryAPI
+@testable import RegistryAPI
 import Testing
 
 struct ECRHarness {
@@ -80,7 +80,8 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
                                           "UpdateImageStorageClass", "GetAuthorizationToken", "PutImageScanningConfiguration",
                                           "TagResource", "UntagResource", "ListTagsForResource", "PutLifecyclePolicy",
                                           "GetLifecyclePolicy", "DeleteLifecyclePolicy", "StartLifecyclePolicyPreview",
-                                          "GetLifecyclePolicyPreview"])
+                                          "GetLifecyclePolicyPreview", "BatchCheckLayerAvailability", "InitiateLayerUpload",
+                                          "UploadLayerPart", "CompleteLayerUpload", "GetDownloadUrlForLayer"])
     }
 
     @Test func putImageAndListImagesPageWithTokens() async throws {
@@ -162,5 +163,37 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
         try await h.expectError("UpdateImageStorageClass", #"{"repositoryName":"acme/web","imageId":{"imageTag":"v1"},"targetStorageClass":"ARCHIVE"}"#, "ImageStorageClassUpdateNotSupportedException")
         try await h.expectError("UpdateImageStorageClass", #"{"repositoryName":"acme/web","imageId":{"imageTag":"v1"},"targetStorageClass":"GLACIER"}"#, "InvalidParameterException")
         try await h.expectError("UpdateImageStorageClass", #"{"repositoryName":"acme/web","targetStorageClass":"ARCHIVE"}"#, "InvalidParameterException")
+    }
+}
+
+/// The ListImages answer is written straight to bytes; it must be the JSON the generic writer
+/// makes (keys sorted, no spaces), which clients and the conformance suite parse.
+@Suite struct ListImagesBodyTests {
+    @Test func theDirectWriterMakesTheGenericWritersBytes() async throws {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/list"}"#)
+        for (i, tag) in ["v1", "v2", nil].enumerated() {
+            let manifest = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"size\":\#(i)}}"#
+            let tagPart = tag.map { #","imageTag":"\#($0)""# } ?? ""
+            let (status, _) = try await h.call("PutImage", #"{"repositoryName":"acme/list","imageManifest":"\#(manifest)"\#(tagPart)}"#)
+            #expect(status == 200)
+        }
+        var token: String?
+        var pages = 0
+        repeat {
+            let tokenPart = token.map { #","nextToken":"\#($0)""# } ?? ""
+            let response = await h.service.handle(target: ECRService.targetPrefix + "ListImages",
+                                                  body: Array(#"{"repositoryName":"acme/list","maxResults":2\#(tokenPart)}"#.utf8),
+                                                  principal: "alice", requestId: "req")
+            let answer = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+            let ids = try #require(answer["imageIds"] as? [[String: String]])
+            token = answer["nextToken"] as? String
+            var generic: [String: Any] = ["imageIds": ids.map { $0 as [String: Any] }]
+            if let token { generic["nextToken"] = token }
+            #expect(response.body == JSONBody.encode(generic))
+            #expect(!ids.isEmpty)
+            pages += 1
+        } while token != nil
+        #expect(pages == 2)
     }
 }

@@ -1,8 +1,12 @@
 """The registry API (SPEC §8, OCI distribution 1.1) over raw HTTP, organised as the OCI
 conformance suite's four workflows — push, pull, content discovery (with referrers), content
 management — plus the enforcement every door shares (SPEC §2.4) and the error cases."""
+import base64
 import json
+import os
+import socket
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -339,9 +343,26 @@ def test_a_flagged_tag_refuses_deletion_with_unsupported(quay, reg, name):
 
 def test_a_login_token_pushes_as_the_principal_that_asked_for_it(server, ecr, name):
     token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
-    import base64
     user, password = base64.b64decode(token).decode().split(":", 1)
     reg = Registry(server, auth=(user, password))
     data = reg.image_manifest(name, 13)
     assert reg.put_manifest(name, "v1", data).status_code == 201
     assert {e["actor"] for e in audit_log(server, name)} == {"alice"}
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_no_blob(server, reg, name):
+    data = b"q" * 100_000
+    location = reg.request("POST", f"/v2/{name}/blobs/uploads/").headers["Location"]
+    host, port = server.url.removeprefix("http://").split(":")
+    auth = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(f"PUT {location}?digest={digest(data)} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\n"
+                  f"Content-Length: {len(data)}\r\nContent-Type: application/octet-stream\r\n\r\n".encode() + data[:30_000])
+    for _ in range(50):  # the server notices the closed connection
+        if reg.request("GET", location).status_code == 404:
+            break
+        time.sleep(0.1)
+    assert reg.request("HEAD", f"/v2/{name}/blobs/{digest(data)}").status_code == 404
+    # The session is gone with its file: nothing of the bytes is kept.
+    assert reg.request("GET", location).status_code == 404
+    assert location.rsplit("/", 1)[1] not in os.listdir(os.path.join(server.data, "blobs", "uploads"))

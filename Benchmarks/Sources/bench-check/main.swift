@@ -7,7 +7,7 @@
 //
 //   bench-check                       all goals
 //   bench-check SECTION…              only these of append, verify, rebuild, recovery,
-//                                     time-travel, paging, memory, cluster, registry (while tuning one)
+//                                     time-travel, paging, memory, cluster, registry, http (while tuning one)
 //   bench-check recovery-writer DIR   (internal) push into DIR with 64 writers until killed
 import BenchSupport
 import Foundation
@@ -45,7 +45,7 @@ func say(_ line: String) { FileHandle.standardError.write(Data(("bench-check: " 
 
 let quick = Fixtures.quick
 let sections = Set(CommandLine.arguments.dropFirst())
-let allSections: Set = ["append", "verify", "rebuild", "recovery", "time-travel", "paging", "memory", "cluster", "registry"]
+let allSections: Set = ["append", "verify", "rebuild", "recovery", "time-travel", "paging", "memory", "cluster", "registry", "http"]
 if !sections.isSubset(of: allSections), CommandLine.arguments.dropFirst().first != "recovery-writer" {
     FileHandle.standardError.write(Data(("bench-check: unknown section \(sections.subtracting(allSections).sorted().joined(separator: ", ")); "
         + "the sections are \(allSections.sorted().joined(separator: ", "))\n").utf8))
@@ -334,18 +334,28 @@ if wanted("cluster") {
     report("cluster_follower_lag_p99_ms", percentile(lags, 0.99), atMost: 100)
 }
 
-// MARK: registry API blobs (push and pull of 256 MiB against dd and docker-registry)
+// MARK: registry API blobs, and HTTP at the server's own ceiling (Python drivers beside this package)
 
-if wanted("registry"), ProcessInfo.processInfo.environment["REGLEDGER_BIN"] != nil {
-    // Benchmarks/registry_blobs.py prints the goal lines itself (curl, dd and docker-registry).
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("registry_blobs.py")
+/// Runs `Benchmarks/<script>` (it prints its goal lines itself) with `environment` added.
+func runDriver(_ script: String, _ environment: [String: String]) throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(script).path
     let python = Process()
     python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    python.arguments = ["python3", script.path]
-    if quick { python.environment = ProcessInfo.processInfo.environment.merging(["REGLEDGER_BLOB_MB": "16", "REGLEDGER_BLOB_ROUNDS": "1"]) { _, new in new } }
+    python.arguments = ["python3", path]
+    python.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     try python.run()
     python.waitUntilExit()
-} else if wanted("registry") {
-    say("registry_*: set REGLEDGER_BIN to a release `regledger` (make bench-check does)")
+}
+
+if wanted("registry") || wanted("http") {
+    if ProcessInfo.processInfo.environment["REGLEDGER_BIN"] == nil {
+        say("registry_*, http_*: set REGLEDGER_BIN to a release `regledger` (make bench-check does)")
+    } else {
+        // 256 MiB push and pull with curl against dd conv=fdatasync and docker-registry.
+        if wanted("registry") { try runDriver("registry_blobs.py", quick ? ["REGLEDGER_BLOB_MB": "16", "REGLEDGER_BLOB_ROUNDS": "1"] : [:]) }
+        let client = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("http-paging").path
+        if wanted("http") { try runDriver("http_ceiling.py", ["HTTP_PAGING_BIN": client] .merging(quick ? ["REGLEDGER_HTTP_QUICK": "1"] : [:]) { a, _ in a }) }
+    }
 }

@@ -2,9 +2,11 @@ import BenchSupport
 import Foundation
 import RegistryAPI
 
-// HTTP ListImages paging load: `connections` keep-alive connections, each walking the
-// repository page by page with SigV4-signed requests (as boto3 signs them) for `seconds`.
-// Prints one JSON line: pages/s, entries/s, p50/p99 latency. `--prepare-fixture N` builds (or
+// HTTP paging load: `connections` keep-alive connections for `seconds`, each walking the
+// repository page by page — `--mode ecr` (default): ListImages with SigV4-signed requests (as
+// boto3 signs them); `--mode oci`: `tags/list?n=` following `last` with Basic auth; `--mode
+// healthz`: `GET /healthz`, the server stack's own ceiling. Prints one JSON line: pages/s,
+// entries/s, p50/p99 latency. `--prepare-fixture N` builds (or
 // finds) the cached N-entry paging store and prints its path. Driven by http_paging.py.
 
 func option(_ name: String, _ fallback: String? = nil) -> String {
@@ -28,6 +30,9 @@ let maxResults = Int(option("max-results", "100"))!
 let connections = Int(option("connections", "8"))!
 let seconds = Double(option("seconds", "10"))!
 let host = "\(endpoint.host!):\(endpoint.port!)"
+let mode = option("mode", "ecr")
+guard ["ecr", "oci", "healthz"].contains(mode) else { FileHandle.standardError.write(Data("--mode is ecr, oci or healthz\n".utf8)); exit(2) }
+let basic = "Basic " + Data("\(option("access-key")):\(option("secret"))".utf8).base64EncodedString()
 
 final class Worker: @unchecked Sendable {
     var latencies: [Double] = []
@@ -38,20 +43,12 @@ final class Worker: @unchecked Sendable {
 
     func run(until deadline: Date) {
         let connection = HTTPConnection(host: endpoint.host!, port: endpoint.port!)
-        let headers: [(name: String, value: String)] = [
-            ("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.ListImages"), ("Content-Type", "application/x-amz-json-1.1"),
-        ]
-        var token: String?
-        let digestKey = Array(#""imageDigest""#.utf8)
-        let tokenKey = Array(#""nextToken":""#.utf8)
+        var cursor: String?  // ECR: the next token; OCI: the last tag of the page before
         while Date() < deadline {
-            var request = #"{"repositoryName":"\#(repository)","maxResults":\#(maxResults)"#
-            if let token { request += #","nextToken":"\#(token)""# }
-            let body = Array((request + "}").utf8)
+            let (method, path, headers, body) = Self.request(after: cursor)
             let start = DispatchTime.now().uptimeNanoseconds
             do {
-                let signed = headers + signer.sign(method: "POST", path: "/", host: host, headers: headers, body: body)
-                let response = try connection.send(method: "POST", path: "/", headers: signed, body: body)
+                let response = try connection.send(method: method, path: path, headers: headers, body: body)
                 latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 guard response.status == 200 else {
                     errors.append("HTTP \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
@@ -59,13 +56,50 @@ final class Worker: @unchecked Sendable {
                     continue
                 }
                 pages += 1
-                entries += Self.count(digestKey, in: response.body)
-                token = Self.value(after: tokenKey, in: response.body)
-                if token == nil { walks += 1 }
+                let (count, next) = Self.read(response.body)
+                entries += count
+                cursor = next
+                if next == nil, mode != "healthz" { walks += 1 }
             } catch {
                 errors.append("\(error)")
                 if errors.count > 10 { return }
             }
+        }
+    }
+
+    static let ecrHeaders: [(name: String, value: String)] = [
+        ("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.ListImages"), ("Content-Type", "application/x-amz-json-1.1"),
+    ]
+
+    /// The request for the page after `cursor` in this run's mode.
+    static func request(after cursor: String?) -> (String, String, [(name: String, value: String)], [UInt8]) {
+        switch mode {
+        case "healthz": return ("GET", "/healthz", [], [])
+        case "oci": return ("GET", "/v2/\(repository)/tags/list?n=\(maxResults)" + (cursor.map { "&last=\($0)" } ?? ""), [("Authorization", basic)], [])
+        default:
+            var request = #"{"repositoryName":"\#(repository)","maxResults":\#(maxResults)"#
+            if let cursor { request += #","nextToken":"\#(cursor)""# }
+            let body = Array((request + "}").utf8)
+            return ("POST", "/", ecrHeaders + signer.sign(method: "POST", path: "/", host: host, headers: ecrHeaders, body: body), body)
+        }
+    }
+
+    static let digestKey = Array(#""imageDigest""#.utf8)
+    static let tokenKey = Array(#""nextToken":""#.utf8)
+    static let tagKey = Array(#""t"#.utf8)
+
+    /// The entries of a page and the cursor of the next one (nil after the last page).
+    static func read(_ body: [UInt8]) -> (entries: Int, next: String?) {
+        switch mode {
+        case "healthz": return (0, nil)
+        case "oci":
+            let count = Self.count(tagKey, in: body) - 1  // less the "tags" key
+            // The next page starts after the last tag of this one (what the Link header says).
+            guard count >= maxResults, let end = body.lastIndex(of: UInt8(ascii: "\"")),
+                  let start = body[..<end].lastIndex(of: UInt8(ascii: "\"")) else { return (count, nil) }
+            return (count, String(decoding: body[(start + 1)..<end], as: UTF8.self))
+        default:
+            return (Self.count(digestKey, in: body), Self.value(after: tokenKey, in: body))
         }
     }
 
@@ -97,7 +131,7 @@ func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(l
 let pages = workers.map(\.pages).reduce(0, +)
 let entries = workers.map(\.entries).reduce(0, +)
 let result: [String: Any] = [
-    "endpoint": endpoint.absoluteString, "maxResults": maxResults, "connections": connections, "seconds": elapsed,
+    "endpoint": endpoint.absoluteString, "mode": mode, "maxResults": maxResults, "connections": connections, "seconds": elapsed,
     "pages": pages, "entries": entries, "walks": workers.map(\.walks).reduce(0, +),
     "pagesPerSecond": Double(pages) / elapsed, "entriesPerSecond": Double(entries) / elapsed,
     "p50ms": percentile(0.5), "p99ms": percentile(0.99), "errors": Array(workers.flatMap(\.errors).prefix(5)),

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import RegistryLedger
+import Synchronization
 
 /// A configured AWS credential and the principal it acts as (the events' actor).
 public struct AccessCredential: Sendable, Hashable {
@@ -31,11 +32,6 @@ public struct SignedRequest: Sendable {
         self.query = query
         self.headers = headers
         self.body = body
-    }
-
-    func header(_ name: String) -> String? {
-        let values = headers.filter { $0.name.lowercased() == name }.map(\.value)
-        return values.isEmpty ? nil : values.joined(separator: ",")
     }
 }
 
@@ -80,6 +76,8 @@ public struct SigV4Verifier: Sendable {
     /// How far the request's `X-Amz-Date` may be from now.
     public let maxSkew: TimeInterval
     private let credentials: [String: AccessCredential]
+    /// Derived signing keys by access key and credential date: four HMACs saved per request.
+    private let signingKeys = SigningKeyCache()
 
     public init(credentials: [AccessCredential], region: String, service: String = "ecr", maxSkew: TimeInterval = 15 * 60) {
         self.credentials = Dictionary(credentials.map { ($0.accessKeyId, $0) }, uniquingKeysWith: { first, _ in first })
@@ -91,32 +89,41 @@ public struct SigV4Verifier: Sendable {
     /// The credential that signed `request`.
     /// - Throws: ``SigV4Failure`` saying why the signature is refused.
     public func verify(_ request: SignedRequest, now: Date = Date()) throws(SigV4Failure) -> AccessCredential {
-        guard let authorization = request.header("authorization") else { throw .missingAuthorization }
+        // Header names lowercased once; repeated fields joined with commas (SigV4's rule).
+        var fields: [String: String] = [:]
+        for (name, value) in request.headers {
+            let lower = name.lowercased()
+            fields[lower] = fields[lower].map { $0 + "," + value } ?? value
+        }
+        guard let authorization = fields["authorization"] else { throw .missingAuthorization }
         let parsed = try Self.parse(authorization)
         guard let credential = credentials[parsed.accessKeyId] else { throw .unknownAccessKey }
         guard parsed.region == region else { throw .wrongScope("region '\(parsed.region)' is not '\(region)'") }
         guard parsed.service == service else { throw .wrongScope("service '\(parsed.service)' is not '\(service)'") }
         guard parsed.signedHeaders.contains("host") else { throw .malformedAuthorization("SignedHeaders must include host") }
-        guard let amzDate = request.header("x-amz-date"), parsed.signedHeaders.contains("x-amz-date"),
+        guard let amzDate = fields["x-amz-date"], parsed.signedHeaders.contains("x-amz-date"),
               let time = Self.parseAmzDate(amzDate) else {
             throw .malformedAuthorization("a signed X-Amz-Date header (YYYYMMDDTHHMMSSZ) is required")
         }
         guard amzDate.hasPrefix(parsed.date) else { throw .wrongScope("the credential date does not match X-Amz-Date") }
-        if let unsigned = Self.headersThatMustBeSigned(request).first(where: { !parsed.signedHeaders.contains($0) }) {
+        if let unsigned = Self.headersThatMustBeSigned(fields.keys).first(where: { !parsed.signedHeaders.contains($0) }) {
             throw .malformedAuthorization("SignedHeaders must include '\(unsigned)'")
         }
         guard abs(time.timeIntervalSince(now)) <= maxSkew else { throw .requestTimeTooSkewed }
         var canonicalHeaders = ""
         for name in parsed.signedHeaders {
-            guard let value = request.header(name) else { throw .malformedAuthorization("signed header '\(name)' is missing") }
+            guard let value = fields[name] else { throw .malformedAuthorization("signed header '\(name)' is missing") }
             canonicalHeaders += name + ":" + Self.trimmed(value) + "\n"
         }
         let canonicalRequest = [
             request.method.uppercased(), Self.canonicalPath(request.path), Self.canonicalQuery(request.query),
             canonicalHeaders, parsed.signedHeaders.joined(separator: ";"), Self.hex(SHA256.hash(data: request.body)),
         ].joined(separator: "\n")
-        let expected = Self.signature(secret: credential.secretAccessKey, date: parsed.date, region: parsed.region,
-                                      service: parsed.service, amzDate: amzDate, canonicalRequest: canonicalRequest)
+        let key = signingKeys.key(accessKeyId: credential.accessKeyId, date: parsed.date) {
+            Self.signingKey(secret: credential.secretAccessKey, date: parsed.date, region: parsed.region, service: parsed.service)
+        }
+        let expected = Self.signature(key: key, date: parsed.date, region: parsed.region, service: parsed.service,
+                                      amzDate: amzDate, canonicalRequest: canonicalRequest)
         guard constantTimeEquals(Array(expected.utf8), Array(parsed.signature.utf8)) else { throw .signatureMismatch }
         return credential
     }
@@ -124,19 +131,30 @@ public struct SigV4Verifier: Sendable {
     /// The headers a signature must cover besides `host` and `x-amz-date`: every `x-amz-*` header
     /// the request carries (`x-amz-target` names the operation) and `content-type`, so that a
     /// captured signature cannot be replayed as another operation or with another body type.
-    static func headersThatMustBeSigned(_ request: SignedRequest) -> [String] {
-        Set(request.headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("x-amz-") || $0 == "content-type" }).sorted()
+    static func headersThatMustBeSigned(_ lowercasedNames: some Collection<String>) -> [String] {
+        Set(lowercasedNames.filter { $0.hasPrefix("x-amz-") || $0 == "content-type" }).sorted()
     }
 
     /// The hex signature of `canonicalRequest` (SigV4 steps 2–4), shared by ``SigV4Signer``.
     static func signature(secret: String, date: String, region: String, service: String, amzDate: String,
                           canonicalRequest: String) -> String {
-        let scope = "\(date)/\(region)/\(service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+        signature(key: signingKey(secret: secret, date: date, region: region, service: service), date: date, region: region,
+                  service: service, amzDate: amzDate, canonicalRequest: canonicalRequest)
+    }
+
+    /// The signing key of SigV4 step 3, derived from the secret for one day, region and service.
+    static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
         var key = SymmetricKey(data: Array("AWS4\(secret)".utf8))
         for part in [date, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
+        return key
+    }
+
+    static func signature(key: SymmetricKey, date: String, region: String, service: String, amzDate: String,
+                          canonicalRequest: String) -> String {
+        let scope = "\(date)/\(region)/\(service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
         return hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
     }
 
@@ -180,7 +198,10 @@ public struct SigV4Verifier: Sendable {
 
     /// Header values trimmed, with runs of spaces collapsed.
     static func trimmed(_ value: String) -> String {
-        value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ").trimmingCharacters(in: .whitespaces)
+        let utf8 = value.utf8
+        if utf8.first != UInt8(ascii: " "), utf8.last != UInt8(ascii: " "), utf8.first != 9, utf8.last != 9,
+           !value.contains("  ") { return value }
+        return value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
@@ -198,6 +219,7 @@ public struct SigV4Verifier: Sendable {
     }
 
     static func canonicalPath(_ path: String) -> String {
+        if path == "/" { return path }
         let decoded = path.removingPercentEncoding ?? path
         return decoded.isEmpty ? "/" : encode(decoded, keepSlash: true)
     }
@@ -223,5 +245,25 @@ public struct SigV4Verifier: Sendable {
             out.append(hexDigits[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Signing keys derived for (access key, credential date): a day's requests by one credential
+/// share one. The secret is part of the derivation, so a cached key is only ever found by a
+/// request that names the same access key; the cache is cleared when it grows past 256 keys.
+final class SigningKeyCache: Sendable {
+    /// The keys' bytes (`SymmetricKey` is not `Sendable`).
+    private let keys = Mutex<[String: [UInt8]]>([:])
+
+    func key(accessKeyId: String, date: String, derive: () -> SymmetricKey) -> SymmetricKey {
+        let name = accessKeyId + "/" + date
+        if let known = keys.withLock({ $0[name] }) { return SymmetricKey(data: known) }
+        let key = derive()
+        let bytes = key.withUnsafeBytes { Array($0) }
+        keys.withLock { all in
+            if all.count >= 256 { all.removeAll() }
+            all[name] = bytes
+        }
+        return key
     }
 }

@@ -51,11 +51,6 @@ public struct OCIResponse: Sendable {
         if case .bytes(let bytes) = content { bytes } else { [] }
     }
 
-    /// The value of header `name` (case-insensitive), if present.
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
-    }
-
     static func json(_ status: Int, _ object: Any, headers: [(name: String, value: String)] = []) -> OCIResponse {
         OCIResponse(status: status, headers: [(name: "Content-Type", value: "application/json")] + headers,
                     content: .bytes(JSONBody.encode(object)))
