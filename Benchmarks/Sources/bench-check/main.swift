@@ -311,7 +311,7 @@ if wanted("memory"), let server = ProcessInfo.processInfo.environment["REGLEDGER
     try? FileManager.default.removeItem(atPath: config)
     say("server RssAnon after 5 s of ListImages pages over \(entries) entries: \(rss) MiB")
     report("server_rss_mb_1m", rss, atMost: 100)
-} else {
+} else if wanted("memory") {
     say("server_rss_mb_1m: set REGLEDGER_BIN to a release `regledger` (make bench-check does)")
 }
 

@@ -43,8 +43,9 @@ final class HTTPConnection {
         return try readResponse()
     }
 
+    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
+
     private func fill() throws -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n <= 0 { return false }
         buffer += chunk[0..<n]
@@ -55,7 +56,7 @@ final class HTTPConnection {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?
         while headerEnd == nil {
-            headerEnd = buffer.firstRange(of: separator)?.upperBound
+            headerEnd = Self.find(separator, in: buffer).map { $0 + separator.count }
             if headerEnd == nil, try !fill() { throw LoadError("connection closed before a response") }
         }
         let head = String(decoding: buffer[..<headerEnd!], as: UTF8.self).lowercased()
@@ -75,6 +76,25 @@ final class HTTPConnection {
         close(fd)
         fd = -1
         return (status, body)
+    }
+}
+
+extension HTTPConnection {
+    /// Where `needle` first occurs in `haystack` at or after `from` (memchr and memcmp: the
+    /// client must cost little next to the server it measures).
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
+        haystack.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in
+                var at = start
+                while at + n.count <= h.count, let hit = memchr(h.baseAddress! + at, Int32(n[0]), h.count - at) {
+                    let offset = h.baseAddress!.distance(to: UnsafeRawPointer(hit))
+                    guard offset + n.count <= h.count else { return nil }
+                    if memcmp(hit, n.baseAddress!, n.count) == 0 { return offset }
+                    at = offset + 1
+                }
+                return nil
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import BenchSupport
 import Foundation
+import Synchronization
 import RegistryAPI
 
 // HTTP paging load: `connections` keep-alive connections for `seconds`, each walking the
@@ -77,12 +78,20 @@ final class Worker: @unchecked Sendable {
         case "healthz": return ("GET", "/healthz", [], [])
         case "oci": return ("GET", "/v2/\(repository)/tags/list?n=\(maxResults)" + (cursor.map { "&last=\($0)" } ?? ""), [("Authorization", basic)], [])
         default:
+            // Each page's request is signed once and replayed by every connection that walks
+            // past it (the signature stays valid for minutes): the client's own signing would
+            // otherwise cost more CPU than the server's answer.
+            if let known = signedPages.withLock({ $0[cursor ?? ""] }) { return ("POST", "/", known.headers, known.body) }
             var request = #"{"repositoryName":"\#(repository)","maxResults":\#(maxResults)"#
             if let cursor { request += #","nextToken":"\#(cursor)""# }
             let body = Array((request + "}").utf8)
-            return ("POST", "/", ecrHeaders + signer.sign(method: "POST", path: "/", host: host, headers: ecrHeaders, body: body), body)
+            let headers = ecrHeaders + signer.sign(method: "POST", path: "/", host: host, headers: ecrHeaders, body: body)
+            signedPages.withLock { $0[cursor ?? ""] = (headers, body) }
+            return ("POST", "/", headers, body)
         }
     }
+
+    static let signedPages = Mutex<[String: (headers: [(name: String, value: String)], body: [UInt8])]>([:])
 
     static let digestKey = Array(#""imageDigest""#.utf8)
     static let tokenKey = Array(#""nextToken":""#.utf8)
@@ -103,16 +112,18 @@ final class Worker: @unchecked Sendable {
         }
     }
 
+    /// How often `needle` occurs in `haystack`.
     static func count(_ needle: [UInt8], in haystack: [UInt8]) -> Int {
-        var n = 0
-        var from = haystack.startIndex
-        while let r = haystack[from...].firstRange(of: needle) { n += 1; from = r.upperBound }
-        return n
+        var count = 0
+        var at = 0
+        while let found = HTTPConnection.find(needle, in: haystack, from: at) { count += 1; at = found + needle.count }
+        return count
     }
 
     static func value(after key: [UInt8], in body: [UInt8]) -> String? {
-        guard let r = body.firstRange(of: key), let end = body[r.upperBound...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-        return String(decoding: body[r.upperBound..<end], as: UTF8.self)
+        guard let found = HTTPConnection.find(key, in: body), let end = HTTPConnection.find([UInt8(ascii: "\"")], in: body, from: found + key.count)
+        else { return nil }
+        return String(decoding: body[(found + key.count)..<end], as: UTF8.self)
     }
 }
 

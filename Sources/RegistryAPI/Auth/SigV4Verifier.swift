@@ -167,13 +167,20 @@ public struct SigV4Verifier: Sendable {
     static func parse(_ header: String) throws(SigV4Failure) -> ParsedAuthorization {
         let prefix = "AWS4-HMAC-SHA256 "
         guard header.hasPrefix(prefix) else { throw .malformedAuthorization("only AWS4-HMAC-SHA256 is supported") }
-        var fields: [String: String] = [:]
+        var credential: Substring?, signed: Substring?, signature: Substring?
         for part in header.dropFirst(prefix.count).split(separator: ",") {
-            let item = part.trimmingCharacters(in: .whitespaces)
-            guard let eq = item.firstIndex(of: "=") else { throw .malformedAuthorization("'\(item.prefix(40))' is not key=value") }
-            fields[String(item[..<eq])] = String(item[item.index(after: eq)...])
+            // Substring work only: this runs on every request (Foundation's trimming cost a tenth of a ListImages page).
+            let trimmed = part.trimmingBlanks
+            guard let eq = trimmed.firstIndex(of: "=") else { throw .malformedAuthorization("'\(trimmed.prefix(40))' is not key=value") }
+            let value = trimmed[trimmed.index(after: eq)...]
+            switch trimmed[..<eq] {
+            case "Credential": credential = value
+            case "SignedHeaders": signed = value
+            case "Signature": signature = value
+            default: break
+            }
         }
-        guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else {
+        guard let credential, let signed, let signature = signature.map(String.init) else {
             throw .malformedAuthorization("Credential, SignedHeaders and Signature are required")
         }
         let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -245,6 +252,16 @@ public struct SigV4Verifier: Sendable {
             out.append(hexDigits[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    var trimmingBlanks: Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return s
     }
 }
 

@@ -356,8 +356,9 @@ public struct ECRService: Sendable {
         out.reserveCapacity(32 + page.items.count * 104 + (page.nextToken?.utf8.count ?? 0))
         out += #"{"imageIds":["#.utf8
         for (i, entry) in page.items.enumerated() {
-            out += (i == 0 ? #"{"imageDigest":"# : #",{"imageDigest":"#).utf8
-            JSONBody.writeString(entry.digest.description, into: &out)
+            out += (i == 0 ? #"{"imageDigest":""# : #",{"imageDigest":""#).utf8
+            entry.digest.appendDescription(to: &out)  // hex: nothing to escape
+            out.append(UInt8(ascii: "\""))
             if let tag = entry.tag {
                 out += #","imageTag":"#.utf8
                 JSONBody.writeString(tag, into: &out)

@@ -42,7 +42,7 @@ public struct OCIService: Sendable {
     public func principal(_ authorization: String?) -> String? {
         guard let authorization, authorization.count < 4096,
               authorization.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let decoded = Data(base64Encoded: String(authorization.dropFirst(6).trimmingBlanks)),
               let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let key = String(decoding: decoded[..<colon], as: UTF8.self)
         let password = Array(decoded[(colon + 1)...])
@@ -123,7 +123,18 @@ public struct OCIService: Sendable {
         if page.more, let last = page.names.last {
             headers.append((name: "Link", value: "</v2/\(name)/tags/list?n=\(limit)&last=\(Self.percentEncoded(last))>; rel=\"next\""))
         }
-        return .json(200, ["name": name, "tags": page.names], headers: headers)
+        // {"name", "tags"} written straight to bytes (keys in order; tags need no escaping, the name is escaped).
+        var body: [UInt8] = []
+        body.reserveCapacity(32 + name.utf8.count + page.names.reduce(0) { $0 + $1.utf8.count + 3 })
+        body += #"{"name":"#.utf8
+        JSONBody.writeString(name, into: &body)
+        body += #","tags":["#.utf8
+        for (i, tag) in page.names.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            JSONBody.writeString(tag, into: &body)
+        }
+        body += "]}".utf8
+        return OCIResponse(status: 200, headers: [(name: "Content-Type", value: "application/json")] + headers, content: .bytes(body))
     }
 
     private func pageSize(_ request: OCIRequest) throws -> Int {
@@ -152,8 +163,18 @@ public struct OCIService: Sendable {
         }
     }
 
+    /// `text` with every byte but ASCII letters, digits and `-._~` percent-encoded (a query value).
     static func percentEncoded(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+        func unreserved(_ b: UInt8) -> Bool {
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
+        }
+        if text.utf8.allSatisfy(unreserved) { return text }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in text.utf8 {
+            if unreserved(b) { out.append(b) } else { out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The answer to a ledger refusal that no endpoint handled itself.

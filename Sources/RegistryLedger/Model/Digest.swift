@@ -58,6 +58,25 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
         withUnsafeBytes(of: (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)) { out.append(contentsOf: $0) }
     }
 
+    /// Appends ``description``'s UTF-8 (`sha256:` + hex) to `out` without making a String.
+    public func appendDescription(to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 71) { buffer in
+            var at = 0
+            for byte in "sha256:".utf8 { buffer[at] = byte; at += 1 }
+            func hex(_ w: UInt64) {
+                var shift: UInt64 = 60
+                for _ in 0..<16 {
+                    let nibble = UInt8((w >> shift) & 0xF)
+                    buffer[at] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                    at += 1
+                    shift &-= 4
+                }
+            }
+            hex(w0); hex(w1); hex(w2); hex(w3)
+            out.append(contentsOf: UnsafeBufferPointer(buffer))
+        }
+    }
+
     /// The 64 lowercase hex digits.
     public var hex: String { String(description.dropFirst(7)) }
 
