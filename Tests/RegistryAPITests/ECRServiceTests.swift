@@ -197,3 +197,20 @@ let manifestJSON = #"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.im
         #expect(pages == 2)
     }
 }
+
+@Suite struct ECRLayerOperationsWithoutBlobStoreTests {
+    /// Found by fuzzing: an embedded service given no blob store answered the layer operations 500.
+    @Test func aServiceWithoutABlobStoreAnswersTheUploadOperationsAsUnknown() async throws {
+        let h = try ECRHarness()
+        _ = try await h.call("CreateRepository", #"{"repositoryName":"acme/layers"}"#)
+        let id = "00000000-0000-0000-0000-000000000000", digest = "sha256:" + String(repeating: "a", count: 64)
+        try await h.expectError("InitiateLayerUpload", #"{"repositoryName":"acme/layers"}"#, "UnknownOperationException")
+        try await h.expectError("UploadLayerPart", #"{"repositoryName":"acme/layers","uploadId":"\#(id)","partFirstByte":0,"partLastByte":0,"layerPartBlob":"YQ=="}"#,
+                                "UnknownOperationException")
+        try await h.expectError("CompleteLayerUpload", #"{"repositoryName":"acme/layers","uploadId":"\#(id)","layerDigests":["\#(digest)"]}"#,
+                                "UnknownOperationException")
+        // What only reads the log still answers: the repository holds no layers.
+        let (status, answer) = try await h.call("BatchCheckLayerAvailability", #"{"repositoryName":"acme/layers","layerDigests":["\#(digest)"]}"#)
+        #expect(status == 200 && (answer["layers"] as? [[String: Any]])?.first?["layerAvailability"] as? String == "UNAVAILABLE")
+    }
+}

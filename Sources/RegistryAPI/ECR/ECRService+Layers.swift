@@ -15,8 +15,11 @@ extension ECRService {
     static let layerAlreadyExists = LedgerError.Code(rawValue: "LayerAlreadyExistsException")
     static let emptyUpload = LedgerError.Code(rawValue: "EmptyUploadException")
 
+    /// The blob store; a service without one answers the layer operations as unknown (400).
     func requireBlobs() throws -> BlobStore {
-        guard let blobs else { throw LedgerError(.storage, "this server keeps no layers") }
+        guard let blobs else {
+            throw LedgerError(LedgerError.Code(rawValue: "UnknownOperationException"), "the layer operations need a blob store, which this service was not given")
+        }
         return blobs
     }
 
