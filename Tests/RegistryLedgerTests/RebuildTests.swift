@@ -21,6 +21,13 @@ enum CommandUniverse {
     static let patterns = ["t[0-3]", "t.*", "t7", "x", "(a+)+(b|-)"]
     static let scopes: [PolicyScope] = [.organization(.defaultId, "acme"), .organization(.defaultId, "other"),
                                         .repository(.defaultId, repos[0].name), .repository(.defaultId, repos[3].name)]
+    static let blobs = (0..<3).map { Digest(of: Array("blob \($0)".utf8)) }
+
+    /// A signature-like manifest referring to `subject`, naming two of ``blobs``.
+    static func referrer(_ k: Int, subject: Digest) -> Manifest {
+        let json = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.example.sig","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"\#(blobs[k % 3])","size":2},"layers":[{"mediaType":"application/octet-stream","digest":"\#(blobs[(k + 1) % 3])","size":10}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(subject)","size":1},"annotations":{"k":"\#(k)"}}"#
+        return try! Manifest(bytes: Array(json.utf8))
+    }
 }
 
 /// Runs `count` random commands of every kind (many of them refused) against `ledger`.
@@ -34,7 +41,20 @@ func runRandomCommands(_ ledger: Ledger, count: Int, seed: UInt64) async throws 
         let m = manifest(Int.random(in: 0..<12, using: &rng))
         let context = Bool.random(using: &rng) ? alice : admin
         do {
-            switch Int.random(in: 0..<19, using: &rng) {
+            switch Int.random(in: 0..<21, using: &rng) {
+            case 19:
+                // The registry API's blobs: link one (creating the repository or not) or unlink one.
+                let blob = CommandUniverse.blobs.randomElement(using: &rng)!
+                if Bool.random(using: &rng) {
+                    try await ledger.linkBlob(r, digest: blob, size: 10, createsRepository: Bool.random(using: &rng), context: context)
+                } else {
+                    try await ledger.unlinkBlobs(r, digests: [blob], context: context)
+                }
+            case 20:
+                // A referrer of one of the images (pushed by digest, or tagged), naming linked blobs or not.
+                let subject = manifest(Int.random(in: 0..<12, using: &rng)).digest
+                let referrer = CommandUniverse.referrer(Int.random(in: 0..<6, using: &rng), subject: subject)
+                _ = try await ledger.pushManifest(r, manifest: referrer, tag: Bool.random(using: &rng) ? t : nil, context: context)
             case 18:
                 if Bool.random(using: &rng) {
                     let days = Int.random(in: 1..<30, using: &rng)
@@ -100,6 +120,11 @@ func runRandomCommands(_ ledger: Ledger, count: Int, seed: UInt64) async throws 
         let head = try ledger.headSeq()
         #expect(head > 500)
         #expect(try !ledger.denials().isEmpty)
+        // The mix reaches the registry API's relations: blobs linked and unlinked, referrers pushed.
+        let events = try ledger.events().map(\.event)
+        #expect(events.contains { if case .blobLinked = $0 { true } else { false } })
+        #expect(events.contains { if case .blobUnlinked = $0 { true } else { false } })
+        #expect(events.contains { if case .imagePushed(_, _, _, _, let subject?) = $0 { subject.hex.count == 64 } else { false } })
         let before = try ledger.stateDigest()
         #expect(try await ledger.rebuild() == before)
         #expect(try ledger.stateDigest() == before)
