@@ -150,9 +150,6 @@ public final class BlobStore: Sendable {
         return abandoned.count
     }
 
-    /// Open sessions (for metrics and tests).
-    public var openUploads: Int { sessions.withLock { $0.count } }
-
     private func temporaryPath(_ id: String) -> String { "\(root)/uploads/\(id)" }
 
     /// Takes a session for one request: a second request on it meanwhile finds it busy.
