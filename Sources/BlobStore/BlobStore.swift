@@ -93,8 +93,10 @@ public final class BlobStore: Sendable {
         let before = session
         do {
             try await session.write(body)
-            if let range, session.offset - before.offset != range.upperBound - range.lowerBound + 1 {
-                throw BlobStoreError.sizeInvalid("the body holds \(session.offset - before.offset) bytes where Content-Range says \(range.upperBound - range.lowerBound + 1)")
+            // Compared as last positions: a range ending at Int64.max must not overflow a length.
+            let received = session.offset - before.offset
+            if let range, received - 1 != range.upperBound - range.lowerBound {
+                throw BlobStoreError.sizeInvalid("the body holds \(received) bytes where Content-Range says bytes \(range.lowerBound)-\(range.upperBound)")
             }
         } catch {
             _ = ftruncate(before.fd, off_t(before.offset))

@@ -28,6 +28,16 @@ import Testing
         #expect(store.allBlobs().map(\.digest) == [digest])
     }
 
+    /// A range as long as Int64 allows is a size mismatch, not an arithmetic overflow.
+    @Test func aRangeUpToInt64MaxIsRefusedWithoutOverflow() async throws {
+        let store = try BlobStore(directory: directory)
+        let id = try store.startUpload(repository: "r")
+        await #expect(throws: BlobStoreError.self) {
+            try await store.append(id, repository: "r", range: 0...Int64.max, body: self.bytes("tiny"))
+        }
+        #expect(store.uploadOffset(id, repository: "r") == 0)
+    }
+
     @Test func aWrongDigestStoresNothingAndEndsTheSession() async throws {
         let store = try BlobStore(directory: directory)
         let id = try store.startUpload(repository: "r")

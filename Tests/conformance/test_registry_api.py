@@ -92,6 +92,10 @@ def test_a_chunk_out_of_order_is_416_and_leaves_the_upload_where_it_was(reg, nam
     # A body shorter than its Content-Range says stores nothing of it.
     short = reg.request("PATCH", location, data=b"z" * 3, headers={"Content-Range": "10-19"})
     assert short.status_code == 400 and error_code(short) == "SIZE_INVALID"
+    huge = reg.request("PATCH", location, data=b"z" * 3, headers={"Content-Range": f"10-{2**63 - 1}"})
+    assert huge.status_code == 400 and error_code(huge) == "SIZE_INVALID"  # not an overflow: the server answers
+    too_big = reg.request("PATCH", location, data=b"z" * 3, headers={"Content-Range": f"10-{2**63}"})
+    assert too_big.status_code == 416
     assert reg.request("GET", location).headers["Range"] == "0-9"
     data = b"x" * 10 + b"y" * 10
     assert reg.request("PATCH", location, data=b"y" * 10, headers={"Content-Range": "10-19"}).status_code == 202

@@ -47,6 +47,13 @@ struct Changes {
         guard let repo = try view.repository(ref) else { throw LedgerError.repositoryNotFound(ref) }
         return repo
     }
+
+    /// The repository's record; a missing one is created first (MUTABLE, default settings) when
+    /// `creating`, as a registry-API push creates it (SPEC §8).
+    mutating func repository(_ ref: RepositoryRef, creating: Bool) throws -> RepoRecord {
+        if creating, try view.repository(ref) == nil { try emit(.repositoryCreated(ref, .default)) }
+        return try repository(ref)
+    }
 }
 
 extension LedgerError {

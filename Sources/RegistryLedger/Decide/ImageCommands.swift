@@ -22,10 +22,7 @@ struct PutImage: LedgerCommand {
     var door = PushDoor.ecr
 
     func run(_ changes: inout Changes) throws -> PushedImage {
-        if door == .registry, try changes.view.repository(ref) == nil {
-            try changes.emit(.repositoryCreated(ref, .default))
-        }
-        let repo = try changes.repository(ref)
+        let repo = try changes.repository(ref, creating: door == .registry)
         if let expectedDigest {
             let claimed = try Digest(expectedDigest)
             guard claimed == manifest.digest else {
@@ -35,17 +32,17 @@ struct PutImage: LedgerCommand {
         }
         let subject = try manifest.subjectDigest.map { text throws(LedgerError) in try Digest(text) }
         let isNewImage = try changes.view.image(repo.repoId, manifest.digest) == nil
+        let existingTag = try tag.flatMap { try changes.view.tag(repo.repoId, $0.value) }
         let pushed = PushedImage(repository: ref, digest: manifest.digest, tag: tag?.value, mediaType: manifest.mediaType,
                                  manifest: manifest.bytes, subject: subject)
         if door == .registry {
             // Re-pushing what is already there answers as a success and appends nothing,
             // whether or not the tag is protected.
-            let existing = try tag.flatMap { try changes.view.tag(repo.repoId, $0.value) }
-            if !isNewImage, tag == nil || existing?.digest == manifest.digest { return pushed.unchanged() }
+            if !isNewImage, tag == nil || existingTag?.digest == manifest.digest { return pushed.unchanged() }
             if isNewImage { try requireReferencedContent(repo.repoId, changes.view) }
         }
         var previous: Digest?
-        if let tag, let existing = try changes.view.tag(repo.repoId, tag.value) {
+        if let tag, let existing = existingTag {
             if changes.isOverwriteProtected(repo, tag, existing) {
                 throw changes.deny(.imageTagAlreadyExists,
                                    "The image tag '\(tag)' already exists in the '\(ref.name)' repository and cannot be overwritten because the tag is immutable.",
@@ -100,8 +97,7 @@ struct LinkBlob: LedgerCommand {
     let createsRepository: Bool
 
     func run(_ changes: inout Changes) throws -> Bool {
-        if createsRepository, try changes.view.repository(ref) == nil { try changes.emit(.repositoryCreated(ref, .default)) }
-        let repo = try changes.repository(ref)
+        let repo = try changes.repository(ref, creating: createsRepository)
         guard try changes.view.blob(repo.repoId, digest) == nil else { return false }
         try changes.emit(.blobLinked(ref, digest: digest, size: size))
         return true

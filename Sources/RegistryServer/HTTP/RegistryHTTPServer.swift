@@ -18,6 +18,8 @@ public struct RegistryHTTPServer: Sendable {
     public static let maxECRBody = 10 << 20
     /// The header naming the ECR operation.
     static let amzTarget = HTTPField.Name("X-Amz-Target")!
+    /// `Docker-Distribution-API-Version` on every registry-API answer (parsed once).
+    static let apiVersionField = HTTPField(name: HTTPField.Name(OCIService.apiVersion.name)!, value: OCIService.apiVersion.value)
     /// Largest Quay request body.
     public static let maxQuayBody = 64 << 10
 
@@ -147,7 +149,7 @@ public struct RegistryHTTPServer: Sendable {
                                     body: RequestBodyChunks(body: request.body), requestId: context.id)
         let r = await oci.handle(ociRequest)
         var fields = HTTPFields()
-        fields.append(HTTPField(name: HTTPField.Name(OCIService.apiVersion.name)!, value: OCIService.apiVersion.value))
+        fields.append(Self.apiVersionField)
         for (name, value) in r.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
         if r.headOnly { return Response(status: .init(code: r.status), headers: fields, body: .init()) }
         switch r.content {
