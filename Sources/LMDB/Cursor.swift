@@ -13,7 +13,7 @@ public struct Cursor<Key: TableCodec, Value: TableCodec> {
 
     @usableFromInline static func close(_ handle: OpaquePointer) { mdb_cursor_close(handle) }
 
-    @usableFromInline
+    @inlinable
     func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         var k = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
         var v = MDB_val()

@@ -37,7 +37,9 @@ public struct Table<Key: TableCodec, Value: TableCodec>: Sendable, Hashable {
         @inlinable public func value() throws -> Value.Item { try Value.decode(rawValue) }
 
         /// Whether the key starts with `prefix` (bytes a key codec built).
-        @inlinable public func keyHasPrefix(_ prefix: [UInt8]) -> Bool { rawKey.hasPrefix(prefix) }
+        @inlinable public func keyHasPrefix(_ prefix: [UInt8]) -> Bool { prefix.withUnsafeBytes { rawKey.hasPrefix($0) } }
+        /// Whether the key starts with `prefix`, borrowed for a walk's duration.
+        @inlinable public func keyHasPrefix(_ prefix: UnsafeRawBufferPointer) -> Bool { rawKey.hasPrefix(prefix) }
     }
 }
 
@@ -56,8 +58,11 @@ public struct Setting<Value: TableCodec>: Sendable {
 
 extension UnsafeRawBufferPointer {
     /// Whether these bytes start with `prefix`.
-    @inlinable func hasPrefix(_ prefix: [UInt8]) -> Bool {
+    @inlinable func hasPrefix(_ prefix: UnsafeRawBufferPointer) -> Bool {
         guard count >= prefix.count else { return false }
-        return prefix.withUnsafeBytes { p in p.isEmpty || memcmp(baseAddress!, p.baseAddress!, p.count) == 0 }
+        guard prefix.count >= 8 else { return prefix.isEmpty || memcmp(baseAddress!, prefix.baseAddress!, prefix.count) == 0 }
+        // Most prefixes are an id (8 bytes) and a kind: one word compared, then the rest.
+        guard loadUnaligned(as: UInt64.self) == prefix.loadUnaligned(as: UInt64.self) else { return false }
+        return prefix.count == 8 || memcmp(baseAddress! + 8, prefix.baseAddress! + 8, prefix.count - 8) == 0
     }
 }

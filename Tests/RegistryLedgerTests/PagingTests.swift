@@ -1,3 +1,4 @@
+import Foundation
 @testable import RegistryLedger
 import Testing
 
@@ -94,6 +95,24 @@ import Testing
         _ = try await ledger.deleteRepository(r, force: true, context: alice)
         _ = try await ledger.createRepository(r, context: alice)
         await expectError(.invalidParameter) { try ledger.listImages(r, maxResults: 5, nextToken: token) }
+    }
+
+    @Test func tokenTextIsUnpaddedBase64URLAndAnythingElseIsRefused() throws {
+        for length in 0..<70 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ length) }
+            let standard = Data(bytes).base64EncodedString()
+            let expected = String(standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .prefix { $0 != "=" })
+            let text = PageToken.base64url(bytes)
+            #expect(text == expected)
+            #expect(PageToken.fromBase64url(text) == bytes)
+        }
+        // Padding, the standard alphabet, a length no encoding has, stray bits in the last character.
+        for bad in ["AA==", "ab+/", "A", "AAAAA", "AB", "AAB", " AAA"] {
+            #expect(PageToken.fromBase64url(bad) == nil, "\(bad)")
+        }
+        #expect(PageToken.fromBase64url("AQ") == [1])
+        #expect(PageToken.fromBase64url("AQI") == [1, 2])
     }
 
     /// The paging guarantee: while a writer adds, moves and deletes tags, a walk sees every entry

@@ -40,9 +40,11 @@ public struct OCIService: Sendable {
     /// key, or user `AWS` with an unexpired login token (`GetAuthorizationToken`) issued to a
     /// principal that still has a configured credential.
     public func principal(_ authorization: String?) -> String? {
-        guard let authorization, authorization.count < 4096,
-              authorization.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(authorization.dropFirst(6).trimmingBlanks)),
+        guard let authorization else { return nil }
+        let bytes = Array(authorization.utf8)
+        guard bytes.count < 4096, bytes.count > 6,
+              SigV4Verifier.lowercased(String(decoding: bytes[..<6], as: UTF8.self)) == "basic ",
+              let decoded = Data(base64Encoded: String(decoding: bytes[6...].trimmingBlanks, as: UTF8.self)),
               let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let key = String(decoding: decoded[..<colon], as: UTF8.self)
         let password = Array(decoded[(colon + 1)...])

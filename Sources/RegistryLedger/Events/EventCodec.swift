@@ -229,11 +229,22 @@ enum EventCodec {
         }
     }
 
-    static func statusCode(_ s: ImageStatus) -> UInt8 { UInt8(ImageStatus.allCases.firstIndex(of: s)!) }
+    /// An image status's one-byte code (0 active, 1 archived, 2 activating).
+    static func statusCode(_ s: ImageStatus) -> UInt8 {
+        switch s {
+        case .active: 0
+        case .archived: 1
+        case .activating: 2
+        }
+    }
 
     static func status(code: UInt8) throws(DecodingError) -> ImageStatus {
-        guard Int(code) < ImageStatus.allCases.count else { throw DecodingError(reason: "unknown image status \(code)") }
-        return ImageStatus.allCases[Int(code)]
+        switch code {
+        case 0: .active
+        case 1: .archived
+        case 2: .activating
+        default: throw DecodingError(reason: "unknown image status \(code)")
+        }
     }
 
     private static func status(_ r: inout BinaryReader) throws(DecodingError) -> ImageStatus {

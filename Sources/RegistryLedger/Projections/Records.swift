@@ -187,6 +187,12 @@ enum ImageStatusCode: TableCodec {
         guard bytes.count == 1 else { throw DecodingError(reason: "an image status of \(bytes.count) bytes") }
         return try EventCodec.status(code: bytes[0])
     }
+
+    /// Whether `bytes` hold `status`, without decoding them: a listing walk's filter.
+    @inline(__always)
+    static func holds(_ bytes: UnsafeRawBufferPointer, _ status: ImageStatus) -> Bool {
+        bytes.count == 1 && bytes[0] == EventCodec.statusCode(status)
+    }
 }
 
 /// digest(32) immutable(1): a tag's content version.

@@ -51,7 +51,7 @@ extension Ledger {
                                 prefix: prefix, secret: tokenSecret)
         let wanted = filter.imageStatus.status
         return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
-            if let wanted, try e.value() != wanted { return nil }
+            if let wanted, !ImageStatusCode.holds(e.rawValue, wanted) { return nil }
             let (digest, tag) = try ListingKey.entry(e.rawKey)
             return ImageEntry(digest: digest, tag: tag)
         }

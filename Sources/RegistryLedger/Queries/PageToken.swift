@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 
 /// Opaque, authenticated tokens: `base64url(version, kind, position, MAC)` where the MAC
 /// (HMAC-SHA256 with the store's secret, truncated to 16 bytes) covers the version, the kind, the
@@ -42,24 +41,58 @@ enum PageToken {
         return Array(Array(hmac.finalize()).prefix(macLength))
     }
 
-    private static func base64url(_ bytes: [UInt8]) -> String {
-        let standard = Data(bytes).base64EncodedString().utf8
-        return String(decoding: standard.compactMap { c in c == UInt8(ascii: "+") ? UInt8(ascii: "-") : c == UInt8(ascii: "/") ? UInt8(ascii: "_") : c == UInt8(ascii: "=") ? nil : c },
-                      as: UTF8.self)
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// base64url without padding (RFC 4648 §5), written by hand: tokens are opened and made on
+    /// every page, and Foundation's codec with its character mapping cost more than the MAC.
+    static func base64url(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var i = 0
+        while i < bytes.count {
+            let n = min(3, bytes.count - i)
+            let word = UInt32(bytes[i]) << 16 | (n > 1 ? UInt32(bytes[i + 1]) << 8 : 0) | (n > 2 ? UInt32(bytes[i + 2]) : 0)
+            for k in 0...n { out.append(alphabet[Int(word >> (18 - 6 * k) & 0x3F)]) }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func fromBase64url(_ s: String) -> [UInt8]? {
-        var standard: [UInt8] = []
-        standard.reserveCapacity(s.utf8.count + 3)
+    /// The bytes of unpadded base64url text, or nil for any other text (a padding sign, another
+    /// alphabet, a length no encoding has, or a last character carrying bits beyond the bytes).
+    static func fromBase64url(_ s: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count * 3 / 4)
+        var word: UInt32 = 0
+        var count = 0
         for c in s.utf8 {
+            let v: UInt8
             switch c {
-            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39: standard.append(c)
-            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+"))
-            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/"))
+            case 0x41...0x5A: v = c - 0x41
+            case 0x61...0x7A: v = c - 0x61 + 26
+            case 0x30...0x39: v = c - 0x30 + 52
+            case UInt8(ascii: "-"): v = 62
+            case UInt8(ascii: "_"): v = 63
             default: return nil
             }
+            word = word << 6 | UInt32(v)
+            count += 1
+            if count == 4 {
+                out += [UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)]
+                word = 0
+                count = 0
+            }
         }
-        standard += Array(repeating: UInt8(ascii: "="), count: (4 - standard.count % 4) % 4)
-        return Data(base64Encoded: Data(standard)).map { Array($0) }
+        switch count {
+        case 0: break
+        case 2:
+            guard word & 0xF == 0 else { return nil }
+            out.append(UInt8(word >> 4))
+        case 3:
+            guard word & 0x3 == 0 else { return nil }
+            out += [UInt8(word >> 10 & 0xFF), UInt8(word >> 2 & 0xFF)]
+        default: return nil
+        }
+        return out
     }
 }
