@@ -91,7 +91,7 @@ let package = Package(
             path: "Tools/regledger"
         ),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
-        .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB"]),
+        .testTarget(name: "RegistryLedgerTests", dependencies: ["RegistryLedger", "LMDB", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "RegledgerCLITests", dependencies: ["RegistryLedger", "LMDB"]),
         .testTarget(name: "RegistryAPITests", dependencies: ["RegistryAPI", "BlobStore"]),
         .testTarget(name: "BlobStoreTests", dependencies: ["BlobStore", "RegistryLedger"]),

@@ -168,28 +168,22 @@ public struct SigV4Verifier: Sendable {
     static func signature(secret: String, date: String, region: String, service: String, amzDate: String,
                           canonicalRequest: String) -> String {
         signature(key: signingKey(secret: secret, date: date, region: region, service: service), date: date, region: region,
-                  service: service, amzDate: amzDate, canonicalRequest: canonicalRequest)
+                  service: service, amzDate: amzDate, canonicalRequestHash: SHA256.hash(data: Array(canonicalRequest.utf8)))
     }
 
     /// The signing key of SigV4 step 3, derived from the secret for one day, region and service.
-    static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
-        var key = SymmetricKey(data: Array("AWS4\(secret)".utf8))
+    static func signingKey(secret: String, date: String, region: String, service: String) -> HMACKey {
+        var key = HMACKey(Array("AWS4\(secret)".utf8))
         for part in [date, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+            key = HMACKey(key.code(Array(part.utf8)))
         }
         return key
     }
 
-    static func signature(key: SymmetricKey, date: String, region: String, service: String, amzDate: String,
-                          canonicalRequest: String) -> String {
-        signature(key: key, date: date, region: region, service: service, amzDate: amzDate,
-                  canonicalRequestHash: SHA256.hash(data: Array(canonicalRequest.utf8)))
-    }
-
-    static func signature(key: SymmetricKey, date: String, region: String, service: String, amzDate: String,
+    static func signature(key: HMACKey, date: String, region: String, service: String, amzDate: String,
                           canonicalRequestHash: SHA256.Digest) -> String {
         let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(date)/\(region)/\(service)/aws4_request\n\(hex(canonicalRequestHash))"
-        return hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        return hex(key.code(Array(stringToSign.utf8)))
     }
 
     struct ParsedAuthorization {
@@ -316,17 +310,15 @@ extension ArraySlice<UInt8> {
 /// share one. The secret is part of the derivation, so a cached key is only ever found by a
 /// request that names the same access key; the cache is cleared when it grows past 256 keys.
 final class SigningKeyCache: Sendable {
-    /// The keys' bytes (`SymmetricKey` is not `Sendable`).
-    private let keys = Mutex<[String: [UInt8]]>([:])
+    private let keys = Mutex<[String: HMACKey]>([:])
 
-    func key(accessKeyId: String, date: String, derive: () -> SymmetricKey) -> SymmetricKey {
+    func key(accessKeyId: String, date: String, derive: () -> HMACKey) -> HMACKey {
         let name = accessKeyId + "/" + date
-        if let known = keys.withLock({ $0[name] }) { return SymmetricKey(data: known) }
+        if let known = keys.withLock({ $0[name] }) { return known }
         let key = derive()
-        let bytes = key.withUnsafeBytes { Array($0) }
         keys.withLock { all in
             if all.count >= 256 { all.removeAll() }
-            all[name] = bytes
+            all[name] = key
         }
         return key
     }

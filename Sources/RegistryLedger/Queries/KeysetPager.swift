@@ -15,7 +15,7 @@ struct KeysetPager {
     let base: [UInt8]
     /// The range scanned: keys starting with it (equal to or longer than `base`).
     let prefix: [UInt8]
-    let secret: [UInt8]
+    let key: HMACKey
 
     /// One page of at most `limit` items: `admit` maps an entry to an item, or nil to skip it.
     /// Inlined into each query so that `admit` is too: it runs once per entry walked.
@@ -23,7 +23,7 @@ struct KeysetPager {
     func page<Item: Sendable, K, V>(_ reader: ProjectionReader, _ table: Table<K, V>, limit: Int, nextToken: String?,
                                     admit: (Table<K, V>.Entry) throws -> Item?) throws -> Page<Item> {
         let resume = try nextToken.map { token throws(LedgerError) in
-            base + (try PageToken.open(token, kind, binding: binding, secret: secret))
+            base + (try PageToken.open(token, kind, binding: binding, key: key))
         }
         // One loop over the cursor, no closure per entry: this is the ListImages hot path.
         let (items, lastPosition, more) = try reader.txn.withCursor(table) { c -> ([Item], [UInt8], Bool) in
@@ -48,7 +48,7 @@ struct KeysetPager {
                 return (items, lastPosition, false)
             }
         }
-        let token = more ? PageToken.make(kind, binding: binding, position: lastPosition, secret: secret) : nil
+        let token = more ? PageToken.make(kind, binding: binding, position: lastPosition, key: key) : nil
         return Page(items: items, nextToken: token)
     }
 }

@@ -48,7 +48,7 @@ extension Ledger {
         case .any: repoPrefix
         }
         let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes + point), base: repoPrefix,
-                                prefix: prefix, secret: tokenSecret)
+                                prefix: prefix, key: tokenKey)
         let wanted = filter.imageStatus.status
         return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
             if let wanted, !ImageStatusCode.holds(e.rawValue, wanted) { return nil }
@@ -80,7 +80,7 @@ extension Ledger {
             let prefix = ImageKey.prefix(repo.repoId)
             let wanted = filter.imageStatus.status
             let pager = KeysetPager(kind: .describeImages, binding: binding(ref, repo, filter.bindingBytes), base: prefix,
-                                    prefix: prefix, secret: tokenSecret)
+                                    prefix: prefix, key: tokenKey)
             return try pager.page(reader, reader.dbs.images, limit: limit, nextToken: nextToken) { e in
                 let image = try e.value()
                 if let wanted, image.status != wanted { return nil }
@@ -110,7 +110,7 @@ extension Ledger {
                 return Page(items: items, nextToken: nil)
             }
             let prefix = RepositoryKey.prefix(registry)
-            let pager = KeysetPager(kind: .describeRepositories, binding: prefix, base: prefix, prefix: prefix, secret: tokenSecret)
+            let pager = KeysetPager(kind: .describeRepositories, binding: prefix, base: prefix, prefix: prefix, key: tokenKey)
             return try pager.page(reader, reader.dbs.repos, limit: limit, nextToken: nextToken) { e in
                 Repository(ref: try e.key(), record: try e.value())
             }

@@ -11,20 +11,20 @@ enum PageToken {
 
     enum Kind: UInt8 { case listImages = 1, describeImages = 2, describeRepositories = 3, authorization = 4 }
 
-    static func make(_ kind: Kind, binding: [UInt8], position: [UInt8], secret: [UInt8]) -> String {
+    static func make(_ kind: Kind, binding: [UInt8], position: [UInt8], key: HMACKey) -> String {
         var body: [UInt8] = [version, kind.rawValue]
         body += position
-        let mac = authenticate(body, binding: binding, secret: secret)
+        let mac = authenticate(body, binding: binding, key: key)
         return base64url(body + mac)
     }
 
     /// The position a token resumes after.
     /// - Throws: `InvalidParameterException` for anything not issued by this store for this request.
-    static func open(_ token: String, _ kind: Kind, binding: [UInt8], secret: [UInt8]) throws(LedgerError) -> [UInt8] {
+    static func open(_ token: String, _ kind: Kind, binding: [UInt8], key: HMACKey) throws(LedgerError) -> [UInt8] {
         guard token.utf8.count <= 4096, let raw = fromBase64url(token), raw.count >= 2 + macLength,
               raw[0] == version, raw[1] == kind.rawValue else { throw invalid }
         let body = Array(raw.dropLast(macLength))
-        let expected = authenticate(body, binding: binding, secret: secret)
+        let expected = authenticate(body, binding: binding, key: key)
         var difference: UInt8 = 0
         for (a, b) in zip(expected, raw.suffix(macLength)) { difference |= a ^ b }
         guard difference == 0 else { throw invalid }
@@ -33,12 +33,13 @@ enum PageToken {
 
     static let invalid = LedgerError.invalid("Invalid parameter at 'nextToken': the token is malformed, expired, or was issued for another request")
 
-    private static func authenticate(_ body: [UInt8], binding: [UInt8], secret: [UInt8]) -> [UInt8] {
-        var hmac = HMAC<SHA256>(key: SymmetricKey(data: secret))
-        hmac.update(data: body)
-        hmac.update(data: [0xFF])
-        hmac.update(data: binding)
-        return Array(Array(hmac.finalize()).prefix(macLength))
+    private static func authenticate(_ body: [UInt8], binding: [UInt8], key: HMACKey) -> [UInt8] {
+        let code = key.code { hash in
+            body.withUnsafeBytes { hash.update(bufferPointer: $0) }
+            withUnsafeBytes(of: UInt8(0xFF)) { hash.update(bufferPointer: $0) }
+            binding.withUnsafeBytes { hash.update(bufferPointer: $0) }
+        }
+        return code.withUnsafeBytes { Array($0.prefix(macLength)) }
     }
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

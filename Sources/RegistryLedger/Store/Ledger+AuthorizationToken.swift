@@ -8,14 +8,14 @@ extension Ledger {
         var position = BinaryWriter()
         position.u64(UInt64(max(0, expiresAt.timeIntervalSince1970.rounded(.down))))
         position.string(principal)
-        return PageToken.make(.authorization, binding: Self.authorizationBinding, position: position.bytes, secret: tokenSecret)
+        return PageToken.make(.authorization, binding: Self.authorizationBinding, position: position.bytes, key: tokenKey)
     }
 
     /// The principal a login token was issued for, when this store (or a node of its cluster)
     /// issued it and it has not expired at `now`; nil for anything else (forged, altered,
     /// expired, another store's, malformed).
     public func authorizationTokenPrincipal(_ token: String, now: Date = Date()) -> String? {
-        guard let position = try? PageToken.open(token, .authorization, binding: Self.authorizationBinding, secret: tokenSecret) else {
+        guard let position = try? PageToken.open(token, .authorization, binding: Self.authorizationBinding, key: tokenKey) else {
             return nil
         }
         return position.withUnsafeBytes { bytes -> String? in

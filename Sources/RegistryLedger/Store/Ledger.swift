@@ -63,7 +63,8 @@ public final class Ledger: Sendable {
     /// A cluster node's, for its local copy of the log (see ``OpenedStore/logFlusher``).
     let logFlusher: StateFlusher?
     let writer: Writer?
-    let tokenSecret: [UInt8]
+    /// The store's page-token secret, prepared for HMAC (page tokens, login tokens).
+    let tokenKey: HMACKey
     /// The resolved directory, claimed in ``OpenStores`` while open.
     let canonicalPath: String
     /// Held while open for writing, so that no other process writes the same store.
@@ -150,7 +151,7 @@ public final class Ledger: Sendable {
         canonicalPath = claimed
         writerLock = lock
         (logEnv, logTables, stateEnv, stateTables) = (opened.logEnv, opened.logTables, opened.stateEnv, opened.stateTables)
-        (tokenSecret, defaultRegistryId, flusher, logFlusher) = (identity.secret, identity.registry, opened.flusher, opened.logFlusher)
+        (tokenKey, defaultRegistryId, flusher, logFlusher) = (HMACKey(identity.secret), identity.registry, opened.flusher, opened.logFlusher)
         if let flusher = opened.flusher {
             writer = Writer(log: log, logEnv: logEnv, logTables: logTables, state: stateEnv, stateTables: stateTables, flusher: flusher,
                             head: head, lastDenial: lastDenial, stats: stats, onCommit: options.onCommit)
