@@ -32,12 +32,17 @@ final class HTTPConnection {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Sends one request and reads the whole response.
-    func send(method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) throws -> (status: Int, body: [UInt8]) {
-        if fd < 0 { try connect() }
+    /// The bytes of a request to this connection's server (keep them: a page's request is the
+    /// same every time a connection walks past it).
+    func request(method: String, path: String, headers: [(name: String, value: String)], body: [UInt8]) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        let request = Array((head + "\r\n").utf8) + body
+        return Array((head + "\r\n").utf8) + body
+    }
+
+    /// Sends one request (from ``request(method:path:headers:body:)``) and reads the whole response.
+    func send(_ request: [UInt8]) throws -> (status: Int, body: [UInt8]) {
+        if fd < 0 { try connect() }
         let sent = request.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == request.count else { close(fd); fd = -1; throw LoadError("send failed: errno \(errno)") }
         return try readResponse()
@@ -48,22 +53,21 @@ final class HTTPConnection {
     private func fill() throws -> Bool {
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n <= 0 { return false }
-        buffer += chunk[0..<n]
+        chunk.withUnsafeBytes { buffer.append(contentsOf: $0[0..<n]) }
         return true
     }
 
+    private static let separator: [UInt8] = [13, 10, 13, 10]
+
+    /// Reads one response: its head parsed as bytes (the client must cost little next to the
+    /// server it measures), its body by `Content-Length` or to the end of the connection.
     private func readResponse() throws -> (status: Int, body: [UInt8]) {
-        let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?
         while headerEnd == nil {
-            headerEnd = Self.find(separator, in: buffer).map { $0 + separator.count }
+            headerEnd = Self.find(Self.separator, in: buffer).map { $0 + Self.separator.count }
             if headerEnd == nil, try !fill() { throw LoadError("connection closed before a response") }
         }
-        let head = String(decoding: buffer[..<headerEnd!], as: UTF8.self).lowercased()
-        let lines = head.split(separator: "\r\n")
-        guard let statusLine = lines.first, let status = Int(statusLine.split(separator: " ")[1]) else { throw LoadError("bad status line") }
-        let length = lines.first { $0.hasPrefix("content-length:") }.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) }
-        let closes = lines.contains { $0.hasPrefix("connection:") && $0.contains("close") }
+        let (status, length, closes) = try Self.parseHead(buffer[..<headerEnd!])
         if let length {
             while buffer.count < headerEnd! + length { if try !fill() { throw LoadError("connection closed mid-body") } }
             let body = Array(buffer[headerEnd!..<(headerEnd! + length)])
@@ -76,6 +80,23 @@ final class HTTPConnection {
         close(fd)
         fd = -1
         return (status, body)
+    }
+
+    /// Status, `Content-Length` and whether the server closes, from a response head's bytes.
+    static func parseHead(_ head: ArraySlice<UInt8>) throws -> (status: Int, length: Int?, closes: Bool) {
+        let lines = head.split(separator: 10).map { $0.last == 13 ? $0.dropLast() : $0 }
+        guard let statusLine = lines.first, statusLine.count >= 12,
+              let status = Int(String(decoding: statusLine.dropFirst(9).prefix(3), as: UTF8.self)) else { throw LoadError("bad status line") }
+        var length: Int?
+        var closes = false
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+            let value = String(decoding: line[(colon + 1)...], as: UTF8.self)
+            if name == "content-length" { length = Int(value.filter { $0 != " " }) }
+            if name == "connection" { closes = value.lowercased().contains("close") }
+        }
+        return (status, length, closes)
     }
 }
 

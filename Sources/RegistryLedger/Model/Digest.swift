@@ -60,20 +60,33 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Appends ``description``'s UTF-8 (`sha256:` + hex) to `out` without making a String.
     public func appendDescription(to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 71) { buffer in
-            var at = 0
-            for byte in "sha256:".utf8 { buffer[at] = byte; at += 1 }
-            func hex(_ w: UInt64) {
-                var shift: UInt64 = 60
-                for _ in 0..<16 {
-                    let nibble = UInt8((w >> shift) & 0xF)
-                    buffer[at] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-                    at += 1
-                    shift &-= 4
-                }
-            }
-            hex(w0); hex(w1); hex(w2); hex(w3)
-            out.append(contentsOf: UnsafeBufferPointer(buffer))
+        withUnsafeTemporaryAllocation(byteCount: 71, alignment: 8) { buffer in
+            writeDescription(into: buffer)
+            out.append(contentsOf: buffer)
+        }
+    }
+
+    /// Writes `sha256:` and the 64 lowercase hex digits into the 71 bytes of `buffer`, eight
+    /// digits at a time (every listing page writes a hundred digests).
+    private func writeDescription(into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= 71)
+        var at = 0
+        for byte in "sha256:".utf8 { buffer[at] = byte; at += 1 }
+        func eightDigits(_ value: UInt64) {
+            // Spread the 8 nibbles of 32 bits into 8 bytes (the first digit in the top byte) ...
+            var x = value & 0xFFFF_FFFF
+            x = ((x & 0xFFFF_0000) << 16) | (x & 0x0000_FFFF)
+            x = ((x & 0x0000_FF00_0000_FF00) << 8) | (x & 0x0000_00FF_0000_00FF)
+            x = ((x & 0x00F0_00F0_00F0_00F0) << 4) | (x & 0x000F_000F_000F_000F)
+            // ... then '0' + n, and 39 more for n ≥ 10 (n + 6 carries into bit 4 exactly then).
+            let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+            x = x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
+            buffer.storeBytes(of: x.bigEndian, toByteOffset: at, as: UInt64.self)
+            at += 8
+        }
+        for word in [w0, w1, w2, w3] {
+            eightDigits(word >> 32)
+            eightDigits(word)
         }
     }
 
@@ -82,19 +95,8 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// `sha256:` + hex.
     public var description: String {
-        String(unsafeUninitializedCapacity: 71) { buf in
-            let prefix = Array("sha256:".utf8)
-            for i in 0..<7 { buf[i] = prefix[i] }
-            let hex = Array("0123456789abcdef".utf8)
-            var o = 7
-            for w in [w0, w1, w2, w3] {
-                var shift: UInt64 = 60
-                for _ in 0..<16 {
-                    buf[o] = hex[Int((w >> shift) & 0xF)]
-                    o += 1
-                    shift &-= 4
-                }
-            }
+        String(unsafeUninitializedCapacity: 71) { buffer in
+            writeDescription(into: UnsafeMutableRawBufferPointer(buffer))
             return 71
         }
     }
