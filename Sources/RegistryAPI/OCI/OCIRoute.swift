@@ -11,26 +11,36 @@ public enum OCIRoute: Equatable, Sendable {
     case upload(name: String, id: String)
     case referrers(name: String, digest: String)
 
-    /// Parses `path`; nil for a path that is no registry-API endpoint.
+    /// Parses `path`; nil for a path that is no registry-API endpoint. Works on the path's bytes:
+    /// it runs on every registry request (twice: metrics classify it too).
     public init?(path: String) {
-        guard path == "/v2" || path.hasPrefix("/v2/") else { return nil }
-        let rest = path.dropFirst(path == "/v2" ? 3 : 4)
-        if rest.isEmpty { self = .base; return }
-        if rest == "_catalog" { self = .catalog; return }
-        if let name = Self.strip(rest, suffix: "/tags/list") { self = .tags(name: name); return }
-        if let name = Self.strip(rest, suffix: "/blobs/uploads/") ?? Self.strip(rest, suffix: "/blobs/uploads") {
-            self = .uploads(name: name); return
+        let bytes = Array(path.utf8)
+        let start: Int
+        if bytes.elementsEqual("/v2".utf8) { start = 3 } else if bytes.starts(with: "/v2/".utf8) { start = 4 } else { return nil }
+        let rest = bytes[start...]
+        func string(_ slice: ArraySlice<UInt8>) -> String { String(decoding: slice, as: UTF8.self) }
+        /// What precedes `suffix` at the end of `rest`, when something does.
+        func strip(_ suffix: String) -> String? {
+            let tail = Array(suffix.utf8)
+            guard rest.count > tail.count, rest.suffix(tail.count).elementsEqual(tail) else { return nil }
+            return string(rest.dropLast(tail.count))
         }
+        if rest.isEmpty { self = .base; return }
+        if rest.elementsEqual("_catalog".utf8) { self = .catalog; return }
+        if let name = strip("/tags/list") { self = .tags(name: name); return }
+        if let name = strip("/blobs/uploads/") ?? strip("/blobs/uploads") { self = .uploads(name: name); return }
         for (marker, make) in [("/blobs/uploads/", { Self.upload(name: $0, id: $1) }),
                                ("/manifests/", { Self.manifest(name: $0, reference: $1) }),
                                ("/blobs/", { Self.blob(name: $0, digest: $1) }),
                                ("/referrers/", { Self.referrers(name: $0, digest: $1) })] as [(String, (String, String) -> OCIRoute)] {
-            if let at = rest.range(of: marker, options: .backwards) {
-                let name = String(rest[..<at.lowerBound]), last = String(rest[at.upperBound...])
-                guard !name.isEmpty, !last.isEmpty, !last.contains("/") else { continue }
-                self = make(name, last)
-                return
-            }
+            let needle = Array(marker.utf8)
+            // The marker's last occurrence: the name before it may hold the same words.
+            guard let at = stride(from: rest.endIndex - needle.count, through: rest.startIndex, by: -1)
+                .first(where: { rest[$0..<($0 + needle.count)].elementsEqual(needle) }) else { continue }
+            let name = rest[..<at], last = rest[(at + needle.count)...]
+            guard !name.isEmpty, !last.isEmpty, !last.contains(UInt8(ascii: "/")) else { continue }
+            self = make(string(name), string(last))
+            return
         }
         return nil
     }
@@ -46,10 +56,5 @@ public enum OCIRoute: Equatable, Sendable {
         case .uploads, .upload: "upload"
         case .referrers: "referrers"
         }
-    }
-
-    private static func strip(_ path: Substring, suffix: String) -> String? {
-        guard path.hasSuffix(suffix), path.count > suffix.count else { return nil }
-        return String(path.dropLast(suffix.count))
     }
 }
