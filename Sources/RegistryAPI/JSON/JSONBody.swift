@@ -56,20 +56,23 @@ enum JSONBody {
 
     /// Appends `s` as a JSON string (quoted, escaped where needed).
     static func writeString(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
         var s = s
+        s.withUTF8 { writeString(utf8: UnsafeRawBufferPointer($0), into: &out) }
+    }
+
+    /// A JSON string of UTF-8 bytes (lent from the store, for instance).
+    static func writeString(utf8: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         // Names, tags and digests need no escaping: copy them in one piece.
-        s.withUTF8 { utf8 in
-            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                out.append(contentsOf: utf8)
-            } else {
-                writeEscaped(utf8, into: &out)
-            }
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: utf8)
+        } else {
+            writeEscaped(utf8, into: &out)
         }
         out.append(UInt8(ascii: "\""))
     }
 
-    private static func writeEscaped(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    private static func writeEscaped(_ utf8: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]

@@ -115,27 +115,29 @@ public struct OCIService: Sendable {
     private func tags(_ name: String, _ request: OCIRequest) throws -> OCIResponse {
         let ref = try repository(name)
         let limit = try pageSize(request)
-        let page: (names: [String], more: Bool)
-        do {
-            page = try ledger.tagNames(ref, after: request.query["last"], limit: limit)
-        } catch let error as LedgerError where error.code == .invalidParameter {
-            throw OCIError(400, "TAG_INVALID", error.message)
-        }
-        var headers: [(name: String, value: String)] = []
-        if page.more, let last = page.names.last {
-            headers.append((name: "Link", value: "</v2/\(name)/tags/list?n=\(limit)&last=\(Self.percentEncoded(last))>; rel=\"next\""))
-        }
-        // {"name", "tags"} written straight to bytes (keys in order; tags need no escaping, the name is escaped).
+        // {"name", "tags"} written straight to bytes, the names lent from the store (keys in
+        // order; a name is escaped if it needs it, which tags never do).
         var body: [UInt8] = []
-        body.reserveCapacity(32 + name.utf8.count + page.names.reduce(0) { $0 + $1.utf8.count + 3 })
+        body.reserveCapacity(64 + name.utf8.count + min(limit, 1000) * 16)
         body += #"{"name":"#.utf8
         JSONBody.writeString(name, into: &body)
         body += #","tags":["#.utf8
-        for (i, tag) in page.names.enumerated() {
-            if i > 0 { body.append(UInt8(ascii: ",")) }
-            JSONBody.writeString(tag, into: &body)
+        let page: (more: Bool, resumeAfter: String?)
+        do {
+            var first = true
+            page = try ledger.forEachTagName(ref, after: request.query["last"], limit: limit) { tag in
+                if !first { body.append(UInt8(ascii: ",")) }
+                first = false
+                JSONBody.writeString(utf8: tag, into: &body)
+            }
+        } catch let error as LedgerError where error.code == .invalidParameter {
+            throw OCIError(400, "TAG_INVALID", error.message)
         }
         body += "]}".utf8
+        var headers: [(name: String, value: String)] = []
+        if let last = page.resumeAfter {
+            headers.append((name: "Link", value: "</v2/\(name)/tags/list?n=\(limit)&last=\(Self.percentEncoded(last))>; rel=\"next\""))
+        }
         return OCIResponse(status: 200, headers: [(name: "Content-Type", value: "application/json")] + headers, content: .bytes(body))
     }
 

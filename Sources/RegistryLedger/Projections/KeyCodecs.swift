@@ -90,6 +90,12 @@ enum TagKey: WriterCodec {
         return (try r.u64(), try BinaryReader.string(r.rest()))
     }
 
+    /// The tag's UTF-8 in a key, without copying it.
+    static func name(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> UnsafeRawBufferPointer {
+        guard bytes.count > 8 else { throw DecodingError(reason: "tag key of \(bytes.count) bytes") }
+        return UnsafeRawBufferPointer(rebasing: bytes[8...])
+    }
+
     /// Every tag key of one repository.
     static func prefix(_ repoId: UInt64) -> [UInt8] { BigEndianU64.encode(repoId) }
 

@@ -176,18 +176,32 @@ extension Ledger {
     /// - Throws: `RepositoryNotFoundException`; `InvalidParameterException` for a negative limit
     ///   or an `after` that is not a valid tag.
     public func tagNames(_ ref: RepositoryRef, after: String? = nil, limit: Int) throws -> (names: [String], more: Bool) {
+        var names: [String] = []
+        let more = try forEachTagName(ref, after: after, limit: limit) { names.append(String(decoding: $0, as: UTF8.self)) }.more
+        return (names, more)
+    }
+
+    /// ``tagNames(_:after:limit:)`` without making strings: each name's UTF-8 is lent to `body`
+    /// straight from the map (valid only during that call), for writing an answer's bytes.
+    /// Returns whether more names follow and, when they do, the name a next page resumes after.
+    public func forEachTagName(_ ref: RepositoryRef, after: String? = nil, limit: Int,
+                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (more: Bool, resumeAfter: String?) {
         guard limit >= 0 else { throw LedgerError.invalid("limit must not be negative") }
         if let after { _ = try Tag(after) }
         return try read { reader in
             let repo = try requireRepository(reader, ref)
-            var names: [String] = []
+            var count = 0
+            var full: String?
             var more = false
             try reader.txn.forEach(reader.dbs.tags, prefix: TagKey.prefix(repo.repoId), from: after.map { TagKey.after(repo.repoId, $0) }) { e in
-                if names.count == limit { more = true; return false }
-                names.append(try e.key().tag)
+                if count == limit { more = true; return false }
+                let name = try TagKey.name(e.rawKey)
+                try body(name)
+                count += 1
+                if count == limit { full = String(decoding: name, as: UTF8.self) }
                 return true
             }
-            return (names, more)
+            return (more, more ? full : nil)
         }
     }
 

@@ -208,9 +208,21 @@ public struct RegistryHTTPServer: Sendable {
     }
 
     /// The query parameters, decoded; the first of repeated names wins.
-    static func query(_ request: Request) -> [String: String] {
+    /// The query's parameters (the first of repeated names), values percent-decoded (kept as
+    /// sent when that fails), names as sent. Parsed from bytes: it runs on every registry request.
+    static func query(_ request: Request) -> [String: String] { queryParameters(request.uri.query) }
+
+    static func queryParameters(_ text: String?) -> [String: String] {
+        guard let text, !text.isEmpty else { return [:] }
         var query: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters where query[String(key)] == nil { query[String(key)] = String(value) }
+        for part in text.utf8.split(separator: UInt8(ascii: "&")) {
+            let eq = part.firstIndex(of: UInt8(ascii: "="))
+            let key = String(decoding: part[..<(eq ?? part.endIndex)], as: UTF8.self)
+            guard query[key] == nil else { continue }
+            guard let eq else { query[key] = ""; continue }
+            let raw = String(decoding: part[part.index(after: eq)...], as: UTF8.self)
+            query[key] = raw.utf8.contains(UInt8(ascii: "%")) ? (raw.removingPercentEncoding ?? raw) : raw
+        }
         return query
     }
 
