@@ -25,6 +25,13 @@ public struct ECRResponse: Sendable {
 /// botocore's ECR model is checked here, because clients can switch their own validation off.
 public struct ECRService: Sendable {
     public static let targetPrefix = "AmazonEC2ContainerRegistry_V20150921."
+
+    /// The operation an `X-Amz-Target` header names (whatever follows ``targetPrefix``), or nil
+    /// without the prefix. Compared as bytes: every ECR request is classified three times.
+    public static func operation(target: String?) -> String? {
+        guard let utf8 = target?.utf8, utf8.starts(with: targetPrefix.utf8) else { return nil }
+        return String(utf8.dropFirst(targetPrefix.utf8.count))
+    }
     /// The operations served (SPEC §4.3).
     public static let operations: Set<String> = Set(handlers.keys)
     /// The operations that change the store: in a cluster only the writer node runs them.
@@ -90,10 +97,9 @@ public struct ECRService: Sendable {
     /// Runs one operation for `principal` (the events' actor). `endpoint` is the URL the client
     /// reached this server at (`http://HOST:PORT`): `GetAuthorizationToken` names it as the registry.
     public func handle(target: String?, body: [UInt8], principal: String, requestId: String, endpoint: String? = nil) async -> ECRResponse {
-        guard let target, target.hasPrefix(Self.targetPrefix) else {
+        guard let operation = Self.operation(target: target) else {
             return .error("UnknownOperationException", "Missing or unknown X-Amz-Target")
         }
-        let operation = String(target.dropFirst(Self.targetPrefix.count))
         guard let handler = Self.handlers[operation] else {
             return .error("UnknownOperationException", "Unknown operation \(operation.prefix(100))")
         }

@@ -60,9 +60,11 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Appends ``description``'s UTF-8 (`sha256:` + hex) to `out` without making a String.
     public func appendDescription(to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(byteCount: 71, alignment: 8) { buffer in
-            writeDescription(into: buffer)
-            out.append(contentsOf: buffer)
+        // Written on the stack, appended in one copy (no shared buffer: its reference count
+        // would be contended by every thread writing answers).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 71) { buffer in
+            writeDescription(into: UnsafeMutableRawBufferPointer(buffer))
+            out.append(contentsOf: UnsafeBufferPointer(buffer))
         }
     }
 

@@ -76,8 +76,7 @@ struct WriteGate<Context: RequestContext>: RouterMiddleware {
     static func isWrite(_ request: Request) -> Bool {
         let path = request.uri.path
         if path == "/" && request.method == .post {
-            let target = request.headers[RegistryHTTPServer.amzTarget] ?? ""
-            return target.hasPrefix(ECRService.targetPrefix) && ECRService.writeOperations.contains(String(target.dropFirst(ECRService.targetPrefix.count)))
+            return ECRService.operation(target: request.headers[RegistryHTTPServer.amzTarget]).map(ECRService.writeOperations.contains) ?? false
         }
         guard path.hasPrefix("/api/v1/") || path.hasPrefix("/v2/") else { return false }
         return request.method != .get && request.method != .head

@@ -35,9 +35,8 @@ struct RequestObserver<Context: RequestContext>: RouterMiddleware {
     static func classify(_ request: Request) -> (api: String, operation: String) {
         let path = request.uri.path
         if path == "/" && request.method == .post {
-            let target = request.headers[RegistryHTTPServer.amzTarget] ?? ""
-            let operation = target.hasPrefix(ECRService.targetPrefix) ? String(target.dropFirst(ECRService.targetPrefix.count)) : ""
-            return ("ecr", ECRService.operations.contains(operation) ? operation : "unknown")
+            let operation = ECRService.operation(target: request.headers[RegistryHTTPServer.amzTarget])
+            return ("ecr", operation.flatMap { ECRService.operations.contains($0) ? $0 : nil } ?? "unknown")
         }
         if path.hasPrefix("/api/v1/") {
             let parts = path.split(separator: "/")
