@@ -93,7 +93,7 @@ public struct SigV4Verifier: Sendable {
         var fields: [String: String] = [:]
         fields.reserveCapacity(request.headers.count)
         for (name, value) in request.headers {
-            let lower = Self.lowercased(name)
+            let lower = name.lowercasedHeaderName
             fields[lower] = fields[lower].map { $0 + "," + value } ?? value
         }
         guard let authorization = fields["authorization"] else { throw .missingAuthorization }
@@ -142,14 +142,6 @@ public struct SigV4Verifier: Sendable {
                                       amzDate: amzDate, canonicalRequestHash: SHA256.hash(data: canonical))
         guard constantTimeEquals(Array(expected.utf8), Array(parsed.signature.utf8)) else { throw .signatureMismatch }
         return credential
-    }
-
-    /// `name` in lower case; ASCII names (every HTTP field name) without Unicode's tables.
-    static func lowercased(_ name: String) -> String {
-        let utf8 = name.utf8
-        guard utf8.allSatisfy({ $0 < 0x80 }) else { return name.lowercased() }
-        guard utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return name }
-        return String(decoding: utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     /// Whether a signature must cover a header of this lowercased name (see ``headersThatMustBeSigned(_:)``).
@@ -223,7 +215,7 @@ public struct SigV4Verifier: Sendable {
         guard signature.count == 64, signature.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             throw .malformedAuthorization("Signature must be 64 lowercase hex digits")
         }
-        let headers = signed.split(separator: UInt8(ascii: ";")).map { lowercased(string($0)) }
+        let headers = signed.split(separator: UInt8(ascii: ";")).map { string($0).lowercasedHeaderName }
         guard !headers.isEmpty, headers == headers.sorted() else { throw .malformedAuthorization("SignedHeaders must be sorted and non-empty") }
         return ParsedAuthorization(accessKeyId: string(scope[0]), date: string(scope[1]), region: string(scope[2]),
                                    service: string(scope[3]), signedHeaders: headers, signature: string(signature))
@@ -296,15 +288,6 @@ public struct SigV4Verifier: Sendable {
     }
 }
 
-extension ArraySlice<UInt8> {
-    /// Without leading and trailing spaces and tabs.
-    var trimmingBlanks: ArraySlice<UInt8> {
-        var s = self
-        while let c = s.first, c == UInt8(ascii: " ") || c == 9 { s.removeFirst() }
-        while let c = s.last, c == UInt8(ascii: " ") || c == 9 { s.removeLast() }
-        return s
-    }
-}
 
 /// Signing keys derived for (access key, credential date): a day's requests by one credential
 /// share one. The secret is part of the derivation, so a cached key is only ever found by a

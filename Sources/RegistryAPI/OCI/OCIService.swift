@@ -43,7 +43,7 @@ public struct OCIService: Sendable {
         guard let authorization else { return nil }
         let bytes = Array(authorization.utf8)
         guard bytes.count < 4096, bytes.count > 6,
-              SigV4Verifier.lowercased(String(decoding: bytes[..<6], as: UTF8.self)) == "basic ",
+              String(decoding: bytes[..<6], as: UTF8.self).lowercasedHeaderName == "basic ",
               let decoded = Data(base64Encoded: String(decoding: bytes[6...].trimmingBlanks, as: UTF8.self)),
               let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let key = String(decoding: decoded[..<colon], as: UTF8.self)
