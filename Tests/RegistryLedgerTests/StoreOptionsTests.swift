@@ -58,6 +58,13 @@ struct StoreOptionsTests {
         await expectError(.invalidParameter) { try ledger.tagNames(r, after: String(repeating: "x", count: 400), limit: 1) }
         await expectError(.invalidParameter) { try ledger.tagNames(r, limit: -1) }
         await expectError(.repositoryNotFound) { try ledger.tagNames(repo("acme/none"), limit: 1) }
+        // The lending walk: the bytes of each name, and where a next page resumes only when one follows.
+        var lent: [String] = []
+        let full = try ledger.forEachTagName(r, limit: 2) { lent.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(lent == ["B", "a"] && full.more && full.resumeAfter == "a")
+        lent = []
+        let last = try ledger.forEachTagName(r, after: "a.", limit: 2) { lent.append(String(decoding: $0, as: UTF8.self)) }
+        #expect(lent == ["b", "c"] && !last.more && last.resumeAfter == nil)
     }
 }
 
