@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Signs requests with AWS Signature V4 the way botocore does (all given headers signed, the
@@ -25,10 +24,7 @@ public struct SigV4Signer: Sendable {
         signed.append((name: "x-amz-date", value: amzDate))
         signed.sort { $0.name < $1.name }
         let names = signed.map(\.name).joined(separator: ";")
-        let canonicalRequest = [
-            method.uppercased(), SigV4Verifier.canonicalPath(path), SigV4Verifier.canonicalQuery(query),
-            signed.map { "\($0.name):\($0.value)\n" }.joined(), names, SigV4Verifier.hex(SHA256.hash(data: body)),
-        ].joined(separator: "\n")
+        let canonicalRequest = SigV4Verifier.canonicalRequest(method: method, path: path, query: query, signedHeaders: signed, body: body)
         let signature = SigV4Verifier.signature(secret: credential.secretAccessKey, date: date, region: region, service: service,
                                                 amzDate: amzDate, canonicalRequest: canonicalRequest)
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credential.accessKeyId)/\(date)/\(region)/\(service)/aws4_request, "

@@ -107,34 +107,17 @@ public struct SigV4Verifier: Sendable {
             throw .malformedAuthorization("a signed X-Amz-Date header (YYYYMMDDTHHMMSSZ) is required")
         }
         guard amzDate.hasPrefix(parsed.date) else { throw .wrongScope("the credential date does not match X-Amz-Date") }
-        if fields.keys.contains(where: { Self.mustBeSigned($0) && !parsed.signedHeaders.contains($0) }),
-           let unsigned = Self.headersThatMustBeSigned(fields.keys).first(where: { !parsed.signedHeaders.contains($0) }) {
+        if let unsigned = fields.keys.filter({ Self.mustBeSigned($0) && !parsed.signedHeaders.contains($0) }).min() {
             throw .malformedAuthorization("SignedHeaders must include '\(unsigned)'")
         }
         guard abs(time.timeIntervalSince(now)) <= maxSkew else { throw .requestTimeTooSkewed }
-        // The canonical request (SigV4 step 1) is only hashed: built as bytes.
-        var canonical: [UInt8] = []
-        canonical.reserveCapacity(512)
-        canonical += request.method.uppercased().utf8
-        canonical.append(0x0a)
-        canonical += Self.canonicalPath(request.path).utf8
-        canonical.append(0x0a)
-        canonical += Self.canonicalQuery(request.query).utf8
-        canonical.append(0x0a)
+        var signed: [(name: String, value: String)] = []
         for name in parsed.signedHeaders {
             guard let value = fields[name] else { throw .malformedAuthorization("signed header '\(name)' is missing") }
-            canonical += name.utf8
-            canonical.append(UInt8(ascii: ":"))
-            canonical += Self.trimmed(value).utf8
-            canonical.append(0x0a)
+            signed.append((name, Self.trimmed(value)))
         }
-        canonical.append(0x0a)
-        for (i, name) in parsed.signedHeaders.enumerated() {
-            if i > 0 { canonical.append(UInt8(ascii: ";")) }
-            canonical += name.utf8
-        }
-        canonical.append(0x0a)
-        canonical += Self.hex(SHA256.hash(data: request.body)).utf8
+        let canonical = Self.canonicalRequest(method: request.method, path: request.path, query: request.query, signedHeaders: signed,
+                                              body: request.body)
         let key = signingKeys.key(accessKeyId: credential.accessKeyId, date: parsed.date) {
             Self.signingKey(secret: credential.secretAccessKey, date: parsed.date, region: parsed.region, service: parsed.service)
         }
@@ -144,23 +127,45 @@ public struct SigV4Verifier: Sendable {
         return credential
     }
 
-    /// Whether a signature must cover a header of this lowercased name (see ``headersThatMustBeSigned(_:)``).
+    /// Whether a signature must cover a header of this lowercased name besides `host` and
+    /// `x-amz-date`: every `x-amz-*` header (`x-amz-target` names the operation) and
+    /// `content-type`, so that a captured signature cannot be replayed as another operation or
+    /// with another body type.
     static func mustBeSigned(_ lowercasedName: String) -> Bool {
         lowercasedName.hasPrefix("x-amz-") || lowercasedName == "content-type"
     }
 
-    /// The headers a signature must cover besides `host` and `x-amz-date`: every `x-amz-*` header
-    /// the request carries (`x-amz-target` names the operation) and `content-type`, so that a
-    /// captured signature cannot be replayed as another operation or with another body type.
-    static func headersThatMustBeSigned(_ lowercasedNames: some Collection<String>) -> [String] {
-        Set(lowercasedNames.filter(mustBeSigned)).sorted()
+    /// The canonical request of SigV4 step 1, as the bytes that are hashed; `signedHeaders` are
+    /// lowercased, sorted by name and their values trimmed. Shared by ``SigV4Signer``.
+    static func canonicalRequest(method: String, path: String, query: String, signedHeaders: [(name: String, value: String)],
+                                 body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        for line in [method.uppercased(), canonicalPath(path), canonicalQuery(query)] {
+            out += line.utf8
+            out.append(0x0a)
+        }
+        for (name, value) in signedHeaders {
+            out += name.utf8
+            out.append(UInt8(ascii: ":"))
+            out += value.utf8
+            out.append(0x0a)
+        }
+        out.append(0x0a)
+        for (i, header) in signedHeaders.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ";")) }
+            out += header.name.utf8
+        }
+        out.append(0x0a)
+        out += hex(SHA256.hash(data: body)).utf8
+        return out
     }
 
-    /// The hex signature of `canonicalRequest` (SigV4 steps 2–4), shared by ``SigV4Signer``.
+    /// The hex signature of a canonical request (SigV4 steps 2–4), shared by ``SigV4Signer``.
     static func signature(secret: String, date: String, region: String, service: String, amzDate: String,
-                          canonicalRequest: String) -> String {
+                          canonicalRequest: [UInt8]) -> String {
         signature(key: signingKey(secret: secret, date: date, region: region, service: service), date: date, region: region,
-                  service: service, amzDate: amzDate, canonicalRequestHash: SHA256.hash(data: Array(canonicalRequest.utf8)))
+                  service: service, amzDate: amzDate, canonicalRequestHash: SHA256.hash(data: canonicalRequest))
     }
 
     /// The signing key of SigV4 step 3, derived from the secret for one day, region and service.
@@ -225,11 +230,9 @@ public struct SigV4Verifier: Sendable {
     static func parseAmzDate(_ s: String) -> Date? {
         let u = Array(s.utf8)
         guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
-        var iso = Array("0000-00-00T00:00:00Z".utf8)
-        for (from, to) in zip([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14], [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) {
-            iso[to] = u[from]
-        }
-        return ISO8601.parse(String(decoding: iso, as: UTF8.self)).map { Date(timeIntervalSince1970: Double($0) / 1e6) }
+        func part(_ range: Range<Int>) -> String { String(decoding: u[range], as: UTF8.self) }
+        let iso = "\(part(0..<4))-\(part(4..<6))-\(part(6..<8))T\(part(9..<11)):\(part(11..<13)):\(part(13..<15))Z"
+        return ISO8601.parse(iso).map { Date(timeIntervalSince1970: Double($0) / 1e6) }
     }
 
     /// Header values trimmed, with runs of spaces collapsed.

@@ -25,7 +25,7 @@ struct KeysetPager {
         let resume = try nextToken.map { token throws(LedgerError) in
             base + (try PageToken.open(token, kind, binding: binding, key: key))
         }
-        // One loop over the cursor, no closure per entry: this is the ListImages hot path.
+        // One loop over the cursor (`admit` is inlined with the pager): the ListImages hot path.
         let (items, lastPosition, more) = try reader.txn.withCursor(table) { c -> ([Item], [UInt8], Bool) in
             var items: [Item] = []
             items.reserveCapacity(min(limit, 1024))

@@ -207,11 +207,11 @@ public struct RegistryHTTPServer: Sendable {
         return Int(limit.rlim_cur)
     }
 
-    /// The query parameters, decoded; the first of repeated names wins.
-    /// The query's parameters (the first of repeated names), values percent-decoded (kept as
-    /// sent when that fails), names as sent. Parsed from bytes: it runs on every registry request.
+    /// The request's query parameters (see ``queryParameters(_:)``).
     static func query(_ request: Request) -> [String: String] { queryParameters(request.uri.query) }
 
+    /// The query's parameters (the first of repeated names), values percent-decoded (kept as
+    /// sent when that fails), names as sent. Parsed from bytes: it runs on every registry request.
     static func queryParameters(_ text: String?) -> [String: String] {
         guard let text, !text.isEmpty else { return [:] }
         var query: [String: String] = [:]
