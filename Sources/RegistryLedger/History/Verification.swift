@@ -46,16 +46,13 @@ extension Ledger {
             var firstBad: UInt64?
             var verified: UInt64 = 0
             // The log folds in memory as rebuild folds it.
-            let memory = MemoryProjections()
-            let writer = ProjectionWriter(memory)
             var replayed: String?
             do {
-                try LogReplay.forEachConcurrently(logEnv, logTables.log, through: head, chunk: min(chunkSize, 8192)) { record in
-                    if record.seq <= applied { try writer.apply(record) }
-                    verified = record.seq
-                    if verified % chunkSize == 0 || verified == head { progress?(verified, head) }
+                let fold = try LogFold.fold(logEnv, logTables.log, through: head, applying: applied, chunk: min(chunkSize, 8192)) { seq in
+                    if seq / chunkSize > verified / chunkSize || seq == head { progress?(seq, head) }
+                    verified = seq
                 }
-                replayed = try memory.stateDigest()
+                replayed = try fold.stateDigest()
             } catch let corruption as LogCorruption {
                 firstBad = corruption.seq
                 problems.append(corruption.description)

@@ -90,153 +90,36 @@ struct EncodedRows {
 // MARK: rows in key order
 
 extension MemoryProjections {
-    /// Stores every row into `dbs`, whose tables must be empty, appending each table in key
-    /// order. Returns the state digest.
-    func write(into txn: WriteTransaction, _ dbs: ProjectionTables) throws -> String {
-        try digest(storingInto: (txn, dbs))
-    }
-
-    /// The state digest the projections would have.
-    func stateDigest() throws -> String { try digest(storingInto: nil) }
-
-    /// Rows are sorted, encoded and digested on a thread of their own while this one stores
-    /// them (when `target` is given): the two halves of writing the projections on two cores.
-    private func digest(storingInto target: (txn: WriteTransaction, dbs: ProjectionTables)?) throws -> String {
-        let tables = TableName.allCases
-        // Until it returns, the producer alone uses this store; this thread only writes `txn`.
-        let store = Unchecked(value: self)
-        var digest = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", produce: { handoff in
-            var sink = ChunkingRowSink(handoff)
-            do {
-                for table in tables where !handoff.isCancelled {
-                    sink.beginTable(table)
-                    try store.value.rows(of: table, into: &sink)
-                    sink.endTable()
-                }
-                handoff.put(.digest(sink.digest))
-            } catch {
-                handoff.put(.failed(error))
-            }
-        }, consume: { handoff in
-            /// Takes one table's rows, up to its end.
-            func takeTable(_ each: (EncodedRows) throws -> Void) throws {
-                while let item = handoff.take() {
-                    switch item {
-                    case .rows(let rows): try each(rows)
-                    case .tableEnd: return
-                    case .digest: preconditionFailure("the digest before the last table")
-                    case .failed(let error): throw error
-                    }
-                }
-                preconditionFailure("a table's rows ended without their end")
-            }
-            for table in tables {
-                if let (txn, dbs) = target {
-                    try txn.withCursor(dbs[raw: table]) { cursor in
-                        try takeTable { rows in try rows.forEachRow { key, value in try cursor.put(rawKey: key, rawValue: value, flags: .append) } }
-                    }
-                } else {
-                    try takeTable { _ in }
-                }
-            }
-            guard case .digest(let digest) = handoff.take() else { preconditionFailure("no digest after the last table") }
-            return digest
-        })
-        return digest.finalize()
-    }
-
-    /// Every row of `table` in key order.
-    func rows(of table: TableName, into sink: inout some RowSink) throws {
+    /// The rows of one repository in `table` (images, tags, listing, blobs or referrers), in key
+    /// order. Listing rows follow from the images (``ListingEntries``).
+    func rowsOfContents(_ repoId: UInt64, _ table: TableName, into sink: inout some RowSink) throws {
+        guard let c = contents[repoId] else { return }
+        var sortedImages: [(key: Digest, value: ImageRecord)] { c.images.sorted { $0.key < $1.key } }
         switch table {
-        case .repos:
-            for (key, ref) in repositories.keys.map({ (RepositoryKey.encode($0), $0) }).sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) {
-                try sink.row(table, key: key, value: repositories[ref]!.encoded())
+        case .images:
+            for (digest, record) in sortedImages {
+                try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { record.encode(into: &$0) })
             }
-        case .images, .tags, .listing, .blobs, .referrers:
-            for id in contents.keys.sorted() { try rowsOfContents(id, [table], into: &sink) }
-        case .policies:
-            for scope in sortedScopes(policies.keys) { try rowsOfPolicies(scope, into: &sink) }
-        case .policyIndex:
-            for (uuid, at) in policyIndex.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-                try sink.row(table, key: UTF8Text.encode(uuid), value: ThenSeq<PolicyScopeKey>.encode((at.scope, at.seq)))
+        case .tags:
+            for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
+                try sink.row(table, key: { TagKey.encode((repoId, tag), into: &$0) }, value: { record.encode(into: &$0) })
             }
-        case .policyPatterns:
-            for (key, uuid) in patternRows(of: nil) { try sink.row(table, key: key, value: Array(uuid.utf8)) }
-        case .organizations:
-            for (key, seq) in organizations.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                try sink.row(table, key: key, value: BigEndianU64.encode(seq))
+        case .listing:
+            try ListingEntries.forEach(repoId: repoId, images: sortedImages) { key, status in
+                try sink.row(table, key: key, value: { $0.u8(status) })
             }
-        case .counters:
-            if lastRepositoryId > 0 { try sink.row(table, key: UTF8Text.encode(ProjectionTables.nextRepoIdName), value: BigEndianU64.encode(lastRepositoryId)) }
-        case .repoEvents:
-            for (id, h) in sortedHistories() {
-                for start in stride(from: 0, to: h.seqs.count, by: SeqRun.capacity) {
-                    let run = h.seqs[start..<min(start + SeqRun.capacity, h.seqs.count)]
-                    try sink.row(table, key: { ThenSeq<HistoryIdKey>.encode((id, run.first!), into: &$0) }, value: { SeqRun.encode(run, into: &$0) })
+        case .blobs:
+            for (digest, record) in c.blobs.sorted(by: { $0.key < $1.key }) {
+                try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { BlobRecord.encode(record, into: &$0) })
+            }
+        case .referrers:
+            for (subject, referrers) in c.referrers.sorted(by: { $0.key < $1.key }) {
+                for referrer in referrers.sorted() {
+                    try sink.row(table, key: { ReferrerKey.encode((repoId, subject, referrer), into: &$0) }, value: { _ in })
                 }
             }
-        case .tagEvents:
-            for (id, h) in sortedHistories() {
-                for (tag, seqs) in h.tagSeqs.sorted(by: { $0.key < $1.key }) {
-                    for seq in seqs { try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((id, tag), seq), into: &$0) }, value: { _ in }) }
-                }
-            }
-        case .repoHistory:
-            for (id, h) in sortedHistories() {
-                if let key = h.repositoryKey { try sink.row(table, key: id, value: key) }
-            }
-        case .repoVersions:
-            for (id, h) in sortedHistories() {
-                for version in h.versions { try sink.row(table, key: { ThenSeq<HistoryIdKey>.encode((id, version.seq), into: &$0) }, value: { $0.raw(version.value) }) }
-            }
-        case .organizationVersions:
-            for scope in sortedScopes(organizationVersions.keys) {
-                // Versions came in seq order: by creation seq, then seq, is key order.
-                for v in organizationVersions[scope]!.sorted(by: { ($0.createdSeq, $0.seq) < ($1.createdSeq, $1.seq) }) {
-                    try sink.row(table, key: ThenSeq<ThenSeq<PolicyScopeKey>>.encode(((scope, v.createdSeq), v.seq)), value: v.value)
-                }
-            }
-        case .contentVersions:
-            for id in contentVersions.keys.sorted() {
-                try contentVersions[id]!.forEachRow { key, value in try sink.row(table, key: key, value: { $0.raw(value) }) }
-            }
-        }
-    }
-
-    /// The rows of one repository in `tables` (of images, tags, listing, blobs and referrers), each
-    /// table in key order. Listing rows follow from the images (``ListingEntries``).
-    private func rowsOfContents(_ repoId: UInt64, _ tables: [TableName], into sink: inout some RowSink) throws {
-        guard let c = contents(repoId) else { return }
-        // Sorted once for the images and listing rows both.
-        var sortedImages: [(key: Digest, value: ImageRecord)] = []
-        if tables.contains(.images) || tables.contains(.listing) { sortedImages = c.images.sorted { $0.key < $1.key } }
-        for table in tables {
-            switch table {
-            case .images:
-                for (digest, record) in sortedImages {
-                    try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { record.encode(into: &$0) })
-                }
-            case .tags:
-                for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
-                    try sink.row(table, key: { TagKey.encode((repoId, tag), into: &$0) }, value: { record.encode(into: &$0) })
-                }
-            case .listing:
-                try ListingEntries.forEach(repoId: repoId, images: sortedImages) { key, status in
-                    try sink.row(table, key: key, value: { $0.u8(status) })
-                }
-            case .blobs:
-                for (digest, record) in c.blobs.sorted(by: { $0.key < $1.key }) {
-                    try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { BlobRecord.encode(record, into: &$0) })
-                }
-            case .referrers:
-                for (subject, referrers) in c.referrers.sorted(by: { $0.key < $1.key }) {
-                    for referrer in referrers.sorted() {
-                        try sink.row(table, key: { ReferrerKey.encode((repoId, subject, referrer), into: &$0) }, value: { _ in })
-                    }
-                }
-            default:
-                preconditionFailure("\(table) is not a repository's contents")
-            }
+        default:
+            preconditionFailure("\(table) is not a repository's contents")
         }
     }
 
@@ -244,25 +127,17 @@ extension MemoryProjections {
         (policies[scope] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    private func rowsOfPolicies(_ scope: PolicyScope, into sink: inout some RowSink) throws {
+    func rowsOfPolicies(_ scope: PolicyScope, into sink: inout some RowSink) throws {
         for (seq, policy) in sortedPolicies(scope) {
             try sink.row(.policies, key: ThenSeq<PolicyScopeKey>.encode((scope, seq)), value: PolicyRecord.encode(policy))
         }
     }
 
     /// The pattern rows of `scopes` (nil: every scope), in key order.
-    private func patternRows(of scopes: Set<PolicyScope>?) -> [(key: [UInt8], uuid: String)] {
+    func patternRows(of scopes: Set<PolicyScope>?) -> [(key: [UInt8], uuid: String)] {
         policyPatterns.compactMap { entry -> (key: [UInt8], uuid: String)? in
             guard scopes?.contains(entry.key.scope) ?? true else { return nil }
             return (PolicyPatternKey.encode(.init(entry.key.scope, pattern: entry.key.pattern)), entry.value)
         }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-    }
-
-    private func sortedScopes(_ scopes: some Collection<PolicyScope>) -> [PolicyScope] {
-        scopes.map { (PolicyScopeKey.encode($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
-    }
-
-    private func sortedHistories() -> [(id: [UInt8], history: History)] {
-        histories.values.map { ($0.id, $0) }.sorted { $0.id.lexicographicallyPrecedes($1.id) }
     }
 }

@@ -54,7 +54,9 @@ final class MemoryProjections: HistoryStore {
 
     private(set) var repositories: [RepositoryRef: RepoRecord] = [:]
     private(set) var contents: [UInt64: Contents] = [:]
-    private(set) var lastRepositoryId: UInt64 = 0
+    /// The ids of this half's repository creations, in order (``LogFold`` assigns them).
+    private var assignedRepositoryIds: [UInt64] = []
+    private var nextAssigned = 0
     /// ``OrganizationKey`` bytes → the seq it became known.
     private(set) var organizations: [[UInt8]: UInt64] = [:]
     private(set) var policies: [PolicyScope: [UInt64: Policy]] = [:]
@@ -97,14 +99,34 @@ final class MemoryProjections: HistoryStore {
         (lastRepository, lastContents) = (nil, nil)
     }
 
+    /// The next of the ids ``assignRepositoryIds(_:)`` gave.
     func allocateRepositoryId() -> UInt64 {
-        lastRepositoryId += 1
-        return lastRepositoryId
+        precondition(nextAssigned < assignedRepositoryIds.count, "a repository creation without an assigned id")
+        defer { nextAssigned += 1 }
+        return assignedRepositoryIds[nextAssigned]
+    }
+
+    /// Queues the ids of this half's next repository creations.
+    func assignRepositoryIds(_ ids: [UInt64]) {
+        assignedRepositoryIds.removeFirst(nextAssigned)
+        nextAssigned = 0
+        assignedRepositoryIds.append(contentsOf: ids)
     }
 
     func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) {
         let key = OrganizationKey.encode((registry, name))
         if organizations[key] == nil { organizations[key] = seq }
+    }
+
+    /// Hands over the organizations noted here, leaving none.
+    func takeOrganizations() -> [[UInt8]: UInt64] {
+        defer { organizations = [:] }
+        return organizations
+    }
+
+    /// Adds organizations another half noted: each is known since the earlier of the two seqs.
+    func mergeOrganizations(_ other: [[UInt8]: UInt64]) {
+        organizations.merge(other, uniquingKeysWith: min)
     }
 
     // MARK: images and tags

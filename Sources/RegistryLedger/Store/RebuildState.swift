@@ -1,7 +1,7 @@
 import LMDB
 
-/// Derived state made anew from the log: the log folds in memory (read and verified a chunk
-/// ahead on another thread), each table is then written once, in key order, into the spare
+/// Derived state made anew from the log: the log folds in memory (``LogFold``: read and verified
+/// a chunk ahead on one thread, applied on two), each table is then written once, in key order, into the spare
 /// projection generation, and one commit switches to it.
 enum RebuildState {
     /// Rebuilds in `txn` from the log through `head` (and its denials through `lastDenial`).
@@ -13,13 +13,12 @@ enum RebuildState {
         let targetIndex = tables.generations[0].repos == current.repos ? 1 : 0
         let target = tables.generations[targetIndex]
         for name in ProjectionTables.Name.allCases { try txn.clear(target[raw: name]) }
-        let memory = MemoryProjections()
-        let projections = ProjectionWriter(memory)
-        try LogReplay.forEachConcurrently(log, logTables.log, through: head.seq) { record in
-            try projections.apply(record)
-            if record.seq % 100_000 == 0 || record.seq == head.seq { progress?(record.seq, head.seq) }
+        var reported: UInt64 = 0
+        let fold = try LogFold.fold(log, logTables.log, through: head.seq) { seq in
+            if seq / 100_000 > reported / 100_000 || seq == head.seq { progress?(seq, head.seq) }
+            reported = seq
         }
-        let digest = try memory.write(into: txn, target)
+        let digest = try fold.write(into: txn, target)
         try txn.clear(tables.tagDenials)
         let denials = try log.read { ltxn in try DerivedState.denials(ltxn, logTables, after: 0) }.filter { $0.number <= lastDenial }
         try DerivedState.index(denials: denials, txn, tables)

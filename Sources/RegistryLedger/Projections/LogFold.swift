@@ -1,0 +1,265 @@
+import LMDB
+
+/// The log folded into derived state held in memory, on two threads: every event applies, in
+/// log order, to the half its repository (or, for an organization's policy, its organization)
+/// hashes to, so each repository, history and policy scope lives in exactly one half. Rebuild
+/// and verification fold so; ``write(into:_:)`` and ``stateDigest()`` merge the halves' rows in
+/// key order, so the result is byte for byte what one fold (or ``LMDBProjections``) yields.
+///
+/// What crosses halves is settled by the thread that reads the log: repository ids (given out in
+/// creation order over the whole log) are assigned as it dispatches, and the organizations both
+/// halves noted are merged (the earlier seq) before rows are written.
+final class LogFold {
+    /// The halves. `parts[0]` is applied by the dispatching thread, `parts[1]` by the caller's.
+    let parts: [MemoryProjections]
+    /// Repository creations applied so far: the last repository id given out.
+    private(set) var lastRepositoryId: UInt64 = 0
+
+    private init() { parts = [MemoryProjections(), MemoryProjections()] }
+
+    /// What the dispatching thread hands to the caller's.
+    private enum Item {
+        /// Records of `parts[1]`, with the ids of the repositories they create, in order;
+        /// `through` is the last seq dispatched to either half.
+        case records([EventRecord], repositoryIds: [UInt64], through: UInt64)
+        case failed(any Error)
+    }
+
+    /// Reads, verifies and folds the log through `head`, applying the records through
+    /// `applying` (verification walks the whole chain but compares the state at the seq the
+    /// stored state reflects). `progress` hears the last seq folded every `chunk` records, on
+    /// the caller's thread.
+    ///
+    /// - Throws: ``LogCorruption`` naming the first seq that does not verify, or the error of a
+    ///   record that does not apply (a log that contradicts itself).
+    static func fold(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, applying: UInt64? = nil,
+                     chunk: UInt64 = 4096, progress: (UInt64) -> Void = { _ in }) throws -> LogFold {
+        let fold = LogFold()
+        let applyThrough = min(applying ?? head, head)
+        // Until `pipeline` returns, the dispatching thread alone uses `parts[0]` and
+        // `lastRepositoryId`, and this thread alone `parts[1]`.
+        let shared = Unchecked(value: fold)
+        try Handoff<Item>.pipeline(capacity: 8, name: "regledger-fold", produce: { handoff in
+            let fold = shared.value
+            let first = ProjectionWriter(fold.parts[0])
+            var records: [EventRecord] = []
+            var ids: [UInt64] = []
+            var last: UInt64 = 0
+            /// Hands on what is dispatched so far (the caller hears `last` as folded once applied).
+            func handOn() {
+                handoff.put(.records(records, repositoryIds: ids, through: last))
+                (records, ids) = ([], [])
+                records.reserveCapacity(Int(chunk))
+            }
+            do {
+                try LogReplay.forEachConcurrently(env, log, through: head, chunk: chunk) { record in
+                    if record.seq <= applyThrough {
+                        let half = fold.half(of: record.event)
+                        if case .repositoryCreated = record.event {
+                            fold.lastRepositoryId += 1
+                            if half == 0 { fold.parts[0].assignRepositoryIds([fold.lastRepositoryId]) } else { ids.append(fold.lastRepositoryId) }
+                        }
+                        if half == 0 { try first.apply(record) } else { records.append(record) }
+                    }
+                    last = record.seq
+                    if last % chunk == 0 || last == head {
+                        handOn()
+                        if handoff.isCancelled { throw CancellationError() }
+                    }
+                }
+            } catch {
+                // Every record before a bad one is folded, as with one thread.
+                handOn()
+                handoff.put(.failed(error))
+            }
+        }, consume: { handoff in
+            let second = ProjectionWriter(fold.parts[1])
+            while let item = handoff.take() {
+                switch item {
+                case .records(let records, let ids, let through):
+                    fold.parts[1].assignRepositoryIds(ids)
+                    for record in records { try second.apply(record) }
+                    progress(through)
+                case .failed(let error):
+                    throw error
+                }
+            }
+        })
+        fold.mergeOrganizations()
+        return fold
+    }
+
+    /// The half an event applies to: its repository's, else its organization's.
+    private func half(of event: Event) -> Int {
+        if let ref = event.repository { return Self.half(ofName: ref.name.value) }
+        if let (_, org) = event.organization { return Self.half(ofName: org) }
+        return 0
+    }
+
+    /// The half a name belongs to: a bit of its FNV-1a hash, mixed (MurmurHash3's finalizer
+    /// step), the same in every process.
+    static func half(ofName name: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        return Int(hash & 1)
+    }
+
+    /// Both halves may have noted an organization (each from its own repositories): the earlier
+    /// seq is when it became known. `parts[0]` keeps them all.
+    private func mergeOrganizations() {
+        parts[0].mergeOrganizations(parts[1].takeOrganizations())
+    }
+}
+
+// MARK: rows in key order
+
+extension LogFold {
+    typealias TableName = ProjectionTables.Name
+
+    /// Stores every row into `dbs`, whose tables must be empty, appending each table in key
+    /// order. Returns the state digest.
+    func write(into txn: WriteTransaction, _ dbs: ProjectionTables) throws -> String {
+        try digest(storingInto: (txn, dbs))
+    }
+
+    /// The state digest the folded projections would have.
+    func stateDigest() throws -> String { try digest(storingInto: nil) }
+
+    /// Rows are sorted, encoded and digested on a thread of their own while this one stores
+    /// them (when `target` is given): the two halves of writing the projections on two cores.
+    private func digest(storingInto target: (txn: WriteTransaction, dbs: ProjectionTables)?) throws -> String {
+        let tables = TableName.allCases
+        // Until it returns, the producer alone uses this fold; this thread only writes `txn`.
+        let fold = Unchecked(value: self)
+        var digest = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", produce: { handoff in
+            var sink = ChunkingRowSink(handoff)
+            do {
+                for table in tables where !handoff.isCancelled {
+                    sink.beginTable(table)
+                    try fold.value.rows(of: table, into: &sink)
+                    sink.endTable()
+                }
+                handoff.put(.digest(sink.digest))
+            } catch {
+                handoff.put(.failed(error))
+            }
+        }, consume: { handoff in
+            /// Takes one table's rows, up to its end.
+            func takeTable(_ each: (EncodedRows) throws -> Void) throws {
+                while let item = handoff.take() {
+                    switch item {
+                    case .rows(let rows): try each(rows)
+                    case .tableEnd: return
+                    case .digest: preconditionFailure("the digest before the last table")
+                    case .failed(let error): throw error
+                    }
+                }
+                preconditionFailure("a table's rows ended without their end")
+            }
+            for table in tables {
+                if let (txn, dbs) = target {
+                    try txn.withCursor(dbs[raw: table]) { cursor in
+                        try takeTable { rows in try rows.forEachRow { key, value in try cursor.put(rawKey: key, rawValue: value, flags: .append) } }
+                    }
+                } else {
+                    try takeTable { _ in }
+                }
+            }
+            guard case .digest(let digest) = handoff.take() else { preconditionFailure("no digest after the last table") }
+            return digest
+        })
+        return digest.finalize()
+    }
+
+    /// Every row of `table` in key order, the halves' merged: each unit a table's rows come in
+    /// (a repository, a history, a scope, a policy) lives in one half.
+    func rows(of table: TableName, into sink: inout some RowSink) throws {
+        switch table {
+        case .repos:
+            let keyed = parts.flatMap { part in part.repositories.map { (key: RepositoryKey.encode($0.key), record: $0.value) } }
+            for (key, record) in keyed.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                try sink.row(table, key: key, value: record.encoded())
+            }
+        case .images, .tags, .listing, .blobs, .referrers:
+            for (id, part) in units(\.contents.keys) { try part.rowsOfContents(id, table, into: &sink) }
+        case .policies:
+            for (scope, part) in sortedScopes(\.policies.keys) { try part.rowsOfPolicies(scope, into: &sink) }
+        case .policyIndex:
+            let all = parts.flatMap { $0.policyIndex.map { (uuid: $0.key, at: $0.value) } }
+            for (uuid, at) in Self.laterCreationPerUUID(all) {
+                try sink.row(table, key: UTF8Text.encode(uuid), value: ThenSeq<PolicyScopeKey>.encode((at.scope, at.seq)))
+            }
+        case .policyPatterns:
+            for (key, uuid) in parts.flatMap({ $0.patternRows(of: nil) }).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                try sink.row(table, key: key, value: Array(uuid.utf8))
+            }
+        case .organizations:
+            for (key, seq) in parts[0].organizations.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                try sink.row(table, key: key, value: BigEndianU64.encode(seq))
+            }
+        case .counters:
+            if lastRepositoryId > 0 { try sink.row(table, key: UTF8Text.encode(ProjectionTables.nextRepoIdName), value: BigEndianU64.encode(lastRepositoryId)) }
+        case .repoEvents:
+            for h in sortedHistories() {
+                for start in stride(from: 0, to: h.seqs.count, by: SeqRun.capacity) {
+                    let run = h.seqs[start..<min(start + SeqRun.capacity, h.seqs.count)]
+                    try sink.row(table, key: { ThenSeq<HistoryIdKey>.encode((h.id, run.first!), into: &$0) }, value: { SeqRun.encode(run, into: &$0) })
+                }
+            }
+        case .tagEvents:
+            for h in sortedHistories() {
+                for (tag, seqs) in h.tagSeqs.sorted(by: { $0.key < $1.key }) {
+                    for seq in seqs { try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((h.id, tag), seq), into: &$0) }, value: { _ in }) }
+                }
+            }
+        case .repoHistory:
+            for h in sortedHistories() {
+                if let key = h.repositoryKey { try sink.row(table, key: h.id, value: key) }
+            }
+        case .repoVersions:
+            for h in sortedHistories() {
+                for version in h.versions { try sink.row(table, key: { ThenSeq<HistoryIdKey>.encode((h.id, version.seq), into: &$0) }, value: { $0.raw(version.value) }) }
+            }
+        case .organizationVersions:
+            for (scope, part) in sortedScopes(\.organizationVersions.keys) {
+                // Versions came in seq order: by creation seq, then seq, is key order.
+                for v in part.organizationVersions[scope]!.sorted(by: { ($0.createdSeq, $0.seq) < ($1.createdSeq, $1.seq) }) {
+                    try sink.row(table, key: ThenSeq<ThenSeq<PolicyScopeKey>>.encode(((scope, v.createdSeq), v.seq)), value: v.value)
+                }
+            }
+        case .contentVersions:
+            for (id, part) in units(\.contentVersions.keys) {
+                try part.contentVersions[id]!.forEachRow { key, value in try sink.row(table, key: key, value: { $0.raw(value) }) }
+            }
+        }
+    }
+
+    /// Every repository id the halves hold under `ids`, in order, with the half holding it.
+    private func units(_ ids: KeyPath<MemoryProjections, Dictionary<UInt64, some Any>.Keys>) -> [(UInt64, MemoryProjections)] {
+        parts.flatMap { part in part[keyPath: ids].map { ($0, part) } }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Every scope the halves hold under `scopes`, in key order, with the half holding it.
+    private func sortedScopes(_ scopes: KeyPath<MemoryProjections, Dictionary<PolicyScope, some Any>.Keys>) -> [(PolicyScope, MemoryProjections)] {
+        parts.flatMap { part in part[keyPath: scopes].map { (PolicyScopeKey.encode($0), $0, part) } }
+            .sorted { $0.0.lexicographicallyPrecedes($1.0) }.map { ($0.1, $0.2) }
+    }
+
+    private func sortedHistories() -> [MemoryProjections.History] {
+        parts.flatMap(\.histories.values).sorted { $0.id.lexicographicallyPrecedes($1.id) }
+    }
+
+    /// The policy index's entries in key order. A uuid in two halves (two scopes: never made by
+    /// the store, only by a crafted log) keeps the later creation, as one fold's index would.
+    static func laterCreationPerUUID(_ all: [(uuid: String, at: (scope: PolicyScope, seq: UInt64))])
+        -> [(uuid: String, at: (scope: PolicyScope, seq: UInt64))] {
+        var result: [(uuid: String, at: (scope: PolicyScope, seq: UInt64))] = []
+        for entry in all.sorted(by: { ($0.uuid.utf8.lexicographicallyPrecedes($1.uuid.utf8)) || ($0.uuid == $1.uuid && $0.at.seq < $1.at.seq) }) {
+            if result.last?.uuid == entry.uuid { result[result.count - 1] = entry } else { result.append(entry) }
+        }
+        return result
+    }
+}
