@@ -124,26 +124,35 @@ import Testing
         #expect(decoded.0 == 9 && decoded.1 == payload && decoded.2 == 7 && decoded.3)
     }
 
-    @Test func stateDigestIsTheSHA256OfTheDocumentedLayoutWhateverItBuffers() throws {
-        // Table byte, then each row as u32 key length, key, u32 value length, value: a value
-        // larger than the digest's buffer goes straight through.
-        let rows: [(UInt8, [UInt8], [UInt8])] = [(1, [1, 2], [3]), (1, [4], []), (13, [5], [UInt8](repeating: 0xAB, count: 200_000))]
-        var digest = StateDigest()
+    @Test func stateDigestIsTheSHA256OfEachTablesSHA256OfTheDocumentedLayoutWhateverItBuffers() throws {
+        // A table's digest: each row as u32 key length, key, u32 value length, value — a value
+        // larger than the digest's buffer goes straight through, as do pre-encoded rows. The
+        // state's: each table's byte and digest, in table order.
+        let rows: [([UInt8], [UInt8])] = [([1, 2], [3]), ([4], []), ([5], [UInt8](repeating: 0xAB, count: 200_000))]
+        var digest = TableDigest()
         var expected = SHA256()
-        var lastTable: UInt8?
-        for (table, key, value) in rows {
-            if table != lastTable {
-                digest.begin(ProjectionTables.Name(rawValue: table)!)
-                expected.update(data: [table])
-                lastTable = table
-            }
+        var layout: [UInt8] = []
+        for (key, value) in rows {
             key.withUnsafeBytes { k in value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
             for part in [key, value] {
-                withUnsafeBytes(of: UInt32(part.count).bigEndian) { expected.update(bufferPointer: $0) }
-                expected.update(data: part)
+                withUnsafeBytes(of: UInt32(part.count).bigEndian) { layout.append(contentsOf: $0) }
+                layout.append(contentsOf: part)
             }
         }
-        #expect(digest.finalize() == expected.finalize().map { String(format: "%02x", $0) }.joined())
+        expected.update(data: layout)
+        let tableDigest = digest.finalize()
+        #expect(tableDigest == Array(expected.finalize()))
+        var encoded = TableDigest()
+        layout.withUnsafeBytes { encoded.add(rows: $0) }
+        #expect(encoded.finalize() == tableDigest)
+
+        let names = ProjectionTables.Name.allCases
+        let tables = names.map { $0 == .tags ? tableDigest : Array(SHA256.hash(data: [UInt8]())) }
+        var state = SHA256()
+        for (name, table) in zip(names, tables) { state.update(data: [name.rawValue] + table) }
+        let stateDigest = StateDigest(tables: tables)
+        #expect(stateDigest.hex == state.finalize().map { String(format: "%02x", $0) }.joined())
+        #expect(stateDigest.tablesDiffering(from: StateDigest(tables: names.map { _ in Array(SHA256.hash(data: [UInt8]())) })) == [.tags])
     }
 }
 
@@ -189,50 +198,63 @@ import Testing
         #expect(taken == [0, 1, 2, 3, 4])
     }
 
-    @Test func rowsHandedOnInChunksArriveWholeAndInOrderWithTheirDigest() throws {
+    @Test func itemsOfSeveralProducersAllArriveEachInItsOrderAndTakingEndsAfterTheLast() {
+        let taken = Handoff<(Int, Int)>.pipeline(capacity: 3, name: "test-producers", producers: 3, produce: { producer, handoff in
+            for i in 0..<(200 * (producer + 1)) { handoff.put((producer, i)) }
+        }, consume: { handoff in
+            var taken: [(Int, Int)] = []
+            while let item = handoff.take() { taken.append(item) }
+            return taken
+        })
+        for producer in 0..<3 {
+            #expect(taken.filter { $0.0 == producer }.map(\.1) == Array(0..<(200 * (producer + 1))))
+        }
+    }
+
+    @Test func rowsHandedOnInChunksArriveWholeAndInOrderWithTheirTablesDigests() throws {
         // Enough rows for several chunks, of every size a row can have.
         let rows: [(table: ProjectionTables.Name, key: [UInt8], value: [UInt8])] = (0..<3_000).map { i in
             (i < 2_000 ? .images : .tags, (0..<(1 + i % 40)).map { UInt8(truncatingIfNeeded: i &+ $0) },
              (0..<(i % 7 == 0 ? 0 : i % 500)).map { UInt8(truncatingIfNeeded: i &* 3 &+ $0) })
         }
         let tables: [ProjectionTables.Name] = [.images, .tags]
-        let (received, digest) = try Handoff<ChunkingRowSink.Item>.pipeline(name: "test-rows", produce: { handoff in
+        let (received, digests) = try Handoff<ChunkingRowSink.Item>.pipeline(name: "test-rows", produce: { handoff in
             var sink = ChunkingRowSink(handoff)
             for table in tables {
-                sink.beginTable(table)
                 for row in rows where row.table == table { sink.row(table, key: { $0.raw(row.key) }, value: { $0.raw(row.value) }) }
-                sink.endTable()
+                sink.endTable(table)
             }
-            handoff.put(.digest(sink.digest))
-        }, consume: { handoff -> ([(ProjectionTables.Name, [UInt8], [UInt8])], StateDigest) in
+        }, consume: { handoff -> ([(ProjectionTables.Name, [UInt8], [UInt8])], [[UInt8]]) in
             var received: [(ProjectionTables.Name, [UInt8], [UInt8])] = []
+            var digests: [[UInt8]] = []
             var chunks = 0
             for table in tables {
                 taking: while true {
                     switch handoff.take() {
-                    case .rows(let encoded):
+                    case .rows(let rowsTable, let encoded):
                         chunks += 1
-                        encoded.forEachRow { received.append((table, Array($0), Array($1))) }
-                    case .tableEnd: break taking
-                    default: Issue.record("a digest, a failure or the end within a table"); break taking
+                        encoded.forEachRow { received.append((rowsTable, Array($0), Array($1))) }
+                    case .tableEnd(let endedTable, let digest):
+                        #expect(endedTable == table)
+                        digests.append(digest)
+                        break taking
+                    default: Issue.record("a failure or the end within a table"); break taking
                     }
                 }
             }
             #expect(chunks > 2)
-            guard case .digest(let digest) = handoff.take() else { throw DecodingError(reason: "no digest") }
-            return (received, digest)
+            return (received, digests)
         })
         #expect(received.count == rows.count)
         #expect(zip(received, rows).allSatisfy { $0.0 == $1.table && $0.1 == $1.key && $0.2 == $1.value })
-        var expected = StateDigest()
-        for table in tables {
-            expected.begin(table)
+        let expected = tables.map { table in
+            var digest = TableDigest()
             for row in rows where row.table == table {
-                row.key.withUnsafeBytes { k in row.value.withUnsafeBytes { v in expected.add(key: k, value: v) } }
+                row.key.withUnsafeBytes { k in row.value.withUnsafeBytes { v in digest.add(key: k, value: v) } }
             }
+            return digest.finalize()
         }
-        var got = digest
-        #expect(got.finalize() == expected.finalize())
+        #expect(digests == expected)
     }
 }
 

@@ -59,6 +59,8 @@ import Testing
         #expect(!report.isValid)
         #expect(report.firstBadSeq == nil)
         #expect(report.replayedDigest != report.storedDigest)
+        // The table that differs is named, and only it.
+        #expect(report.problems.count == 1 && report.problems[0].contains("differ from a replay of the log") && report.problems[0].contains(" in tags;"))
         // A rebuild repairs it.
         try await ledger.rebuild()
         #expect(try ledger.verify().isValid)

@@ -46,7 +46,7 @@ extension Ledger {
             var firstBad: UInt64?
             var verified: UInt64 = 0
             // The log folds in memory as rebuild folds it.
-            var replayed: String?
+            var replayed: StateDigest?
             do {
                 let fold = try LogFold.fold(logEnv, logTables.log, through: head, applying: applied, chunk: min(chunkSize, 8192)) { seq in
                     if seq / chunkSize > verified / chunkSize || seq == head { progress?(seq, head) }
@@ -60,7 +60,9 @@ extension Ledger {
             guard case .storedDigest(let storedDigest) = try BackgroundCheck.next(handoff),
                   case .manifests(let manifests, let badDigests) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
             if let replayed, replayed != storedDigest {
-                problems.append("the store's projections (digest \(storedDigest.prefix(16))…) differ from a replay of the log (\(replayed.prefix(16))…); run `regledger rebuild`")
+                let tables = replayed.tablesDiffering(from: storedDigest).map { "\($0)" }.joined(separator: ", ")
+                problems.append("the store's projections (digest \(storedDigest.hex.prefix(16))…) differ from a replay of the log (\(replayed.hex.prefix(16))…) "
+                                + "in \(tables); run `regledger rebuild`")
             }
             for digest in badDigests {
                 let seq = try firstSeq(naming: digest, through: head)
@@ -68,14 +70,14 @@ extension Ledger {
                 problems.append("manifest \(digest) no longer hashes to its digest" + (seq.map { " (pushed at seq \($0))" } ?? ""))
             }
             return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests,
-                                      storedDigest: storedDigest, replayedDigest: replayed, firstBadSeq: firstBad, problems: problems)
+                                      storedDigest: storedDigest.hex, replayedDigest: replayed?.hex, firstBadSeq: firstBad, problems: problems)
         })
     }
 
     /// What the checking thread of ``verify(chunkSize:progress:)`` hands over, in this order.
     private enum BackgroundCheck {
         case point(head: UInt64, applied: UInt64)
-        case storedDigest(String)
+        case storedDigest(StateDigest)
         case manifests(count: Int, bad: [Digest])
         case failed(any Error)
 

@@ -121,57 +121,60 @@ extension LogFold {
 
     /// Stores every row into `dbs`, whose tables must be empty, appending each table in key
     /// order. Returns the state digest.
-    func write(into txn: WriteTransaction, _ dbs: ProjectionTables) throws -> String {
+    func write(into txn: WriteTransaction, _ dbs: ProjectionTables) throws -> StateDigest {
         try digest(storingInto: (txn, dbs))
     }
 
     /// The state digest the folded projections would have.
-    func stateDigest() throws -> String { try digest(storingInto: nil) }
+    func stateDigest() throws -> StateDigest { try digest(storingInto: nil) }
 
-    /// Rows are sorted, encoded and digested on a thread of their own while this one stores
-    /// them (when `target` is given): the two halves of writing the projections on two cores.
-    private func digest(storingInto target: (txn: WriteTransaction, dbs: ProjectionTables)?) throws -> String {
-        let tables = TableName.allCases
-        // Until it returns, the producer alone uses this fold; this thread only writes `txn`.
+    /// Which of the two row-producing threads makes a table's rows: about half the work each (the
+    /// repositories' images and listing on one; their tags, the temporal index and the history
+    /// indexes on the other).
+    private static func producer(of table: TableName) -> Int {
+        switch table {
+        case .tags, .contentVersions, .tagEvents, .repoEvents, .repoVersions: 1
+        default: 0
+        }
+    }
+
+    /// Rows are sorted, encoded and digested on two threads, each making its tables one after the
+    /// other, while this one stores them (when `target` is given) as they come: tables are
+    /// separate B-trees, so only each table's own rows need to come in key order.
+    private func digest(storingInto target: (txn: WriteTransaction, dbs: ProjectionTables)?) throws -> StateDigest {
+        // Until it returns, the producers only read this fold; this thread only writes `txn`.
         let fold = Unchecked(value: self)
-        var digest = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", produce: { handoff in
+        let digests = try Handoff<ChunkingRowSink.Item>.pipeline(capacity: 8, name: "regledger-rows", producers: 2, produce: { producer, handoff in
             var sink = ChunkingRowSink(handoff)
             do {
-                for table in tables where !handoff.isCancelled {
-                    sink.beginTable(table)
+                for table in TableName.allCases where Self.producer(of: table) == producer && !handoff.isCancelled {
                     try fold.value.rows(of: table, into: &sink)
-                    sink.endTable()
+                    sink.endTable(table)
                 }
-                handoff.put(.digest(sink.digest))
             } catch {
                 handoff.put(.failed(error))
             }
         }, consume: { handoff in
-            /// Takes one table's rows, up to its end.
-            func takeTable(_ each: (EncodedRows) throws -> Void) throws {
-                while let item = handoff.take() {
-                    switch item {
-                    case .rows(let rows): try each(rows)
-                    case .tableEnd: return
-                    case .digest: preconditionFailure("the digest before the last table")
-                    case .failed(let error): throw error
-                    }
-                }
-                preconditionFailure("a table's rows ended without their end")
-            }
-            for table in tables {
-                if let (txn, dbs) = target {
+            var digests: [TableName: [UInt8]] = [:]
+            while let item = handoff.take() {
+                switch item {
+                case .rows(let table, let rows):
+                    guard let (txn, dbs) = target else { continue }
                     try txn.withCursor(dbs[raw: table]) { cursor in
-                        try takeTable { rows in try rows.forEachRow { key, value in try cursor.put(rawKey: key, rawValue: value, flags: .append) } }
+                        try rows.forEachRow { key, value in try cursor.put(rawKey: key, rawValue: value, flags: .append) }
                     }
-                } else {
-                    try takeTable { _ in }
+                case .tableEnd(let table, let digest):
+                    digests[table] = digest
+                case .failed(let error):
+                    throw error
                 }
             }
-            guard case .digest(let digest) = handoff.take() else { preconditionFailure("no digest after the last table") }
+            return digests
+        })
+        return StateDigest(tables: try TableName.allCases.map { table in
+            guard let digest = digests[table] else { throw LedgerError(.storage, "the rows of \(table) were not all made") }
             return digest
         })
-        return digest.finalize()
     }
 
     /// Every row of `table` in key order, the halves' merged: each unit a table's rows come in

@@ -11,57 +11,55 @@ extension RowSink {
     }
 }
 
-/// Encodes rows into chunks of (length, key, length, value) runs, feeding each row to a state
-/// digest, and hands each chunk on: one thread produces and digests rows while another stores
-/// them.
+/// Encodes rows into chunks of (length, key, length, value) runs — the layout a
+/// ``TableDigest`` hashes, so each chunk is digested as it is — and hands each chunk on: threads
+/// produce and digest rows while another stores them. One sink makes one table at a time.
 struct ChunkingRowSink: RowSink {
-    /// What the producing thread hands to the storing one, table by table.
+    /// What a producing thread hands to the storing one.
     enum Item {
-        case rows(EncodedRows)
-        /// Every row of the current table has been handed on.
-        case tableEnd
-        /// The digest of every table's rows, after the last table.
-        case digest(StateDigest)
+        /// Rows of a table, in key order after the ones handed on before.
+        case rows(ProjectionTables.Name, EncodedRows)
+        /// Every row of the table has been handed on; the digest of its rows.
+        case tableEnd(ProjectionTables.Name, digest: [UInt8])
         case failed(any Error)
     }
 
     let handoff: Handoff<Item>
-    var digest = StateDigest()
+    private var table: ProjectionTables.Name?
+    private var digest = TableDigest()
     private var chunk = BinaryWriter(capacity: Self.chunkSize + 4096)
     private static let chunkSize = 1 << 18
 
     init(_ handoff: Handoff<Item>) { self.handoff = handoff }
 
     mutating func row(_ table: ProjectionTables.Name, key: (inout BinaryWriter) -> Void, value: (inout BinaryWriter) -> Void) {
-        let keyAt = lengthPrefixed(key)
-        let valueAt = lengthPrefixed(value)
-        chunk.bytes.withUnsafeBytes { all in
-            digest.add(key: UnsafeRawBufferPointer(rebasing: all[keyAt]), value: UnsafeRawBufferPointer(rebasing: all[valueAt]))
-        }
+        precondition(self.table == nil || self.table == table, "rows of \(table) before the end of \(self.table!)")
+        self.table = table
+        lengthPrefixed(key)
+        lengthPrefixed(value)
         if chunk.bytes.count >= Self.chunkSize { handOn() }
     }
 
-    mutating func beginTable(_ table: ProjectionTables.Name) { digest.begin(table) }
-
-    /// Hands on what is buffered, then the end of the table.
-    mutating func endTable() {
+    /// Hands on what is buffered, then the end of `table` (which may have had no rows) with its digest.
+    mutating func endTable(_ table: ProjectionTables.Name) {
         handOn()
-        handoff.put(.tableEnd)
+        handoff.put(.tableEnd(table, digest: digest.finalize()))
+        (self.table, digest) = (nil, TableDigest())
     }
 
-    /// Writes what `body` writes behind its length; returns where it lies in the chunk.
-    private mutating func lengthPrefixed(_ body: (inout BinaryWriter) -> Void) -> Range<Int> {
+    /// Writes what `body` writes behind its length.
+    private mutating func lengthPrefixed(_ body: (inout BinaryWriter) -> Void) {
         let start = chunk.bytes.count
         chunk.u32(0)
         body(&chunk)
         let count = UInt32(chunk.bytes.count - start - 4).bigEndian
         withUnsafeBytes(of: count) { chunk.bytes.replaceSubrange(start..<start + 4, with: $0) }
-        return start + 4..<chunk.bytes.count
     }
 
     private mutating func handOn() {
         guard !chunk.bytes.isEmpty else { return }
-        handoff.put(.rows(EncodedRows(bytes: chunk.bytes)))
+        chunk.bytes.withUnsafeBytes { digest.add(rows: $0) }
+        handoff.put(.rows(table!, EncodedRows(bytes: chunk.bytes)))
         chunk = BinaryWriter(capacity: Self.chunkSize + 4096)
     }
 }

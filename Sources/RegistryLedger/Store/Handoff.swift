@@ -1,16 +1,17 @@
 import Foundation
 
-/// A bounded queue from one producer thread to one consumer: the producer waits while
-/// `capacity` items are untaken, the consumer while none is there. Made and run by
+/// A bounded queue from producer threads to one consumer: a producer waits while `capacity`
+/// items are untaken, the consumer while none is there. Made and run by
 /// ``pipeline(capacity:name:produce:consume:)``.
 final class Handoff<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
     private var cancelled = false
-    private var finished = false
+    /// Producers that have not returned yet.
+    private var running: Int
     private let capacity: Int
 
-    private init(capacity: Int) { self.capacity = capacity }
+    private init(capacity: Int, producers: Int) { (self.capacity, running) = (capacity, producers) }
 
     /// Runs `produce` on a thread of its own, named `name`, while `consume` takes what it puts
     /// here. Returns (or rethrows) only once the producer has returned: when `consume` stops early,
@@ -18,13 +19,23 @@ final class Handoff<Item>: @unchecked Sendable {
     /// between long runs of work.
     static func pipeline<R>(capacity: Int = 4, name: String, produce: @escaping @Sendable (Handoff) -> Void,
                             consume: (Handoff) throws -> R) rethrows -> R {
-        let handoff = Handoff(capacity: capacity)
-        let thread = Thread {
-            produce(handoff)
-            handoff.finish()
+        try pipeline(capacity: capacity, name: name, producers: 1, produce: { _, handoff in produce(handoff) }, consume: consume)
+    }
+
+    /// Like ``pipeline(capacity:name:produce:consume:)`` with `producers` threads, named `name`
+    /// and their index, each running `produce` with its index; items from different producers
+    /// interleave. `take` gives nil once all have returned and everything is taken.
+    static func pipeline<R>(capacity: Int = 4, name: String, producers: Int, produce: @escaping @Sendable (Int, Handoff) -> Void,
+                            consume: (Handoff) throws -> R) rethrows -> R {
+        let handoff = Handoff(capacity: capacity, producers: producers)
+        for index in 0..<producers {
+            let thread = Thread {
+                produce(index, handoff)
+                handoff.finishOne()
+            }
+            thread.name = producers == 1 ? name : "\(name)-\(index)"
+            thread.start()
         }
-        thread.name = name
-        thread.start()
         defer {
             handoff.cancel()
             handoff.waitUntilFinished()
@@ -43,11 +54,11 @@ final class Handoff<Item>: @unchecked Sendable {
         }
     }
 
-    /// The next item, waiting for one; nil once the producer has returned and everything it
+    /// The next item, waiting for one; nil once the producers have returned and everything they
     /// put has been taken.
     func take() -> Item? {
         condition.withLock {
-            while items.isEmpty && !finished { condition.wait() }
+            while items.isEmpty && running > 0 { condition.wait() }
             if items.isEmpty { return nil }
             condition.broadcast()
             return items.removeFirst()
@@ -56,9 +67,9 @@ final class Handoff<Item>: @unchecked Sendable {
 
     private func cancel() { condition.withLock { cancelled = true; condition.broadcast() } }
 
-    private func finish() { condition.withLock { finished = true; condition.broadcast() } }
+    private func finishOne() { condition.withLock { running -= 1; condition.broadcast() } }
 
-    private func waitUntilFinished() { condition.withLock { while !finished { condition.wait() } } }
+    private func waitUntilFinished() { condition.withLock { while running > 0 { condition.wait() } } }
 }
 
 /// Something handed to another thread that the compiler cannot prove safe to send: the code

@@ -255,7 +255,7 @@ public final class Ledger: Sendable {
 
     /// A SHA-256 (hex) over every projection entry: equal digests mean identical projections.
     public func stateDigest() throws -> String {
-        try stateEnv.read { txn in try StateDigest.compute(txn, try stateTables.current(txn)) }
+        try stateEnv.read { txn in try StateDigest.compute(txn, try stateTables.current(txn)).hex }
     }
 
     /// Replays the whole log into fresh projection databases, verifying the hash chain, and

@@ -18,7 +18,7 @@ enum RebuildState {
             if seq / 100_000 > reported / 100_000 || seq == head.seq { progress?(seq, head.seq) }
             reported = seq
         }
-        let digest = try fold.write(into: txn, target)
+        let digest = try fold.write(into: txn, target).hex
         try txn.clear(tables.tagDenials)
         let denials = try log.read { ltxn in try DerivedState.denials(ltxn, logTables, after: 0) }.filter { $0.number <= lastDenial }
         try DerivedState.index(denials: denials, txn, tables)
