@@ -92,14 +92,18 @@ extension MemoryProjections {
     /// order. Listing rows follow from the images (``ListingEntries``).
     func rowsOfContents(_ repoId: UInt64, _ table: TableName, into sink: inout some RowSink) throws {
         guard let c = contents[repoId] else { return }
-        var sortedImages: [(key: Digest, value: ImageRecord)] { c.images.sorted { $0.key < $1.key } }
+        // Dictionary positions in key order: sorting positions moves no records (and their arrays).
+        var sortedImages: LazyMapCollection<[Dictionary<Digest, ImageRecord>.Index], (key: Digest, value: ImageRecord)> {
+            Self.keyOrder(c.images).lazy.map { c.images[$0] }
+        }
         switch table {
         case .images:
             for (digest, record) in sortedImages {
                 try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { record.encode(into: &$0) })
             }
         case .tags:
-            for (tag, record) in c.tags.sorted(by: { $0.key < $1.key }) {
+            for position in Self.keyOrder(c.tags) {
+                let (tag, record) = c.tags[position]
                 try sink.row(table, key: { TagKey.encode((repoId, tag), into: &$0) }, value: { record.encode(into: &$0) })
             }
         case .listing:
@@ -119,6 +123,11 @@ extension MemoryProjections {
         default:
             preconditionFailure("\(table) is not a repository's contents")
         }
+    }
+
+    /// The positions of `dictionary`'s entries, in key order.
+    static func keyOrder<Key: Comparable, Value>(_ dictionary: [Key: Value]) -> [Dictionary<Key, Value>.Index] {
+        dictionary.indices.sorted { dictionary[$0].key < dictionary[$1].key }
     }
 
     func sortedPolicies(_ scope: PolicyScope) -> [(seq: UInt64, policy: Policy)] {
