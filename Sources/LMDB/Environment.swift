@@ -116,6 +116,27 @@ public final class Environment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// The bytes of the pages the last commit uses.
+    public var usedBytes: Int {
+        var info = MDB_envinfo()
+        var pages = MDB_stat()
+        mdb_env_info(env, &info)
+        mdb_env_stat(env, &pages)
+        return (info.me_last_pgno + 1) * Int(pages.ms_psize)
+    }
+
+    /// Grows the map (doubling, up to ``Options/maxMapSize``) until `bytes` more than
+    /// ``usedBytes`` fit, so that a large write does not fill it and start over. Waits for open
+    /// transactions to end.
+    public func reserve(_ bytes: Int) throws {
+        try resizeLock.withExclusive { () in
+            guard !isClosed else { throw LMDBError.closed }
+            var next = mapSize
+            while next < usedBytes + bytes && next < options.maxMapSize { next = min(next * 2, options.maxMapSize) }
+            if next > mapSize { try check(mdb_env_set_mapsize(env, next)) }
+        }
+    }
+
     /// Opens the table named `name`, creating it when `create` is set and the environment is
     /// writable. - Throws: ``LMDBError/notFound`` for a table that does not exist and is not created.
     public func openTable<K, V>(named name: String, create: Bool = true) throws -> Table<K, V> {

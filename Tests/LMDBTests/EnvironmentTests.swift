@@ -102,13 +102,34 @@ func temporaryDirectory(_ name: String = "lmdb") -> String {
         #expect(try env.read { txn in try txn.count(db) } == 10_000)
     }
 
-    @Test func writesPastTheMaximumMapSizeFailWithMapFullAndKeepCommittedData() throws {
+    /// An unsynced environment with a 1 MiB map that may grow to `maxMapSize`, and its table "kv".
+    private func smallMap(maxMapSize: Int) throws -> (Environment, Table<RawBytes, RawBytes>) {
         var options = Environment.Options()
         options.mapSize = 1 << 20
-        options.maxMapSize = 2 << 20
+        options.maxMapSize = maxMapSize
         options.durable = false
         let env = try Environment(path: temporaryDirectory(), options: options)
-        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+        return (env, try env.openTable(named: "kv"))
+    }
+
+    @Test func reservingGrowsTheMapByDoublingUntilTheBytesFitAndNeverPastTheMaximum() throws {
+        let (env, db) = try smallMap(maxMapSize: 16 << 20)
+        try env.write { txn in for i in 0..<100 { try txn.put(db, [UInt8(i)], [UInt8](repeating: 1, count: 1000)) } }
+        let used = env.usedBytes
+        #expect(used > 100_000 && used < 1 << 20)
+        try env.reserve(0)
+        #expect(env.mapSize == 1 << 20, "nothing to reserve: unchanged")
+        try env.reserve(3 << 20)
+        #expect(env.mapSize == 4 << 20, "the first doubling that fits \(used) + 3 MiB")
+        try env.reserve(100 << 20)
+        #expect(env.mapSize == 16 << 20, "capped at the maximum")
+        // What was reserved is usable without growth.
+        try env.write { txn in for i in 0..<3000 { try txn.put(db, withUnsafeBytes(of: UInt32(1000 + i).bigEndian) { Array($0) }, [UInt8](repeating: 2, count: 1000)) } }
+        #expect(env.mapSize == 16 << 20)
+    }
+
+    @Test func writesPastTheMaximumMapSizeFailWithMapFullAndKeepCommittedData() throws {
+        let (env, db) = try smallMap(maxMapSize: 2 << 20)
         try env.write { txn in try txn.put(db, [0], [1]) }
         let big = [UInt8](repeating: 1, count: 4000)
         #expect(throws: LMDBError.mapFull) {

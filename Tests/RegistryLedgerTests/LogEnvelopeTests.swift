@@ -1,5 +1,6 @@
 @testable import RegistryLedger
 import Foundation
+import Synchronization
 import Testing
 
 @Suite struct LogEnvelopeTests {
@@ -38,27 +39,48 @@ import Testing
         #expect(ledger.stateEnv.mapSize > 256 << 10)
     }
 
-    @Test func aRebuildThatFillsTheMapGrowsItAndStartsOverWhileItsReaderIsAtWork() async throws {
+    /// A store of `pushes` images, reopened with a 256 KiB map: no larger than the file (LMDB
+    /// raises a smaller one to it), so that rebuilding the empty generation needs about as much
+    /// room again.
+    private func reopenedWithASmallMap(pushes: Int) async throws -> Ledger {
         let path = NSTemporaryDirectory() + "ledger-\(UUID().uuidString)"
         var options = Ledger.Options()
         options.durable = false
         options.mapSize = 256 << 10
-        let r = repo("acme/web")
         do {
             let ledger = try Ledger(path: path, options: options)
-            _ = try await ledger.createRepository(r, context: alice)
-            try await push(ledger, r, 0..<2500)
+            _ = try await ledger.createRepository(repo("acme/web"), context: alice)
+            try await push(ledger, repo("acme/web"), 0..<pushes)
             ledger.close()
         }
-        // Reopened with a map no larger than the file (LMDB raises a smaller one to it): the
-        // other generation is empty, and rebuilding it needs about as much room again.
-        let ledger = try Ledger(path: path, options: options)
+        return try Ledger(path: path, options: options)
+    }
+
+    @Test func aRebuildThatFillsTheMapGrowsItAndWritesAgainWithoutFoldingTheLogAgainWhileItsReaderIsAtWork() async throws {
+        let ledger = try await reopenedWithASmallMap(pushes: 2500)
+        let r = repo("acme/web")
         let digest = try ledger.stateDigest()
         let before = ledger.stateEnv.mapSize
-        #expect(try await ledger.rebuild() == digest)
+        let progress = Notices()
+        // Nothing reserved ahead: the writing fills the map.
+        #expect(try await ledger.rebuild(reserving: 0) { progress.record(.progress(done: $0, total: $1)) } == digest)
         #expect(ledger.stateEnv.mapSize > before)
+        // The log was folded once: only the writing started over.
+        let head = try ledger.headSeq()
+        #expect(progress.all == [.progress(done: head, total: head)])
         #expect(try ledger.stateDigest() == digest)
         #expect(try ledger.allEntries(r).count == 2500)
+    }
+
+    @Test func aRebuildGrowsTheMapAheadForASecondGenerationAsLargeAsTheFirst() async throws {
+        let ledger = try await reopenedWithASmallMap(pushes: 1000)
+        let used = ledger.stateEnv.usedBytes
+        let digest = try ledger.stateDigest()
+        // The map as the rebuild's job found it (its progress comes before it writes anything).
+        let mapSizes = Mutex<[Int]>([])
+        #expect(try await ledger.rebuild { _, _ in mapSizes.withLock { $0.append(ledger.stateEnv.mapSize) } } == digest)
+        #expect(mapSizes.withLock { $0.count == 1 && $0[0] >= 2 * used })
+        #expect(try ledger.stateDigest() == digest)
     }
 
     @Test func reachingTheMaximumSizeFailsCleanlyAndKeepsEverythingAcknowledged() async throws {

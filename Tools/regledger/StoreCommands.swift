@@ -11,7 +11,8 @@ struct Rebuild: AsyncParsableCommand {
         let (ledger, rebuiltAtOpen) = try store.openForRebuild()
         defer { ledger.close() }
         // An open that found the derived state stale has just rebuilt it: not twice.
-        let digest = rebuiltAtOpen ? try ledger.stateDigest() : try await ledger.rebuild()
+        let digest = rebuiltAtOpen ? try ledger.stateDigest()
+            : try await ledger.rebuild { RecoveryNotice.toStandardError(.progress(done: $0, total: $1)) }
         print("rebuilt \(try ledger.headSeq()) events; state digest \(digest)")
     }
 }

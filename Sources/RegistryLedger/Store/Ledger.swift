@@ -260,15 +260,29 @@ public final class Ledger: Sendable {
 
     /// Replays the whole log into fresh projection databases, verifying the hash chain, and
     /// switches to them in one commit, flushed to disk. Blocks other commands while it runs.
+    /// `progress` hears (events folded, events) every 100,000 events and once at the end, on
+    /// the store's writer thread.
     ///
     /// - Returns: the state digest of the rebuilt projections.
     /// - Throws: `LedgerError` naming the first bad seq if the chain does not verify; the old
     ///   projections then stay in place.
     @discardableResult
-    public func rebuild() async throws -> String {
+    public func rebuild(progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> String {
+        // Room for a second generation as large as the current one, so that writing it does not
+        // fill the map and start over (it still may, where the current one lost rows).
+        try await rebuild(reserving: stateEnv.usedBytes, progress: progress)
+    }
+
+    /// ``rebuild(progress:)``, growing the state's map ahead for `reserving` more bytes.
+    func rebuild(reserving: Int, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> String {
+        try stateEnv.reserve(reserving)
+        // Folded once: the writer runs the job again when the state's map grew.
+        var folded: LogFold?
         let digest = try await exclusive { txn, writer, group in
-            try RebuildState.run(txn, writer.stateTables, log: writer.logEnv, writer.logTables,
-                                 through: group.head, lastDenial: group.lastDenial)
+            let fold = try folded ?? RebuildState.fold(log: writer.logEnv, writer.logTables, through: group.head, progress: progress)
+            folded = fold
+            return try RebuildState.run(txn, writer.stateTables, fold: fold, log: writer.logEnv, writer.logTables,
+                                        through: group.head, lastDenial: group.lastDenial)
         }
         try flusher?.flush()
         return digest

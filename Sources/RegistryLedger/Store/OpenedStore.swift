@@ -138,12 +138,11 @@ struct OpenedStore {
             let flusher = try StateFlusher(env: env, directory: directory, interval: options.stateFlushInterval)
             if let reason {
                 options.onRecovery(.rebuilding(reason: reason, events: head.seq))
+                let fold = try RebuildState.fold(log: log, logTables, through: head) { done, total in
+                    options.onRecovery(.progress(done: done, total: total))
+                }
                 _ = try flusher.committing {
-                    try env.write { txn in
-                        try RebuildState.run(txn, tables, log: log, logTables, through: head, lastDenial: lastDenial) { done, total in
-                            options.onRecovery(.progress(done: done, total: total))
-                        }
-                    }
+                    try env.write { txn in try RebuildState.run(txn, tables, fold: fold, log: log, logTables, through: head, lastDenial: lastDenial) }
                 }
                 try flusher.flush()
             } else {

@@ -219,6 +219,11 @@ final class Writer: @unchecked Sendable {
                         try apply(builder.log.records, txn, dbs)
                         try decideAhead(after: builder, txn, dbs)
                     }
+                } else if batch[0].isExclusive && builder.log.isEmpty {
+                    // Again, after the state's map grew: a job that appends nothing (a rebuild)
+                    // wrote the state itself, so it runs again.
+                    let view = CommandView(base: ProjectionReader(txn: txn.reading, dbs: dbs))
+                    for work in batch { try work.run(txn, view, self, builder) }
                 } else {
                     // Again, after the state's map grew: the group is decided and with the log.
                     try apply(builder.log.records, txn, dbs)
