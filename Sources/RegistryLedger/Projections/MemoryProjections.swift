@@ -146,6 +146,12 @@ final class MemoryProjections: HistoryStore {
     func image(_ repoId: UInt64, _ digest: Digest) -> ImageRecord? { contents(repoId)?.images[digest] }
     func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) { contents(repoId, create: true)!.images[digest] = record }
 
+    /// In place: the record (and its tags) is not copied.
+    func updateImage<R>(_ repoId: UInt64, _ digest: Digest, _ body: (inout ImageRecord) throws -> R) rethrows -> R? {
+        guard let c = contents(repoId), let position = c.images.index(forKey: digest) else { return nil }
+        return try body(&c.images.values[position])
+    }
+
     func deleteImage(_ repoId: UInt64, _ digest: Digest) { contents(repoId)?.images[digest] = nil }
 
     func tag(_ repoId: UInt64, _ tag: String) -> TagRecord? { contents(repoId)?.tags[tag] }

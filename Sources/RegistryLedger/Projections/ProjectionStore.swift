@@ -24,6 +24,8 @@ protocol ProjectionStore {
 
     func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord?
     func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) throws
+    /// Changes an image's record with `body` and stores it; nil (and no call) for an unknown image.
+    func updateImage<R>(_ repoId: UInt64, _ digest: Digest, _ body: (inout ImageRecord) throws -> R) throws -> R?
     func deleteImage(_ repoId: UInt64, _ digest: Digest) throws
     func tag(_ repoId: UInt64, _ tag: String) throws -> TagRecord?
     func putTag(_ repoId: UInt64, _ tag: String, _ record: TagRecord) throws
@@ -71,4 +73,13 @@ protocol HistoryStore: ProjectionStore {
     func putContentVersion(repoId: UInt64, _ entity: ContentEntityKey.Entity, seq: UInt64, _ value: [UInt8]) throws
     /// Stores a version of an organization's policy (``Versions``): the policy, or none when deleted.
     func putOrganizationPolicyVersion(_ scope: PolicyScope, createdSeq: UInt64, seq: UInt64, _ policy: Policy?) throws
+}
+
+extension ProjectionStore {
+    func updateImage<R>(_ repoId: UInt64, _ digest: Digest, _ body: (inout ImageRecord) throws -> R) throws -> R? {
+        guard var image = try image(repoId, digest) else { return nil }
+        let result = try body(&image)
+        try putImage(repoId, digest, image)
+        return result
+    }
 }

@@ -59,10 +59,11 @@ struct ProjectionWriter<Store: ProjectionStore> {
         case .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
             let status: ImageStatus = if case .imageStatusChanged(_, _, let s) = record.event { s } else { .archived }
             let id = try require(ref).repoId
-            var image = try requireImage(id, digest)
-            image.status = status
-            try store.putImage(id, digest, image)
-            let entries: [String?] = image.tags.isEmpty ? [nil] : image.tags
+            let tags = try requireUpdatedImage(id, digest) { image in
+                image.status = status
+                return image.tags
+            }
+            let entries: [String?] = tags.isEmpty ? [nil] : tags
             for tag in entries { try store.putListing(id, digest, tag: tag, status: status) }
 
         case .policyCreated(let scope, let policy):
@@ -107,20 +108,22 @@ struct ProjectionWriter<Store: ProjectionStore> {
 
     /// Removes `tag` from image `digest`; an image left without tags gets its untagged listing entry.
     private func detach(_ tag: String, from digest: Digest, repoId id: UInt64) throws {
-        var image = try requireImage(id, digest)
-        image.tags.removeAll { $0 == tag }
-        try store.putImage(id, digest, image)
+        let (untagged, status) = try requireUpdatedImage(id, digest) { image in
+            image.tags.removeAll { $0 == tag }
+            return (image.tags.isEmpty, image.status)
+        }
         try store.deleteListing(id, digest, tag: tag)
-        if image.tags.isEmpty { try store.putListing(id, digest, tag: nil, status: image.status) }
+        if untagged { try store.putListing(id, digest, tag: nil, status: status) }
     }
 
     private func attach(_ tag: String, to digest: Digest, repoId id: UInt64) throws {
-        var image = try requireImage(id, digest)
-        if image.tags.isEmpty { try store.deleteListing(id, digest, tag: nil) }
-        let at = image.tags.firstIndex { $0 > tag } ?? image.tags.endIndex
-        image.tags.insert(tag, at: at)
-        try store.putImage(id, digest, image)
-        try store.putListing(id, digest, tag: tag, status: image.status)
+        let (wasUntagged, status) = try requireUpdatedImage(id, digest) { image in
+            let wasUntagged = image.tags.isEmpty
+            image.tags.insert(tag, at: image.tags.firstIndex { $0 > tag } ?? image.tags.endIndex)
+            return (wasUntagged, image.status)
+        }
+        if wasUntagged { try store.deleteListing(id, digest, tag: nil) }
+        try store.putListing(id, digest, tag: tag, status: status)
     }
 
     private func require(_ ref: RepositoryRef) throws -> RepoRecord {
@@ -131,6 +134,12 @@ struct ProjectionWriter<Store: ProjectionStore> {
     private func requireImage(_ id: UInt64, _ digest: Digest) throws -> ImageRecord {
         guard let image = try store.image(id, digest) else { throw inconsistent("unknown image \(digest)") }
         return image
+    }
+
+    /// Changes image `digest` with `body`; the log contradicts the projections if it is unknown.
+    private func requireUpdatedImage<R>(_ id: UInt64, _ digest: Digest, _ body: (inout ImageRecord) throws -> R) throws -> R {
+        guard let result = try store.updateImage(id, digest, body) else { throw inconsistent("unknown image \(digest)") }
+        return result
     }
 
     private func requirePolicy(_ uuid: String, in scope: PolicyScope) throws -> (UInt64, Policy) {
