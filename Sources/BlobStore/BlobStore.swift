@@ -117,7 +117,7 @@ public final class BlobStore: Sendable {
         if let body {
             do { try await session.write(body) } catch { throw error as? BlobStoreError ?? .io("receiving the upload", EIO) }
         }
-        let computed = Digest(rawBytes: Array(session.hasher.finalize()))
+        let computed = Digest(sha256: session.hasher.finalize())
         guard computed == expected else {
             throw .digestInvalid("the uploaded content has digest \(computed), not \(expected)")
         }

@@ -1,3 +1,4 @@
+import Crypto
 @testable import RegistryLedger
 import Testing
 
@@ -21,6 +22,19 @@ import Testing
             digest.appendDescription(to: &appended)
             #expect(appended == [0x2A] + Array(expected.utf8))
             #expect(try Digest(expected) == digest)
+        }
+    }
+
+    @Test func aDigestOfBytesIsTheirSHA256HoweverTheBytesOrTheHashArrive() throws {
+        for count in [0, 1, 55, 64, 1000] {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let hex = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let expected = try Digest("sha256:" + hex)
+            #expect(Digest(of: bytes) == expected)
+            #expect(bytes.withUnsafeBytes { Digest(of: $0) } == expected)
+            #expect(Digest(sha256: SHA256.hash(data: bytes)) == expected)
+            #expect(Digest(rawBytes: Array(SHA256.hash(data: bytes))) == expected)
+            #expect(Digest(rawBytes: Array(SHA256.hash(data: bytes))[...]) == expected)
         }
     }
 }

@@ -104,7 +104,7 @@ extension Ledger {
                     while let e = entry {
                         let digest = try e.key()
                         if n == chunk { return digest }
-                        if Digest(rawBytes: Array(SHA256.hash(data: e.rawValue))) != digest { bad.append(digest) }
+                        if Digest(of: e.rawValue) != digest { bad.append(digest) }
                         count += 1
                         n += 1
                         entry = try c.next()

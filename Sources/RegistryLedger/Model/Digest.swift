@@ -28,15 +28,23 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The digest of `bytes`.
     public init(of bytes: [UInt8]) {
-        self.init(rawBytes: Array(SHA256.hash(data: bytes)))
+        self.init(sha256: SHA256.hash(data: bytes))
+    }
+
+    /// The digest of the bytes `buffer` lends.
+    init(of buffer: UnsafeRawBufferPointer) {
+        self.init(sha256: SHA256.hash(data: buffer))
+    }
+
+    /// A SHA-256 hasher's result, read in place.
+    public init(sha256: SHA256Digest) {
+        self = sha256.withUnsafeBytes { Digest(rawPointer: $0) }
     }
 
     /// From 32 raw bytes (as stored in keys and records, or a SHA-256 hasher's result).
     public init(rawBytes b: some Collection<UInt8>) {
         precondition(b.count == 32)
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (i, byte) in b.enumerated() { words[i / 8] = words[i / 8] << 8 | UInt64(byte) }
-        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+        self = Array(b).withUnsafeBytes { Digest(rawPointer: $0) }
     }
 
     init(rawPointer p: UnsafeRawBufferPointer) {
