@@ -27,10 +27,16 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         let http1 = HTTP1Channel(responder: responder, configuration: .init(
             additionalChannelHandlers: [RequestHeadDeadline.HeadWatcher(deadline.value)], idleTimeout: idleTimeout))
         return channel.eventLoop.makeCompletedFuture {
+            // Reads grow past NIO's 64 KiB default while they come back full (a blob upload):
+            // fewer, larger chunks to hash and write. Small requests keep small buffers.
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
             // First in the pipeline: it sees raw bytes before the HTTP decoder does.
             try channel.pipeline.syncOperations.addHandler(RequestHeadDeadline.ByteWatcher(deadline.value))
         }.flatMap { http1.setup(channel: channel, logger: logger) }
     }
+
+    /// How large a connection's reads may grow.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
 
     func handle(value: Value, logger: Logger) async {
         await HTTP1Channel(responder: responder).handle(value: value, logger: logger)
