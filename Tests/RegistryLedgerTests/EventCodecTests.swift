@@ -121,8 +121,8 @@ import Testing
 
     @Test func replayDecodingThroughACacheYieldsTheSameEventsAsWithout() throws {
         // More repositories than the cache has slots, in two registries, interleaved: slots collide.
-        let refs = try (0..<150).map { i in
-            RepositoryRef(registryId: try RegistryId(i % 2 == 0 ? "000000000000" : "123456789012"), name: try RepositoryName("org/repo-\(i % 75)"))
+        let refs = try (0..<1500).map { i in
+            RepositoryRef(registryId: try RegistryId(i % 2 == 0 ? "000000000000" : "123456789012"), name: try RepositoryName("org/repo-\(i % 750)"))
         }
         let cache = DecodingCache()
         for round in 0..<3 {
@@ -153,5 +153,28 @@ import Testing
         #expect(decoded.event == event)
         let image = ImageRecord(mediaType: mediaType, size: 1, status: .active, pushedAt: 5, tags: ["a"])
         #expect(try image.encoded().withUnsafeBytes { try ImageRecord($0) } == image)
+    }
+
+    @Test func theDecodingCacheLendsARepositoryOnlyForItsOwnBytesAndKeepsHundredsAtOnce() throws {
+        let cache = DecodingCache()
+        let refs = try (0..<600).map { try RepositoryRef(registryId: RegistryId($0 % 2 == 0 ? "000000000000" : "111111111111"), name: RepositoryName("team/repo-\($0)")) }
+        func lookUp(_ ref: RepositoryRef) -> RepositoryRef? {
+            Array(ref.registryId.value.utf8).withUnsafeBytes { r in Array(ref.name.value.utf8).withUnsafeBytes { n in cache.repository(r, n) } }
+        }
+        for ref in refs {
+            #expect(lookUp(ref) == nil)
+            Array(ref.registryId.value.utf8).withUnsafeBytes { r in Array(ref.name.value.utf8).withUnsafeBytes { n in cache.remember(ref, r, n) } }
+        }
+        var hits = 0
+        for ref in refs {
+            if let lent = lookUp(ref) {
+                #expect(lent == ref)
+                hits += 1
+            }
+        }
+        #expect(hits > 400, "\(hits) of 600 kept")
+        // The same name in another registry is another repository.
+        let other = try RepositoryRef(registryId: RegistryId("222222222222"), name: refs[0].name)
+        #expect(lookUp(other) == nil)
     }
 }

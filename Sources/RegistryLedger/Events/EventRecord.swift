@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 import Crypto
 
@@ -132,24 +133,29 @@ public struct EventRecord: Sendable, Hashable {
 }
 
 /// Repository references decoded lately, lent again when the same bytes come back: a replay
-/// decodes many records of few repositories, and a reference costs two strings and a check of
-/// ECR's naming rules. Direct-mapped by a hash of the name; one per walk, never shared.
+/// decodes many records of comparatively few repositories, and a reference costs two strings and
+/// a check of ECR's naming rules. Direct-mapped by a hash of the name (1,024 slots: a log whose
+/// events interleave hundreds of repositories still hits); one per walk, never shared.
 final class DecodingCache {
-    private var slots = [(registry: [UInt8], name: [UInt8], ref: RepositoryRef)?](repeating: nil, count: 64)
+    private var slots = [(registry: [UInt8], name: [UInt8], ref: RepositoryRef)?](repeating: nil, count: 1024)
 
     private static func slot(_ name: UnsafeRawBufferPointer) -> Int {
         var h: UInt32 = 2_166_136_261
         for byte in name { h = (h ^ UInt32(byte)) &* 16_777_619 }
-        return Int(h & 63)
+        return Int((h ^ h >> 16) & 1023)
     }
 
     func repository(_ registry: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer) -> RepositoryRef? {
-        guard let entry = slots[Self.slot(name)], entry.name.elementsEqual(name), entry.registry.elementsEqual(registry) else { return nil }
+        guard let entry = slots[Self.slot(name)], Self.equal(entry.name, name), Self.equal(entry.registry, registry) else { return nil }
         return entry.ref
     }
 
     func remember(_ ref: RepositoryRef, _ registry: UnsafeRawBufferPointer, _ name: UnsafeRawBufferPointer) {
         slots[Self.slot(name)] = (Array(registry), Array(name), ref)
+    }
+
+    private static func equal(_ kept: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {
+        kept.count == bytes.count && kept.withUnsafeBytes { bytes.isEmpty || memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
     }
 }
 

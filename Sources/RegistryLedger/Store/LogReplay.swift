@@ -13,12 +13,13 @@ public struct LogCorruption: Error, Sendable, CustomStringConvertible {
 enum LogReplay {
     /// Calls `body` with every record from `from` through `through`. With `forReplay`, records
     /// carry only what applying them needs (``EventRecord/decodeForReplay(_:)``): the hash and
-    /// chain link are checked all the same.
+    /// chain link are checked all the same; `cache` carries decoded repositories from one walk to
+    /// the next.
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify.
     static func forEach(_ txn: ReadTransaction, _ log: Table<BigEndianU64, StoredRecord>, from: UInt64 = 1, through: UInt64 = .max, forReplay: Bool = false,
-                        _ body: (EventRecord) throws -> Void) throws {
-        let cache = forReplay ? DecodingCache() : nil
+                        cache given: DecodingCache? = nil, _ body: (EventRecord) throws -> Void) throws {
+        let cache = forReplay ? given ?? DecodingCache() : nil
         try txn.withCursor(log) { c in
             var link = EventRecord.genesisHash.withUnsafeBytes { Digest(rawPointer: $0) }
             if from > 1 {
@@ -76,13 +77,14 @@ extension LogReplay {
     static func forEachConcurrently(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, chunk: UInt64 = 4096,
                                     _ body: (EventRecord) throws -> Void) throws {
         try Handoff<ReplayChunk>.pipeline(name: "regledger-replay-reader", produce: { handoff in
+            let cache = DecodingCache()
             var from: UInt64 = 1
             while from <= head, !handoff.isCancelled {
                 let through = min(head, from + chunk - 1)
                 var records: [EventRecord] = []
                 records.reserveCapacity(Int(through - from + 1))
                 do {
-                    try env.read { txn in try forEach(txn, log, from: from, through: through, forReplay: true) { records.append($0) } }
+                    try env.read { txn in try forEach(txn, log, from: from, through: through, forReplay: true, cache: cache) { records.append($0) } }
                     guard records.last?.seq == through else { throw corrupt((records.last?.seq ?? from - 1) + 1, "the record is missing") }
                 } catch {
                     handoff.put(.records(records))
