@@ -1,8 +1,8 @@
 import LMDB
 
 /// Projected state held in memory while rebuild or verification folds the whole log: no B-tree
-/// work per event. ``write(into:_:)`` then stores every row once, in key order, with appends,
-/// and computes the state digest on the way.
+/// work per event. One half of a ``LogFold``, which then stores every row once, in key order,
+/// with appends, and computes the state digest on the way.
 ///
 /// Rows are laid out by the same codecs (``ProjectionTables``) and record encoders as
 /// ``LMDBProjections``; the rebuild tests compare the two byte for byte (state digests).
