@@ -75,6 +75,12 @@ final class MemoryProjections: HistoryStore {
 
     // MARK: repositories and organizations
 
+    /// Without copying the record out (its strings and arrays): the fold asks for ids most.
+    func repositoryId(_ ref: RepositoryRef) -> UInt64? {
+        if lastRepository?.ref == ref { return lastRepository?.record?.repoId }
+        return repository(ref)?.repoId
+    }
+
     func repository(_ ref: RepositoryRef) -> RepoRecord? {
         if let last = lastRepository, last.ref == ref { return last.record }
         let record = repositories[ref]

@@ -11,6 +11,8 @@ protocol ProjectionStore {
     // MARK: repositories and organizations
 
     func repository(_ ref: RepositoryRef) throws -> RepoRecord?
+    /// The id of `ref`, if it exists (what most events need of it).
+    func repositoryId(_ ref: RepositoryRef) throws -> UInt64?
     func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) throws
     /// Removes the repository and every image, tag, listing entry, blob link, referrer entry and
     /// repository-scope policy of it.
@@ -76,6 +78,8 @@ protocol HistoryStore: ProjectionStore {
 }
 
 extension ProjectionStore {
+    func repositoryId(_ ref: RepositoryRef) throws -> UInt64? { try repository(ref)?.repoId }
+
     func updateImage<R>(_ repoId: UInt64, _ digest: Digest, _ body: (inout ImageRecord) throws -> R) throws -> R? {
         guard var image = try image(repoId, digest) else { return nil }
         let result = try body(&image)

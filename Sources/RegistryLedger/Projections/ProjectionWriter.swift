@@ -20,7 +20,7 @@ struct ProjectionWriter<Store: ProjectionStore> {
             if let org = ref.name.namespace { try store.noteOrganization(ref.registryId, org, seq: record.seq) }
 
         case .repositoryDeleted(let ref):
-            try store.deleteRepository(ref, repoId: try require(ref).repoId)
+            try store.deleteRepository(ref, repoId: try requireId(ref))
 
         case .tagMutabilityChanged(let ref, let mutability):
             var repo = try require(ref)
@@ -28,25 +28,25 @@ struct ProjectionWriter<Store: ProjectionStore> {
             try store.putRepository(ref, repo)
 
         case .imagePushed(let ref, let digest, let mediaType, let size, let subject):
-            let id = try require(ref).repoId
+            let id = try requireId(ref)
             try store.putImage(id, digest, ImageRecord(mediaType: mediaType, size: size, status: .active, pushedAt: ts, tags: [], subject: subject))
             try store.putListing(id, digest, tag: nil, status: .active)
             if let subject { try store.putReferrer(id, subject: subject, digest) }
 
         case .tagSet(let ref, let tag, let digest, let previous):
-            let id = try require(ref).repoId
+            let id = try requireId(ref)
             if let previous { try detach(tag.value, from: previous, repoId: id) }
             try attach(tag.value, to: digest, repoId: id)
             let flag = try store.tag(id, tag.value)?.immutable ?? false
             try store.putTag(id, tag.value, TagRecord(digest: digest, immutable: flag, lastModified: ts))
 
         case .tagRemoved(let ref, let tag, let digest):
-            let id = try require(ref).repoId
+            let id = try requireId(ref)
             try detach(tag.value, from: digest, repoId: id)
             try store.deleteTag(id, tag.value)
 
         case .imageDeleted(let ref, let digest), .imageExpired(let ref, let digest, _):
-            let id = try require(ref).repoId
+            let id = try requireId(ref)
             let image = try requireImage(id, digest)
             for tag in image.tags {
                 try store.deleteTag(id, tag)
@@ -58,7 +58,7 @@ struct ProjectionWriter<Store: ProjectionStore> {
 
         case .imageStatusChanged(let ref, let digest, _), .imageTransitioned(let ref, let digest, _):
             let status: ImageStatus = if case .imageStatusChanged(_, _, let s) = record.event { s } else { .archived }
-            let id = try require(ref).repoId
+            let id = try requireId(ref)
             let tags = try requireUpdatedImage(id, digest) { image in
                 image.status = status
                 return image.tags
@@ -93,13 +93,13 @@ struct ProjectionWriter<Store: ProjectionStore> {
             try store.putRepository(ref, repo)
 
         case .blobLinked(let ref, let digest, let size):
-            try store.putBlob(try require(ref).repoId, digest, BlobRecord(size: size, linkedAt: ts))
+            try store.putBlob(try requireId(ref), digest, BlobRecord(size: size, linkedAt: ts))
 
         case .blobUnlinked(let ref, let digest):
-            try store.deleteBlob(try require(ref).repoId, digest)
+            try store.deleteBlob(try requireId(ref), digest)
 
         case .tagFlagChanged(let ref, let tag, let immutable, _):
-            let id = try require(ref).repoId
+            let id = try requireId(ref)
             guard var tagRecord = try store.tag(id, tag.value) else { throw inconsistent("flag on unknown tag \(tag)") }
             tagRecord.immutable = immutable
             try store.putTag(id, tag.value, tagRecord)
@@ -124,6 +124,11 @@ struct ProjectionWriter<Store: ProjectionStore> {
         }
         if wasUntagged { try store.deleteListing(id, digest, tag: nil) }
         try store.putListing(id, digest, tag: tag, status: status)
+    }
+
+    private func requireId(_ ref: RepositoryRef) throws -> UInt64 {
+        guard let id = try store.repositoryId(ref) else { throw inconsistent("unknown repository \(ref)") }
+        return id
     }
 
     private func require(_ ref: RepositoryRef) throws -> RepoRecord {

@@ -34,7 +34,7 @@ enum Versions {
     /// The entities `record` changes, read from `store` before it applies.
     static func touched(_ record: EventRecord, historyId: [UInt8]?, _ store: some HistoryStore) throws -> Touched {
         var t = Touched()
-        func repoId(_ ref: RepositoryRef) throws -> UInt64? { try store.repository(ref)?.repoId }
+        func repoId(_ ref: RepositoryRef) throws -> UInt64? { try store.repositoryId(ref) }
         switch record.event {
         case .repositoryCreated(let ref, _), .repositoryDeleted(let ref), .tagMutabilityChanged(let ref, _),
              .settingsChanged(let ref, _), .resourceTagsChanged(let ref, _), .lifecyclePolicyChanged(let ref, _):
