@@ -182,7 +182,7 @@ extension LogFold {
     func rows(of table: TableName, into sink: inout some RowSink) throws {
         switch table {
         case .repos:
-            let keyed = parts.flatMap { part in part.repositories.map { (key: RepositoryKey.encode($0.key), record: $0.value) } }
+            let keyed = parts.flatMap { part in part.repositories.map { (key: RepositoryKey.encode($0.ref), record: $0.record) } }
             for (key, record) in keyed.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 try sink.row(table, key: key, value: record.encoded())
             }

@@ -52,7 +52,20 @@ final class MemoryProjections: HistoryStore {
         }
     }
 
-    private(set) var repositories: [RepositoryRef: RepoRecord] = [:]
+    /// What is known of a repository name: its history id, and its record while it exists.
+    final class Known {
+        let historyId: [UInt8]
+        var record: RepoRecord?
+
+        init(historyId: [UInt8]) { self.historyId = historyId }
+    }
+
+    /// Every repository name an event named: one lookup serves an event's history id and record.
+    private var known: [RepositoryRef: Known] = [:]
+    /// The repositories that exist, with their records.
+    var repositories: [(ref: RepositoryRef, record: RepoRecord)] {
+        known.compactMap { entry in entry.value.record.map { (entry.key, $0) } }
+    }
     private(set) var contents: [UInt64: Contents] = [:]
     /// The ids of this half's repository creations, in order (``LogFold`` assigns them).
     private var assignedRepositoryIds: [UInt64] = []
@@ -63,35 +76,35 @@ final class MemoryProjections: HistoryStore {
     private(set) var policyIndex: [String: (scope: PolicyScope, seq: UInt64)] = [:]
     private(set) var policyPatterns: [PatternKey: String] = [:]
     private(set) var histories: [HistoryKey: History] = [:]
-    private var historyIds: [RepositoryRef: [UInt8]] = [:]
     /// Per organization scope, (creation seq, seq, policy or empty) in seq order.
     private(set) var organizationVersions: [PolicyScope: [(createdSeq: UInt64, seq: UInt64, value: [UInt8])]] = [:]
     private(set) var contentVersions: [UInt64: ContentVersions] = [:]
     /// The last repository, contents and history looked up: one event touches the same ones
     /// several times.
-    private var lastRepository: (ref: RepositoryRef, record: RepoRecord?)?
+    private var lastKnown: (ref: RepositoryRef, known: Known)?
     private var lastContents: (id: UInt64, contents: Contents)?
     private var lastHistory: History?
 
     // MARK: repositories and organizations
 
+    /// What is known of `ref`, made (with its history id) on first sight.
+    private func knownOrNew(_ ref: RepositoryRef) -> Known {
+        if let last = lastKnown, last.ref == ref { return last.known }
+        let found: Known
+        if let k = known[ref] { found = k } else {
+            found = Known(historyId: HistoryIdKey.of(ref))
+            known[ref] = found
+        }
+        lastKnown = (ref, found)
+        return found
+    }
+
     /// Without copying the record out (its strings and arrays): the fold asks for ids most.
-    func repositoryId(_ ref: RepositoryRef) -> UInt64? {
-        if lastRepository?.ref == ref { return lastRepository?.record?.repoId }
-        return repository(ref)?.repoId
-    }
+    func repositoryId(_ ref: RepositoryRef) -> UInt64? { knownOrNew(ref).record?.repoId }
 
-    func repository(_ ref: RepositoryRef) -> RepoRecord? {
-        if let last = lastRepository, last.ref == ref { return last.record }
-        let record = repositories[ref]
-        lastRepository = (ref, record)
-        return record
-    }
+    func repository(_ ref: RepositoryRef) -> RepoRecord? { knownOrNew(ref).record }
 
-    func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) {
-        repositories[ref] = record
-        lastRepository = (ref, record)
-    }
+    func putRepository(_ ref: RepositoryRef, _ record: RepoRecord) { knownOrNew(ref).record = record }
 
     func deleteRepository(_ ref: RepositoryRef, repoId: UInt64) {
         contents[repoId] = nil
@@ -101,8 +114,8 @@ final class MemoryProjections: HistoryStore {
             policyPatterns[PatternKey(scope: scope, pattern: policy.tagPattern)] = nil
         }
         policies[scope] = nil
-        repositories[ref] = nil
-        (lastRepository, lastContents) = (nil, nil)
+        knownOrNew(ref).record = nil
+        lastContents = nil
     }
 
     /// The next of the ids ``assignRepositoryIds(_:)`` gave.
@@ -220,12 +233,7 @@ final class MemoryProjections: HistoryStore {
 
     // MARK: history indexes
 
-    func historyId(_ ref: RepositoryRef) -> [UInt8] {
-        if let id = historyIds[ref] { return id }
-        let id = HistoryIdKey.of(ref)
-        historyIds[ref] = id
-        return id
-    }
+    func historyId(_ ref: RepositoryRef) -> [UInt8] { knownOrNew(ref).historyId }
 
     private func history(_ historyId: [UInt8]) -> History {
         if let last = lastHistory, last.id == historyId { return last }
