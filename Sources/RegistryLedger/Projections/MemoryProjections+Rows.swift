@@ -125,9 +125,10 @@ extension MemoryProjections {
         }
     }
 
-    /// The positions of `dictionary`'s entries, in key order.
+    /// The positions of `dictionary`'s entries, in key order: keys sorted with their positions,
+    /// so that neither comparing nor moving touches a value.
     static func keyOrder<Key: Comparable, Value>(_ dictionary: [Key: Value]) -> [Dictionary<Key, Value>.Index] {
-        dictionary.indices.sorted { dictionary[$0].key < dictionary[$1].key }
+        zip(dictionary.keys, dictionary.indices).sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     func sortedPolicies(_ scope: PolicyScope) -> [(seq: UInt64, policy: Policy)] {
