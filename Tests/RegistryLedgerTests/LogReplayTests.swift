@@ -26,8 +26,13 @@ import Testing
         let ledger = try await store()
         let head = try ledger.headSeq()
         var seen: [(UInt64, Event)] = []
-        try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: chunk) { seen.append(($0.seq, $0.event)) }
+        var chunks: [Int] = []
+        try LogReplay.forEachChunkConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: chunk) { records in
+            chunks.append(records.count)
+            seen += records.map { ($0.seq, $0.event) }
+        }
         #expect(seen.map(\.0) == Array(1...head))
+        #expect(chunks.dropLast().allSatisfy { $0 == Int(chunk) } && chunks.last! <= Int(chunk))
         #expect(seen.map(\.0) == (try sequentialSeqs(ledger)))
         let events = try ledger.events(from: 1, limit: Int(head)).map(\.event)
         #expect(seen.map(\.1) == events)
@@ -44,11 +49,11 @@ import Testing
         }
         var applied: UInt64 = 0
         #expect(throws: LogCorruption.self) {
-            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: 32) { applied = $0.seq }
+            try LogReplay.forEachChunkConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: 32) { applied = $0.last!.seq }
         }
         #expect(applied == target - 1)
         do {
-            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: 32) { _ in }
+            try LogReplay.forEachChunkConcurrently(ledger.logEnv, ledger.logTables.log, through: head, chunk: 32) { _ in }
         } catch let corruption as LogCorruption {
             #expect(corruption.seq == target)
         }
@@ -62,7 +67,7 @@ import Testing
                                  prevHash: try ledger.events(from: 63, limit: 1)[0].hash)
         try ledger.logEnv.write { txn in try txn.put(ledger.logTables.log.raw, BigEndianU64.encode(64), forged.encoded) }
         do {
-            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 32) { _ in }
+            try LogReplay.forEachChunkConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 32) { _ in }
             Issue.record("a broken chain was walked")
         } catch let corruption as LogCorruption {
             #expect(corruption.seq == 65)
@@ -73,7 +78,7 @@ import Testing
         let ledger = try await store()
         let head = try ledger.headSeq()
         do {
-            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: head + 5, chunk: 50) { _ in }
+            try LogReplay.forEachChunkConcurrently(ledger.logEnv, ledger.logTables.log, through: head + 5, chunk: 50) { _ in }
             Issue.record("a walk past the last record succeeded")
         } catch let corruption as LogCorruption {
             #expect(corruption.seq == head + 1)
@@ -85,7 +90,7 @@ import Testing
         struct Stop: Error {}
         var calls = 0
         #expect(throws: Stop.self) {
-            try LogReplay.forEachConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 3) { _ in
+            try LogReplay.forEachChunkConcurrently(ledger.logEnv, ledger.logTables.log, through: try ledger.headSeq(), chunk: 3) { _ in
                 calls += 1
                 if calls == 10 { throw Stop() }
             }

@@ -19,9 +19,10 @@ final class LogFold {
 
     /// What the dispatching thread hands to the caller's.
     private enum Item {
-        /// Records of `parts[1]`, with the ids of the repositories they create, in order;
-        /// `through` is the last seq dispatched to either half.
-        case records([EventRecord], repositoryIds: [UInt64], through: UInt64)
+        /// A chunk of records as the reader made it, the positions in it of `parts[1]`'s
+        /// records and the ids of the repositories those create, in order; `through` is the last
+        /// seq dispatched to either half. The chunk is shared, not copied.
+        case records([EventRecord], positions: [Int32], repositoryIds: [UInt64], through: UInt64)
         case failed(any Error)
     }
 
@@ -43,43 +44,39 @@ final class LogFold {
             let fold = shared.value
             let first = ProjectionWriter(fold.parts[0])
             var records: [EventRecord] = []
+            var positions: [Int32] = []
             var ids: [UInt64] = []
             var last: UInt64 = 0
-            /// Hands on what is dispatched so far (the caller hears `last` as folded once applied).
-            func handOn() {
-                handoff.put(.records(records, repositoryIds: ids, through: last))
-                (records, ids) = ([], [])
-                records.reserveCapacity(Int(chunk))
-            }
             do {
-                try LogReplay.forEachConcurrently(env, log, through: head, chunk: chunk) { record in
-                    if record.seq <= applyThrough {
-                        let half = fold.half(of: record.event)
-                        if case .repositoryCreated = record.event {
+                try LogReplay.forEachChunkConcurrently(env, log, through: head, chunk: chunk) { chunk in
+                    (records, positions, ids) = (chunk, [], [])
+                    for i in chunk.indices where chunk[i].seq <= applyThrough {
+                        let half = fold.half(of: chunk[i].event)
+                        if case .repositoryCreated = chunk[i].event {
                             fold.lastRepositoryId += 1
                             if half == 0 { fold.parts[0].assignRepositoryIds([fold.lastRepositoryId]) } else { ids.append(fold.lastRepositoryId) }
                         }
-                        if half == 0 { try first.apply(record) } else { records.append(record) }
+                        if half == 0 { try first.apply(chunk[i]) } else { positions.append(Int32(i)) }
+                        last = chunk[i].seq
                     }
-                    last = record.seq
-                    if last % chunk == 0 || last == head {
-                        handOn()
-                        if handoff.isCancelled { throw CancellationError() }
-                    }
+                    last = chunk.last?.seq ?? last
+                    handoff.put(.records(records, positions: positions, repositoryIds: ids, through: last))
+                    (records, positions, ids) = ([], [], [])
+                    if handoff.isCancelled { throw CancellationError() }
                 }
             } catch {
                 // Every record before a bad one is folded, as with one thread.
-                handOn()
+                if !records.isEmpty { handoff.put(.records(records, positions: positions, repositoryIds: ids, through: last)) }
                 handoff.put(.failed(error))
             }
         }, consume: { handoff in
             let second = ProjectionWriter(fold.parts[1])
             while let item = handoff.take() {
                 switch item {
-                case .records(let records, let ids, let through):
+                case .records(let records, let positions, let ids, let through):
                     fold.parts[1].assignRepositoryIds(ids)
-                    for record in records { try second.apply(record) }
-                    progress(through)
+                    for position in positions { try second.apply(records[Int(position)]) }
+                    if through > 0 { progress(through) }
                 case .failed(let error):
                     throw error
                 }

@@ -65,17 +65,17 @@ private enum ReplayChunk {
 }
 
 extension LogReplay {
-    /// Like ``forEach(_:_:from:through:forReplay:_:)`` over `1...through` with `forReplay`, with
-    /// reading, decoding and verifying done on a thread of its own, a chunk ahead of `body`:
-    /// replay's two halves on two cores. The reader uses its own short read transactions, so
-    /// `body` may write (rebuild runs it in the writer's transaction). Every record before a bad
-    /// one reaches `body`, as with ``forEach(_:_:from:through:forReplay:_:)``. Returns once the
-    /// reader has stopped, also on error.
+    /// Like ``forEach(_:_:from:through:forReplay:cache:_:)`` over `1...through` with `forReplay`,
+    /// in chunks of `chunk` records, with reading, decoding and verifying done on a thread of its
+    /// own, a chunk ahead of `body`: replay's two halves on two cores. The reader uses its own
+    /// short read transactions, so `body` may write. Every record before a bad one reaches
+    /// `body` (the last chunk then ends before it). Returns once the reader has stopped, also on
+    /// error.
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify or is missing, or
     ///   what `body` throws.
-    static func forEachConcurrently(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, chunk: UInt64 = 4096,
-                                    _ body: (EventRecord) throws -> Void) throws {
+    static func forEachChunkConcurrently(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, chunk: UInt64 = 4096,
+                                         _ body: ([EventRecord]) throws -> Void) throws {
         try Handoff<ReplayChunk>.pipeline(name: "regledger-replay-reader", produce: { handoff in
             let cache = DecodingCache()
             var from: UInt64 = 1
@@ -87,7 +87,7 @@ extension LogReplay {
                     try env.read { txn in try forEach(txn, log, from: from, through: through, forReplay: true, cache: cache) { records.append($0) } }
                     guard records.last?.seq == through else { throw corrupt((records.last?.seq ?? from - 1) + 1, "the record is missing") }
                 } catch {
-                    handoff.put(.records(records))
+                    if !records.isEmpty { handoff.put(.records(records)) }
                     return handoff.put(.failed(error))
                 }
                 handoff.put(.records(records))
@@ -96,7 +96,7 @@ extension LogReplay {
         }, consume: { handoff in
             while let chunk = handoff.take() {
                 switch chunk {
-                case .records(let records): for record in records { try body(record) }
+                case .records(let records): try body(records)
                 case .failed(let error): throw error
                 }
             }
