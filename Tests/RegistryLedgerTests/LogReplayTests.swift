@@ -133,7 +133,10 @@ import Testing
         // A table's digest: each row as u32 key length, key, u32 value length, value — a value
         // larger than the digest's buffer goes straight through, as do pre-encoded rows. The
         // state's: each table's byte and digest, in table order.
-        let rows: [([UInt8], [UInt8])] = [([1, 2], [3]), ([4], []), ([5], [UInt8](repeating: 0xAB, count: 200_000))]
+        // Values that cross the buffer's end and one larger than the buffer.
+        var rows: [([UInt8], [UInt8])] = [([1, 2], [3]), ([4], [])]
+        for b in UInt8(5)..<9 { rows.append(([b], [UInt8](repeating: b, count: 40_000))) }
+        rows += [([9], [UInt8](repeating: 0xAB, count: 200_000)), ([10], [1])]
         var digest = TableDigest()
         var expected = SHA256()
         var layout: [UInt8] = []

@@ -5,23 +5,33 @@ import LMDB
 /// length, the key, a `u32` value length and the value.
 struct TableDigest {
     private var sha = SHA256()
-    /// Bytes not yet hashed: hashing in large runs costs far less than a call per field.
-    private var pending: [UInt8] = []
+    /// Bytes not yet hashed (`used` of them): hashing in large runs costs far less than a call
+    /// per field, and copying into a buffer of fixed size less than appending to an array.
+    private var pending = [UInt8](repeating: 0, count: 2 * Self.flushAt)
+    private var used = 0
     private static let flushAt = 1 << 16
 
-    init() { pending.reserveCapacity(Self.flushAt + 1024) }
+    init() {}
 
     mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        withUnsafeBytes(of: UInt32(key.count).bigEndian) { pending.append(contentsOf: $0) }
-        pending.append(contentsOf: key)
-        withUnsafeBytes(of: UInt32(value.count).bigEndian) { pending.append(contentsOf: $0) }
-        if value.count > Self.flushAt {
+        withUnsafeBytes(of: UInt32(key.count).bigEndian) { copy($0) }
+        copy(key)
+        withUnsafeBytes(of: UInt32(value.count).bigEndian) { copy($0) }
+        copy(value)
+        if used >= Self.flushAt { flush() }
+    }
+
+    /// Appends `bytes` to what is pending; what does not fit is hashed first, what is larger
+    /// than the buffer straight away.
+    private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if used + bytes.count > pending.count {
             flush()
-            sha.update(bufferPointer: value)
-        } else {
-            pending.append(contentsOf: value)
-            if pending.count >= Self.flushAt { flush() }
+            if bytes.count > pending.count { return sha.update(bufferPointer: bytes) }
         }
+        let at = used
+        pending.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[at..<(at + bytes.count)]).copyMemory(from: bytes) }
+        used += bytes.count
     }
 
     /// Adds rows already laid out as the digest lays them out (``ChunkingRowSink``'s chunks).
@@ -31,8 +41,9 @@ struct TableDigest {
     }
 
     private mutating func flush() {
-        pending.withUnsafeBytes { sha.update(bufferPointer: $0) }
-        pending.removeAll(keepingCapacity: true)
+        let used = used
+        pending.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<used])) }
+        self.used = 0
     }
 
     /// The 32 bytes of the digest.
