@@ -39,6 +39,8 @@ import Testing
         #expect(fold.lastRepositoryId == UInt64(Self.names.count + 2))
         #expect(try fold.stateDigest().hex == ledger.stateDigest())
         #expect(heard.last == head && heard == heard.sorted() && heard.count == Int((head + 6) / 7))
+        fold.free()
+        #expect(fold.parts.allSatisfy { $0.repositories.isEmpty && $0.contents.isEmpty && $0.histories.isEmpty && $0.contentVersions.isEmpty })
     }
 
     @Test func foldingOnlyAPrefixYieldsTheStateAtItsEnd() async throws {

@@ -53,6 +53,7 @@ extension Ledger {
                     verified = seq
                 }
                 replayed = try fold.stateDigest()
+                fold.free()
             } catch let corruption as LogCorruption {
                 firstBad = corruption.seq
                 problems.append(corruption.description)

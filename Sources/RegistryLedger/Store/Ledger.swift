@@ -284,6 +284,7 @@ public final class Ledger: Sendable {
             return try RebuildState.run(txn, writer.stateTables, fold: fold, log: writer.logEnv, writer.logTables,
                                         through: group.head, lastDenial: group.lastDenial)
         }
+        folded?.free()
         try flusher?.flush()
         return digest
     }

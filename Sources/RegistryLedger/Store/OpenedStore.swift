@@ -144,6 +144,7 @@ struct OpenedStore {
                 _ = try flusher.committing {
                     try env.write { txn in try RebuildState.run(txn, tables, fold: fold, log: log, logTables, through: head, lastDenial: lastDenial) }
                 }
+                fold.free()
                 try flusher.flush()
             } else {
                 let applied = try env.read { txn in try AppliedPoint.read(txn, tables) }
