@@ -69,6 +69,27 @@ private func reopen(_ path: String, readOnly: Bool = false) throws -> (Ledger, N
         #expect(!FileManager.default.fileExists(atPath: state + "/" + StateFlusher.markerName), "a rebuild at open is flushed")
     }
 
+    @Test func aStateTheEarlierVersionWroteThroughAPlainMapIsRebuiltAsAnotherVersionsNotAsDamage() async throws {
+        let (path, digest, head) = try await closedStore()
+        do {
+            // What format 10 left: a plain map larger than the file, which holds only its pages.
+            var plain = Environment.Options()
+            plain.mapSize = 64 << 20
+            plain.maxDatabases = 64
+            plain.durable = false
+            let env = try Environment(path: path + "/state", options: plain)
+            let tables = try StateTables.open(env, create: false)
+            try env.write { txn in try txn.put(tables.projectionFormat, 10) }
+            env.close()
+        }
+        let (ledger, notices) = try reopen(path)
+        defer { ledger.close() }
+        let reason = try #require(notices.rebuildReason)
+        #expect(reason.contains("projection format 10"), "\(reason)")
+        #expect(try ledger.stateDigest() == digest)
+        #expect(try ledger.appliedSeq() == head)
+    }
+
     @Test func aMarkerFromThisBootMeansOnlyTheProcessDiedAndTheStateIsKept() async throws {
         let (path, digest, _) = try await closedStore()
         try Data(((StateFlusher.bootId() ?? "") + "\n").utf8).write(to: URL(fileURLWithPath: path + "/state/" + StateFlusher.markerName))

@@ -92,14 +92,22 @@ struct OpenedStore {
     /// - Parameter fresh: the environment is new and about to be rebuilt: its map starts at twice
     ///   the log's size (address space, not disk), sparing the rebuild the restarts of doubling
     ///   its way there.
+    /// The derived state's first map, in bytes (unless ``Ledger/Options/mapSize`` is smaller).
+    static let stateInitialMapSize = 1 << 20
+
     private static func stateOptions(_ options: Ledger.Options, directory: String, fresh: Bool) -> Environment.Options {
         var state = Environment.Options()
-        state.mapSize = options.mapSize
+        // The state's file is allocated to its map's size (`writeMap`): start small, the map
+        // doubles as the state grows; a state rebuilt from a log starts at the log's size.
+        state.mapSize = min(options.mapSize, stateInitialMapSize)
         if fresh, let logSize = try? FileManager.default.attributesOfItem(atPath: directory + "/../data.mdb")[.size] as? Int {
-            state.mapSize = min(max(options.mapSize, 2 * logSize), options.maxMapSize)
+            state.mapSize = min(max(state.mapSize, logSize), options.maxMapSize)
         }
         state.maxMapSize = options.maxMapSize
         state.durable = false  // the log is durable; the state is flushed by a StateFlusher
+        // No fsync to wait for, so a commit's cost is its write calls, one a dirty page: a writable
+        // map has none (a group commit's state pages, a rebuild's whole state).
+        state.writeMap = true
         state.readOnly = options.readOnly
         state.maxDatabases = 64
         return state
@@ -122,7 +130,7 @@ struct OpenedStore {
             } catch {
                 opened?.0.close()
                 opened = nil
-                reason = "it is damaged (\(error))"
+                reason = Self.earlierFormatReason(directory, options) ?? "it is damaged (\(error))"
             }
         }
         if reason != nil {
@@ -184,6 +192,22 @@ struct OpenedStore {
         return true
     }
 
+    private static func anotherVersion(_ format: UInt8) -> String {
+        "it was built by another version of RegistryLedger (projection format \(format), this version uses \(Ledger.projectionFormat))"
+    }
+
+    /// Why a state the writable map refused is rebuilt when an earlier version wrote it (through a
+    /// plain map, its file only as long as its pages, which a writable map takes for a cut file):
+    /// read through a plain read-only map. Nil when it is of this version, or unreadable.
+    private static func earlierFormatReason(_ directory: String, _ options: Ledger.Options) -> String? {
+        var readOnly = options
+        readOnly.readOnly = true
+        guard let (env, tables) = try? openStateTables(directory, readOnly) else { return nil }
+        defer { env.close() }
+        guard let format = try? env.read({ txn in try txn.get(tables.projectionFormat) }), format < Ledger.projectionFormat else { return nil }
+        return anotherVersion(format)
+    }
+
     /// Why the derived state in `env` cannot simply catch up with the log, or nil.
     private static func whyRebuild(_ env: Environment, _ tables: StateTables, log: Environment, _ logTables: LogTables,
                                    head: LogHead) throws -> String? {
@@ -191,9 +215,7 @@ struct OpenedStore {
             (try txn.get(tables.projectionFormat), try AppliedPoint.read(txn, tables))
         }
         guard let format else { return "it is missing" }
-        guard format == Ledger.projectionFormat else {
-            return "it was built by another version of RegistryLedger (projection format \(format), this version uses \(Ledger.projectionFormat))"
-        }
+        guard format == Ledger.projectionFormat else { return anotherVersion(format) }
         guard applied.seq <= head.seq else { return "it reflects seq \(applied.seq), beyond the log's head \(head.seq)" }
         if applied.seq > 0 {
             let hash = try log.read { txn in
