@@ -142,14 +142,20 @@ public final class Environment: @unchecked Sendable {
         return (info.me_last_pgno + 1) * Int(pages.ms_psize)
     }
 
-    /// Grows the map (doubling, up to ``Options/maxMapSize``) until `bytes` more than
-    /// ``usedBytes`` fit, so that a large write does not fill it and start over. Waits for open
-    /// transactions to end.
+    /// Grows the map until `bytes` more than ``usedBytes`` fit (up to ``Options/maxMapSize``), so
+    /// that a large write does not fill it and start over: by doubling, or with
+    /// ``Options/writeMap`` (whose file holds the whole map) to just that, in whole MiB. Waits for
+    /// open transactions to end.
     public func reserve(_ bytes: Int) throws {
         try resizeLock.withExclusive { () in
             guard !isClosed else { throw LMDBError.closed }
+            let wanted = usedBytes + bytes
             var next = mapSize
-            while next < usedBytes + bytes && next < options.maxMapSize { next = min(next * 2, options.maxMapSize) }
+            if writesThroughMap {
+                next = max(next, min(Self.wholeMiB(wanted), options.maxMapSize))
+            } else {
+                while next < wanted && next < options.maxMapSize { next = min(next * 2, options.maxMapSize) }
+            }
             if next > mapSize { try resize(to: next) }
         }
     }
@@ -226,20 +232,27 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
-    /// Doubles the map size, up to ``Options/maxMapSize``.
+    /// Grows the map, up to ``Options/maxMapSize``: doubles it, or with ``Options/writeMap`` (whose
+    /// file holds the whole map, used or not) adds a quarter, at least 1 MiB, in whole MiB.
     private func grow() throws {
         try resizeLock.withExclusive { () in
             guard !isClosed else { throw LMDBError.closed }
             let current = mapSize
             guard current < options.maxMapSize else { throw LMDBError.mapFull }
-            try resize(to: min(current * 2, options.maxMapSize))
+            let next = writesThroughMap ? Self.wholeMiB(current + max(current / 4, 1 << 20)) : current * 2
+            try resize(to: min(next, options.maxMapSize))
         }
     }
+
+    private var writesThroughMap: Bool { options.writeMap && !options.readOnly }
+
+    /// `bytes` rounded up to whole MiB.
+    private static func wholeMiB(_ bytes: Int) -> Int { (bytes + (1 << 20) - 1) & ~((1 << 20) - 1) }
 
     /// Sets the map's size; with ``Options/writeMap``, allocates the file to it first. Call with
     /// the exclusive lock held.
     private func resize(to bytes: Int) throws {
-        if options.writeMap && !options.readOnly { try Self.allocate(env, bytes: bytes) }
+        if writesThroughMap { try Self.allocate(env, bytes: bytes) }
         try check(mdb_env_set_mapsize(env, bytes))
     }
 

@@ -44,6 +44,20 @@ import Testing
         #expect(try reader.read { txn in try txn.get(table, key(4321)) } == value)
     }
 
+    @Test func theMapGrowsByAQuarterAndReservesJustWhatIsAskedNotByDoubling() throws {
+        let env = try Environment(path: temporaryDirectory(), options: options(mapSize: 64 << 20))
+        let db: Table<RawBytes, RawBytes> = try env.openTable(named: "kv")
+        try env.reserve(100 << 20)
+        #expect(env.mapSize == (env.usedBytes + (100 << 20) + (1 << 20) - 1) & ~((1 << 20) - 1), "what was asked, in whole MiB")
+        let reserved = env.mapSize
+        let value = [UInt8](repeating: 3, count: 3000)
+        var i = 0
+        while env.mapSize == reserved {
+            try env.write { txn in for _ in 0..<1000 { try txn.put(db, key(i), value); i += 1 } }
+        }
+        #expect(env.mapSize == (reserved + reserved / 4 + (1 << 20) - 1) & ~((1 << 20) - 1), "a quarter more, not twice")
+    }
+
     @Test(arguments: [0.5, 0.99])
     func aFileCutShorterThanItsMapIsRefusedAsCorruptedAndNotExtended(_ kept: Double) throws {
         let path = temporaryDirectory()

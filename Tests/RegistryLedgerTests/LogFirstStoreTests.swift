@@ -189,6 +189,10 @@ final class UncertainLog: LogStore, @unchecked Sendable {
         set { lock.withLock { _mode = newValue } }
     }
 
+    private var _slowAppendStarted = false
+    /// Whether an append in ``Mode/loseTheNextAppendSlowly`` has begun.
+    var slowAppendStarted: Bool { lock.withLock { _slowAppendStarted } }
+
     init(_ inner: LMDBLogStore) { self.inner = inner }
 
     func head() throws -> LogHead { try inner.head() }
@@ -202,6 +206,7 @@ final class UncertainLog: LogStore, @unchecked Sendable {
             throw LogAppendOutcomeUnknown(reason: "connection lost during COMMIT")
         case .loseTheAppend: throw LogAppendOutcomeUnknown(reason: "connection lost before COMMIT")
         case .loseTheNextAppendSlowly:
+            lock.withLock { _slowAppendStarted = true }
             // Long enough for the commands queued meanwhile to be decided on this group.
             Thread.sleep(forTimeInterval: 0.2)
             mode = .normal
@@ -243,7 +248,8 @@ final class UncertainLog: LogStore, @unchecked Sendable {
         // The first push's group fails after the others were queued and decided on it; they
         // must be decided again (the first push's image is not there) and each answered once.
         let first = Task { try await ledger.putImage(r, manifest: manifest(0), tag: tag("v0"), context: alice) }
-        try await Task.sleep(for: .milliseconds(50))
+        // The others are sent once the first push's group is being appended (however loaded the machine).
+        while !log.slowAppendStarted { try await Task.sleep(for: .milliseconds(2)) }
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for i in 1...40 {
                 group.addTask { (try? await ledger.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice)) != nil }

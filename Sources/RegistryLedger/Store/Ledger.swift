@@ -24,7 +24,8 @@ public final class Ledger: Sendable {
         public var defaultRegistryId: RegistryId?
         /// Fsync every log append (default). Off trades crash durability for speed (tests, seeding).
         public var durable = true
-        /// Initial LMDB map size of each environment; maps double on demand up to ``maxMapSize``.
+        /// Initial LMDB map size of the log's environment, and the most the derived state's starts
+        /// with (1 MiB: its file is allocated to its map); maps grow on demand up to ``maxMapSize``.
         public var mapSize = 64 << 20
         /// Past this size writes fail with a storage error and change nothing.
         public var maxMapSize = 1 << 40

@@ -89,16 +89,15 @@ struct OpenedStore {
 
     // MARK: the derived state
 
-    /// - Parameter fresh: the environment is new and about to be rebuilt: its map starts at twice
-    ///   the log's size (address space, not disk), sparing the rebuild the restarts of doubling
-    ///   its way there.
     /// The derived state's first map, in bytes (unless ``Ledger/Options/mapSize`` is smaller).
     static let stateInitialMapSize = 1 << 20
 
+    /// - Parameter fresh: the environment is new and about to be rebuilt: its map starts at the
+    ///   log's size, sparing the rebuild the restarts of growing its way there.
     private static func stateOptions(_ options: Ledger.Options, directory: String, fresh: Bool) -> Environment.Options {
         var state = Environment.Options()
         // The state's file is allocated to its map's size (`writeMap`): start small, the map
-        // doubles as the state grows; a state rebuilt from a log starts at the log's size.
+        // grows with the state.
         state.mapSize = min(options.mapSize, stateInitialMapSize)
         if fresh, let logSize = try? FileManager.default.attributesOfItem(atPath: directory + "/../data.mdb")[.size] as? Int {
             state.mapSize = min(max(state.mapSize, logSize), options.maxMapSize)
