@@ -142,6 +142,31 @@ public final class Environment: @unchecked Sendable {
         return (info.me_last_pgno + 1) * Int(pages.ms_psize)
     }
 
+    /// The bytes of the pages LMDB's freelist holds: pages earlier commits freed, which later
+    /// commits take before they extend the file. Read from the freelist (LMDB's database 0) as
+    /// `mdb_stat -f` reads it: each record lists freed page numbers after their count.
+    public func freeListBytes() throws -> Int {
+        try resizeLock.withShared { () throws -> Int in
+            guard !isClosed else { throw LMDBError.closed }
+            let txn = try begin(flags: UInt32(MDB_RDONLY))
+            defer { mdb_txn_abort(txn) }
+            var cursor: OpaquePointer?
+            try check(mdb_cursor_open(txn, 0, &cursor))
+            defer { mdb_cursor_close(cursor) }
+            var key = MDB_val(), value = MDB_val()
+            var pages = 0
+            var rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+            while rc == 0, let record = value.mv_data, value.mv_size >= MemoryLayout<Int>.size {
+                pages += record.loadUnaligned(as: Int.self)
+                rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+            }
+            if rc != MDB_NOTFOUND { try check(rc) }
+            var stats = MDB_stat()
+            try check(mdb_env_stat(env, &stats))
+            return pages * Int(stats.ms_psize)
+        }
+    }
+
     /// Grows the map until `bytes` more than ``usedBytes`` fit (up to ``Options/maxMapSize``), so
     /// that a large write does not fill it and start over: by doubling, or with
     /// ``Options/writeMap`` (whose file holds the whole map) to just that, in whole MiB. Waits for

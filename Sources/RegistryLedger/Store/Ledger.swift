@@ -270,14 +270,19 @@ public final class Ledger: Sendable {
     ///   projections then stay in place.
     @discardableResult
     public func rebuild(progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> String {
-        // Room for a second generation as large as the current one, so that writing it does not
-        // fill the map and start over (it still may, where the current one lost rows).
-        try await rebuild(reserving: stateEnv.usedBytes, progress: progress)
+        // Room for a second generation as large as the current one (the pages in use), beyond the
+        // freed pages the map holds already, so that writing it does not fill the map and start
+        // over (it still may, where the current one lost rows). The map's file holds what is
+        // reserved: no more than that.
+        let free: Int
+        do { free = try stateEnv.freeListBytes() } catch { throw LedgerError.storage(error, at: stateEnv.path, doing: "the rebuild") }
+        return try await rebuild(reserving: max(0, stateEnv.usedBytes - 2 * free), progress: progress)
     }
 
     /// ``rebuild(progress:)``, growing the state's map ahead for `reserving` more bytes.
     func rebuild(reserving: Int, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) async throws -> String {
-        try stateEnv.reserve(reserving)
+        // The map's file is allocated as it grows: a full disk fails here, before anything is written.
+        do { try stateEnv.reserve(reserving) } catch { throw LedgerError.storage(error, at: stateEnv.path, doing: "the rebuild") }
         // Folded once: the writer runs the job again when the state's map grew.
         var folded: LogFold?
         let digest = try await exclusive { txn, writer, group in
