@@ -34,6 +34,12 @@ private func reopen(_ path: String, readOnly: Bool = false) throws -> (Ledger, N
         defer { ledger.close() }
         #expect(notices.all.isEmpty)
         #expect(try ledger.appliedSeq() == head)
+        // The state is written through a writable map, its file allocated to the whole map; the
+        // log (durable, fsynced a commit) through a plain one.
+        #expect(ledger.stateEnv.options.writeMap && !ledger.logEnv.options.writeMap)
+        var attributes = stat()
+        #expect(stat(path + "/state/data.mdb", &attributes) == 0)
+        #expect(Int(attributes.st_blocks) * 512 >= ledger.stateEnv.mapSize)
         // The log environment holds no derived table.
         #expect(throws: LMDBError.notFound) { _ = try ledger.logEnv.openTable(named: "g0.repos", create: false) as Table<RawBytes, RawBytes> }
     }
