@@ -85,6 +85,9 @@ import Testing
         let untagged = try roundTrip(ListingKey.self, (7, d, nil), { $0 == $1 })
         refuses(ListingKey.self, untagged + [1])
         refuses(ListingKey.self, Array(untagged.prefix(8)) + [5] + Array(untagged.dropFirst(9)))
+        // A tagged entry with an empty tag, and a key cut inside its digest.
+        refuses(ListingKey.self, Array(untagged.prefix(8)) + [ListingKey.Kind.tagged.rawValue] + Array(untagged.dropFirst(9)))
+        refuses(ListingKey.self, Array(untagged.prefix(40)))
         for scope in [org, inRepo] {
             let bytes = try roundTrip(PolicyScopeKey.self, scope, ==)
             refuses(PolicyScopeKey.self, Array(bytes.dropLast()) + [1])

@@ -38,6 +38,38 @@ import Testing
         #expect(try small.listImages(sr, maxResults: 5).nextToken == nil)
     }
 
+    @Test func packedPagesHoldEachEntryExactlyAsListedWhateverItsTagLength() async throws {
+        let (ledger, _) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await ledger.createRepository(r, context: alice)
+        let longest = String(repeating: "x", count: 300)
+        let tags: [String?] = ["a", "v1.0", String(repeating: "b", count: 128), longest, nil, "z", nil]
+        var expected: [ImageEntry] = []
+        for (i, name) in tags.enumerated() {
+            _ = try await ledger.putImage(r, manifest: manifest(i), tag: try name.map { try Tag($0) }, context: alice)
+            expected.append(ImageEntry(digest: manifest(i).digest, tag: name))
+        }
+        // The store's order: tagged entries first, each kind by digest, then tag.
+        expected.sort { ($0.tag == nil ? 1 : 0, $0.digest, $0.tag ?? "") < ($1.tag == nil ? 1 : 0, $1.digest, $1.tag ?? "") }
+        for size in 1...4 {  // every page boundary, so each page ends after a tag of another length
+            var seen: [ImageEntry] = []
+            var token: String?
+            repeat {
+                let page = try ledger.listImages(r, maxResults: size, nextToken: token)
+                #expect(page.items.count == size || page.nextToken == nil)
+                for i in page.items.indices {
+                    // What answer writers borrow is what the collection hands out.
+                    page.items.withEntry(at: i) { digest, tag in
+                        #expect(ImageEntry(digest: digest, tag: tag.isEmpty ? nil : String(decoding: tag, as: UTF8.self)) == page.items[i])
+                    }
+                }
+                seen += page.items
+                token = page.nextToken
+            } while token != nil
+            #expect(seen == expected, "pages of \(size)")
+        }
+    }
+
     @Test func defaultPageSizeIsOneHundredAndBoundsAreEnforced() async throws {
         let (ledger, r) = try await seeded(tagged: 120, untagged: 0)
         #expect(try ledger.listImages(r).items.count == 100)

@@ -219,7 +219,7 @@ import Testing
             token = page.nextToken
         } while token != nil
         #expect(seen == expected)
-        #expect(try ledger.listImages(r, at: .seq(then), filter: ImageFilter(tagStatus: .untagged, imageStatus: .any), maxResults: 100).items == untagged)
+        #expect(Array(try ledger.listImages(r, at: .seq(then), filter: ImageFilter(tagStatus: .untagged, imageStatus: .any), maxResults: 100).items) == untagged)
     }
 
     @Test func timePointsResolveToTheLastEventAtOrBeforeThem() async throws {

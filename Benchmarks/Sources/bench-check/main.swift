@@ -239,7 +239,7 @@ if wanted("paging") {
     var rawRatios: [Double] = []
     var sqliteRatios: [Double] = []
     for round in 0..<5 {
-        var rates: (ours: Double, raw: Double, oursActive: Double, sqlite: Double) = (0, 0, 0, 0)
+        var rates: (ours: Double, raw: Double, oursActive: Double, oursRead: Double, sqlite: Double) = (0, 0, 0, 0, 0)
         for turn in 0..<2 {
             if (turn == 0) == (round % 2 == 0) {
                 let (scan, time) = try seconds { try ledger.rawListingScan(Fixtures.pagingRepository) }
@@ -251,11 +251,14 @@ if wanted("paging") {
                 rates.ours = Double(all.entries) / time
                 let (active, activeTime) = try seconds { try walkListImages(ledger, pageSize: 1000, filter: ImageFilter()) }
                 rates.oursActive = Double(active.entries) / activeTime
+                let (read, readTime) = try seconds { try walkListImages(ledger, pageSize: 1000, filter: ImageFilter(), readingEach: true) }
+                rates.oursRead = Double(read.entries) / readTime
             }
         }
         rawRatios.append(100 * rates.ours / rates.raw)
         sqliteRatios.append(rates.oursActive / rates.sqlite)
-        say("paging round \(round + 1): \(Int(rates.ours)) entries/s, raw scan \(Int(rates.raw)), SQLite \(Int(rates.sqlite))")
+        say("paging round \(round + 1): \(Int(rates.ours)) entries/s, raw scan \(Int(rates.raw)); active only \(Int(rates.oursActive)), "
+            + "each read as an ImageEntry \(Int(rates.oursRead)), SQLite \(Int(rates.sqlite))")
     }
     ledger.close()
     report("paging_vs_raw_pct", median(rawRatios), atLeast: 50)

@@ -357,17 +357,19 @@ public struct ECRService: Sendable {
     /// The ListImages answer, written straight to bytes: the same JSON as ``JSONBody`` makes of
     /// `{"imageIds": [idShape…], "nextToken"}` (keys sorted), without a dictionary per entry,
     /// which was most of the cost of a page.
-    static func listImagesBody(_ page: Page<ImageEntry>) -> [UInt8] {
+    static func listImagesBody(_ page: ImagePage) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32 + page.items.count * 104 + (page.nextToken?.utf8.count ?? 0))
         out += #"{"imageIds":["#.utf8
-        for (i, entry) in page.items.enumerated() {
+        for i in page.items.indices {
             out += (i == 0 ? #"{"imageDigest":""# : #",{"imageDigest":""#).utf8
-            entry.digest.appendDescription(to: &out)  // hex: nothing to escape
-            out.append(UInt8(ascii: "\""))
-            if let tag = entry.tag {
-                out += #","imageTag":"#.utf8
-                JSONBody.writeString(tag, into: &out)
+            page.items.withEntry(at: i) { digest, tag in
+                digest.appendDescription(to: &out)  // hex: nothing to escape
+                out.append(UInt8(ascii: "\""))
+                if !tag.isEmpty {
+                    out += #","imageTag":"#.utf8
+                    JSONBody.writeString(utf8: tag, into: &out)
+                }
             }
             out.append(UInt8(ascii: "}"))
         }

@@ -106,3 +106,9 @@ public struct Page<Element: Sendable>: Sendable {
     public let items: [Element]
     public let nextToken: String?
 }
+
+/// One ListImages page: its entries, packed, and the token for the next, absent on the last page.
+public struct ImagePage: Sendable {
+    public let items: ImageEntries
+    public let nextToken: String?
+}

@@ -116,26 +116,26 @@ enum ListingKey: WriterCodec {
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (repoId: UInt64, digest: Digest, tag: String?) {
-        let (digest, tag) = try entry(bytes)
-        return (BigEndianU64.read(bytes, at: 0), digest, tag)
+        let (digest, tag) = entry(tail: try tail(bytes))
+        return (BigEndianU64.read(bytes, at: 0), digest, tag.isEmpty ? nil : String(decoding: tag, as: UTF8.self))
     }
 
-    /// The entry a key names, without its repository: the ListImages hot path, so it reads the
-    /// fixed offsets directly rather than through a ``BinaryReader``.
+    /// The entry a key names, without its repository, as the key holds it: the digest's 32 raw
+    /// bytes, then the tag's UTF-8 (none for an untagged image). Checked, not decoded: ListImages
+    /// copies it into its page as it is (``ImageEntries``).
     @inline(__always)
-    static func entry(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> (digest: Digest, tag: String?) {
-        guard bytes.count >= 41 else { throw DecodingError(reason: "listing key of \(bytes.count) bytes") }
-        let digest = Digest(rawPointer: UnsafeRawBufferPointer(rebasing: bytes[9..<41]))
-        switch bytes[8] {
-        case Kind.tagged.rawValue:
-            // Copied into a new string (validated, repaired like `String(decoding:)`): a third of
-            // the generic decoder's instructions (callgrind: 56 against 164 a tag), the largest
-            // share of a listing entry's cost after LMDB's own.
-            let tag = UnsafeRawBufferPointer(rebasing: bytes[41...])
-            return (digest, String(unsafeUninitializedCapacity: tag.count) { $0.initialize(fromContentsOf: tag) })
-        case Kind.untagged.rawValue where bytes.count == 41: return (digest, nil)
-        default: throw DecodingError(reason: "listing key of kind \(bytes[8]) and \(bytes.count) bytes")
+    static func tail(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> UnsafeRawBufferPointer {
+        switch bytes.count > 8 ? bytes[8] : nil {
+        case Kind.tagged.rawValue where bytes.count > 41, Kind.untagged.rawValue where bytes.count == 41:
+            return UnsafeRawBufferPointer(rebasing: bytes[9...])
+        default: throw DecodingError(reason: "listing key of \(bytes.count) bytes, kind \(bytes.count > 8 ? Int(bytes[8]) : -1)")
         }
+    }
+
+    /// The digest and the tag's UTF-8 (empty when untagged) of a key's ``tail(_:)``.
+    @inline(__always)
+    static func entry(tail: UnsafeRawBufferPointer) -> (digest: Digest, tag: UnsafeRawBufferPointer) {
+        (Digest(rawPointer: UnsafeRawBufferPointer(rebasing: tail[..<32])), UnsafeRawBufferPointer(rebasing: tail[32...]))
     }
 
     /// Every listing key of one repository, or of one kind of its entries.

@@ -17,18 +17,19 @@ struct KeysetPager {
     let prefix: [UInt8]
     let key: HMACKey
 
-    /// One page of at most `limit` items: `admit` maps an entry to an item, or nil to skip it.
-    /// Inlined into each query so that `admit` is too: it runs once per entry walked.
+    /// One page of at most `limit` items and the token for the next: `admit` appends the item an
+    /// entry maps to, or nothing to skip it. It appends in place, so an item is never copied (a
+    /// copy of one that holds a string costs a retain and a release). Inlined into each query so
+    /// that `admit` is too: it runs once per entry walked.
     @inline(__always)
-    func page<Item: Sendable, K, V>(_ reader: ProjectionReader, _ table: Table<K, V>, limit: Int, nextToken: String?,
-                                    admit: (Table<K, V>.Entry) throws -> Item?) throws -> Page<Item> {
+    func page<Items: PageItems, K, V>(_ reader: ProjectionReader, _ table: Table<K, V>, limit: Int, nextToken: String?,
+                                      admit: (Table<K, V>.Entry, inout Items) throws -> Void) throws -> (items: Items, nextToken: String?) {
         let resume = try nextToken.map { token throws(LedgerError) in
             base + (try PageToken.open(token, kind, binding: binding, key: key))
         }
         // One loop over the cursor (`admit` is inlined with the pager): the ListImages hot path.
-        let (items, lastPosition, more) = try reader.txn.withCursor(table) { c -> ([Item], [UInt8], Bool) in
-            var items: [Item] = []
-            items.reserveCapacity(min(limit, 1024))
+        let (items, lastPosition, more) = try reader.txn.withCursor(table) { c -> (Items, [UInt8], Bool) in
+            var items = Items(reservingCapacity: min(limit + 1, 1025))
             var lastPosition: [UInt8] = []
             let from = resume ?? prefix
             var entry = from.isEmpty ? try c.first() : try c.seek(atOrAfterBytes: from)
@@ -38,10 +39,12 @@ struct KeysetPager {
             }
             return try prefix.withUnsafeBytes { prefix in
                 while let e = entry, e.keyHasPrefix(prefix) {
-                    if let item = try admit(e) {
-                        if items.count == limit { return (items, lastPosition, true) }
-                        items.append(item)
-                        if items.count == limit { lastPosition = Array(e.rawKey[base.count...]) }
+                    let before = items.count
+                    try admit(e, &items)
+                    if items.count > before, items.count >= limit {
+                        // One admitted beyond the page: the token's proof that more remain.
+                        if items.count > limit { items.removeLastItem(); return (items, lastPosition, true) }
+                        lastPosition = Array(e.rawKey[base.count...])
                     }
                     entry = try c.next()
                 }
@@ -49,6 +52,22 @@ struct KeysetPager {
             }
         }
         let token = more ? PageToken.make(kind, binding: binding, position: lastPosition, key: key) : nil
-        return Page(items: items, nextToken: token)
+        return (items, token)
     }
+}
+
+/// What a page collects its items in: an array, or the packed ``ImageEntries``.
+protocol PageItems {
+    init(reservingCapacity count: Int)
+    var count: Int { get }
+    mutating func removeLastItem()
+}
+
+extension Array: PageItems {
+    init(reservingCapacity count: Int) {
+        self.init()
+        reserveCapacity(count)
+    }
+
+    mutating func removeLastItem() { removeLast() }
 }

@@ -18,7 +18,7 @@ extension Ledger {
     /// - Throws: `RepositoryNotFoundException`; `InvalidParameterException` for `maxResults`
     ///   outside 1–1000 or a token not issued for this repository and filter.
     public func listImages(_ ref: RepositoryRef, filter: ImageFilter = ImageFilter(), maxResults: Int? = nil,
-                           nextToken: String? = nil) throws -> Page<ImageEntry> {
+                           nextToken: String? = nil) throws -> ImagePage {
         let limit = try pageSize(maxResults)
         return try read { reader in
             try listImages(reader, ref, try requireRepository(reader, ref), filter, limit, nextToken, point: [])
@@ -28,10 +28,10 @@ extension Ledger {
     /// ECR `ListImages` as the repository was at `point`: the same entries, order, filters and
     /// paging as on current state; tokens are bound to that point too.
     public func listImages(_ ref: RepositoryRef, at point: LogPoint, filter: ImageFilter = ImageFilter(),
-                           maxResults: Int? = nil, nextToken: String? = nil) throws -> Page<ImageEntry> {
+                           maxResults: Int? = nil, nextToken: String? = nil) throws -> ImagePage {
         let limit = try pageSize(maxResults)
         let seq = try resolve(point).seq
-        let page = try withRepository(ref, at: seq) { reader -> Page<ImageEntry>? in
+        let page = try withRepository(ref, at: seq) { reader -> ImagePage? in
             guard let repo = try reader.repository(ref) else { return nil }
             return try listImages(reader, ref, repo, filter, limit, nextToken, point: BigEndianU64.encode(seq))
         }
@@ -40,7 +40,7 @@ extension Ledger {
     }
 
     private func listImages(_ reader: ProjectionReader, _ ref: RepositoryRef, _ repo: RepoRecord, _ filter: ImageFilter,
-                            _ limit: Int, _ nextToken: String?, point: [UInt8]) throws -> Page<ImageEntry> {
+                            _ limit: Int, _ nextToken: String?, point: [UInt8]) throws -> ImagePage {
         let repoPrefix = ListingKey.prefix(repo.repoId)
         let prefix: [UInt8] = switch filter.tagStatus {
         case .tagged: ListingKey.prefix(repo.repoId, .tagged)
@@ -50,11 +50,11 @@ extension Ledger {
         let pager = KeysetPager(kind: .listImages, binding: binding(ref, repo, filter.bindingBytes + point), base: repoPrefix,
                                 prefix: prefix, key: tokenKey)
         let wanted = filter.imageStatus.status
-        return try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { e in
-            if let wanted, !ImageStatusCode.holds(e.rawValue, wanted) { return nil }
-            let (digest, tag) = try ListingKey.entry(e.rawKey)
-            return ImageEntry(digest: digest, tag: tag)
+        let (lent, token) = try pager.page(reader, reader.dbs.listing, limit: limit, nextToken: nextToken) { (e, items: inout ImageEntries.Collector) in
+            if let wanted, !ImageStatusCode.holds(e.rawValue, wanted) { return }
+            items.append(tail: try ListingKey.tail(e.rawKey))
         }
+        return ImagePage(items: ImageEntries(lent), nextToken: token)  // copied out while `reader` still lends the keys
     }
 
     /// ECR `DescribeImages`. With `imageIds`, describes exactly those (an unknown one gives
@@ -81,12 +81,13 @@ extension Ledger {
             let wanted = filter.imageStatus.status
             let pager = KeysetPager(kind: .describeImages, binding: binding(ref, repo, filter.bindingBytes), base: prefix,
                                     prefix: prefix, key: tokenKey)
-            return try pager.page(reader, reader.dbs.images, limit: limit, nextToken: nextToken) { e in
+            let (items, token) = try pager.page(reader, reader.dbs.images, limit: limit, nextToken: nextToken) { (e, items: inout [ImageDetail]) in
                 let image = try e.value()
-                if let wanted, image.status != wanted { return nil }
-                guard filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return nil }
-                return detail(try e.key().digest, image)
+                if let wanted, image.status != wanted { return }
+                guard filter.tagStatus.admits(tagged: !image.tags.isEmpty) else { return }
+                items.append(detail(try e.key().digest, image))
             }
+            return Page(items: items, nextToken: token)
         }
     }
 
@@ -111,9 +112,10 @@ extension Ledger {
             }
             let prefix = RepositoryKey.prefix(registry)
             let pager = KeysetPager(kind: .describeRepositories, binding: prefix, base: prefix, prefix: prefix, key: tokenKey)
-            return try pager.page(reader, reader.dbs.repos, limit: limit, nextToken: nextToken) { e in
-                Repository(ref: try e.key(), record: try e.value())
+            let (items, token) = try pager.page(reader, reader.dbs.repos, limit: limit, nextToken: nextToken) { (e, items: inout [Repository]) in
+                items.append(Repository(ref: try e.key(), record: try e.value()))
             }
+            return Page(items: items, nextToken: token)
         }
     }
 
