@@ -370,3 +370,47 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_blob(server, reg, name):
     # The session is gone with its file: nothing of the bytes is kept.
     assert reg.request("GET", location).status_code == 404
     assert location.rsplit("/", 1)[1] not in os.listdir(os.path.join(server.data, "blobs", "uploads"))
+
+
+def read_response_head(s):
+    """The bytes of one response head (through its blank line) from socket `s`."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        part = s.recv(1)
+        assert part, f"connection closed after {head!r}"
+        head += part
+    return head.decode()
+
+
+def test_a_client_that_expects_100_continue_gets_it_before_it_sends_the_body(server, reg, name):
+    # curl sends `Expect: 100-continue` with every upload over 1 MiB and then waits a second for
+    # the answer before it sends anything: without it every large push loses that second.
+    data = b"c" * 50_000
+    location = reg.request("POST", f"/v2/{name}/blobs/uploads/").headers["Location"]
+    host, port = server.url.removeprefix("http://").split(":")
+    auth = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(f"PUT {location}?digest={digest(data)} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {auth}\r\n"
+                  f"Content-Length: {len(data)}\r\nContent-Type: application/octet-stream\r\nExpect: 100-continue\r\n\r\n".encode())
+        s.settimeout(0.5)  # long before a client gives up waiting (curl: 1 s)
+        assert read_response_head(s) == "HTTP/1.1 100 Continue\r\n\r\n"
+        s.settimeout(5)
+        s.sendall(data)
+        assert read_response_head(s).startswith("HTTP/1.1 201 ")
+        # Refused without credentials: the body is still read, and the connection goes on.
+        s.sendall(f"PUT {location}?digest={digest(data)} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(data)}\r\n"
+                  f"Expect: 100-Continue\r\n\r\n".encode())
+        assert read_response_head(s) == "HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(data)
+        refused = read_response_head(s)
+        assert refused.startswith("HTTP/1.1 401 ")
+        length = int(next(line.split(":")[1] for line in refused.split("\r\n") if line.lower().startswith("content-length")))
+        while length > 0:
+            length -= len(s.recv(length))
+        s.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert read_response_head(s).startswith("HTTP/1.1 200 ")
+    assert reg.request("HEAD", f"/v2/{name}/blobs/{digest(data)}").status_code == 200
+    # No expectation, no interim answer.
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert read_response_head(s).startswith("HTTP/1.1 200 ")

@@ -7,7 +7,8 @@ import NIOHTTPTypes
 
 /// HTTP/1 connections with the two timeouts of SPEC §4.2: hummingbird's idle timeout closes a
 /// keep-alive connection idle for `idleTimeout`, and a ``RequestHeadDeadline`` closes one whose
-/// request head has not fully arrived `headerTimeout` after its first byte (slowloris).
+/// request head has not fully arrived `headerTimeout` after its first byte (slowloris). Requests
+/// that expect `100 Continue` get it (``ExpectContinue``).
 struct GuardedHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -25,7 +26,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let deadline = NIOLoopBound(RequestHeadDeadline(timeout: headerTimeout), eventLoop: channel.eventLoop)
         let http1 = HTTP1Channel(responder: responder, configuration: .init(
-            additionalChannelHandlers: [RequestHeadDeadline.HeadWatcher(deadline.value)], idleTimeout: idleTimeout))
+            additionalChannelHandlers: [RequestHeadDeadline.HeadWatcher(deadline.value), ExpectContinue()], idleTimeout: idleTimeout))
         return channel.eventLoop.makeCompletedFuture {
             // Reads grow past NIO's 64 KiB default while they come back full (a blob upload):
             // fewer, larger chunks to hash and write. Small requests keep small buffers.
