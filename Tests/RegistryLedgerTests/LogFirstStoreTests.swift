@@ -96,6 +96,88 @@ private func reopen(_ path: String, readOnly: Bool = false) throws -> (Ledger, N
         #expect(try ledger.appliedSeq() == head)
     }
 
+    @Test func aStoreThePreviousVersionWroteKeepsItsManifestsByDigestAndIsRebuiltOnce() async throws {
+        let (path, digest, head) = try await closedStore()
+        var manifests: [Digest: [UInt8]] = [:]
+        do {
+            // What format 11 left: manifests by digest in the log, no manifest index in the state.
+            var plain = Environment.Options()
+            plain.maxDatabases = 64
+            plain.durable = false
+            let log = try Environment(path: path, options: plain)
+            let logTables = try LogTables.open(log, create: false)
+            try log.write { txn in
+                try txn.forEach(logTables.manifestLog!) { e in
+                    manifests[Digest(of: e.rawValue)] = Array(e.rawValue)
+                    return true
+                }
+                for (digest, bytes) in manifests { try txn.put(logTables.manifests, digest, bytes) }
+                try txn.drop(logTables.manifestLog!)
+            }
+            log.close()
+            plain.writeMap = true
+            let state = try Environment(path: path + "/state", options: plain)
+            let tables = try StateTables.open(state, create: false)
+            try state.write { txn in
+                for generation in tables.generations { try txn.drop(generation.manifestSeqs) }
+                try txn.put(tables.projectionFormat, 11)
+            }
+            state.close()
+        }
+        #expect(manifests.count == 41)
+        // Read-only, it is refused as another version's, saying what to run.
+        let refused = #expect(throws: LedgerError.self) { try reopen(path, readOnly: true) }
+        #expect(refused?.message.contains("another version") == true && refused?.message.contains("regledger rebuild") == true, "\(refused?.message ?? "")")
+        // Opened writable, its state is rebuilt once; every manifest reads as before.
+        let (ledger, notices) = try reopen(path)
+        defer { ledger.close() }
+        #expect(try #require(notices.rebuildReason).contains("projection format 11"))
+        #expect(try ledger.stateDigest() == digest && ledger.headSeq() == head)
+        for (digest, bytes) in manifests { #expect(try ledger.manifest(digest) == bytes) }
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func eachManifestIsAppendedOnceAtTheLogsTailUnderTheSeqOfItsFirstPush() async throws {
+        let (ledger, _) = try makeLedger(durable: true)
+        let (a, b) = (repo("acme/a"), repo("acme/b"))
+        for r in [a, b] { _ = try await ledger.createRepository(r, context: alice) }
+        func stored() throws -> [(seq: UInt64, digest: Digest)] {
+            try ledger.logEnv.read { txn in
+                var out: [(seq: UInt64, digest: Digest)] = []
+                try txn.forEach(ledger.logTables.manifestLog!) { e in
+                    out.append((try e.key(), Digest(of: e.rawValue)))
+                    return true
+                }
+                #expect(try txn.count(ledger.logTables.manifests) == 0, "nothing is kept by digest any more")
+                return out
+            }
+        }
+        _ = try await ledger.putImage(a, manifest: manifest(1), tag: tag("v1"), context: alice)
+        let first = try ledger.headSeq() - 1  // the push; the tag follows it
+        #expect(try stored().map(\.seq) == [first] && stored().map(\.digest) == [manifest(1).digest])
+        // The same manifest pushed again, elsewhere: nothing more is stored.
+        _ = try await ledger.putImage(b, manifest: manifest(1), tag: tag("v1"), context: alice)
+        // One new manifest pushed by many commands of one group: stored once, under the first push.
+        let before = try ledger.headSeq()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<16 { group.addTask { _ = try await ledger.putImage(i % 2 == 0 ? a : b, manifest: manifest(2), tag: tag("t\(i)"), context: alice) } }
+            try await group.waitForAll()
+        }
+        let firstPushOfTwo = try ledger.events(from: before + 1).first { if case .imagePushed = $0.event { true } else { false } }!.seq
+        #expect(try stored().map(\.seq) == [first, firstPushOfTwo] && stored().map(\.digest) == [manifest(1).digest, manifest(2).digest])
+        // A refused push stores nothing.
+        _ = try await ledger.putImageTagMutability(a, try TagMutability(mode: .immutable), context: alice)
+        await expectError(.imageTagAlreadyExists) { try await ledger.putImage(a, manifest: manifest(3), tag: tag("v1"), context: alice) }
+        #expect(try stored().count == 2)
+        #expect(try ledger.manifest(manifest(1).digest) == manifest(1).bytes && ledger.manifest(manifest(2).digest) == manifest(2).bytes)
+        #expect(try ledger.manifest(manifest(3).digest) == nil)
+        // The derived state says where each is, byte for byte as a rebuild says it.
+        let digest = try ledger.stateDigest()
+        try await ledger.rebuild()
+        #expect(try ledger.stateDigest() == digest)
+        #expect(try ledger.verify().isValid)
+    }
+
     @Test func aMarkerFromThisBootMeansOnlyTheProcessDiedAndTheStateIsKept() async throws {
         let (path, digest, _) = try await closedStore()
         try Data(((StateFlusher.bootId() ?? "") + "\n").utf8).write(to: URL(fileURLWithPath: path + "/state/" + StateFlusher.markerName))

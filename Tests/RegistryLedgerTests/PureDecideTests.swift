@@ -10,8 +10,7 @@ private struct PushThenRefuse: LedgerCommand {
 
     func run(_ changes: inout Changes) throws -> Bool {
         let repo = try changes.repository(ref)
-        changes.storeManifest(manifest)
-        try changes.emit(.imagePushed(ref, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.imageSize))
+        try changes.emit(.imagePushed(ref, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.imageSize), naming: manifest)
         try changes.emit(.tagSet(ref, tag: Tag(unchecked: "seen"), digest: manifest.digest, previous: nil))
         // The command's view shows its own events…
         guard try changes.view.tag(repo.repoId, "seen")?.digest == manifest.digest,

@@ -37,11 +37,33 @@ import Testing
     @Test func anEditedManifestIsFoundAndThePushNamed() async throws {
         let ledger = try await store()
         let pushed = try ledger.events().first { if case .imagePushed = $0.event { true } else { false } }!
-        guard case .imagePushed(_, let digest, _, _, _) = pushed.event else { return }
         try ledger.logEnv.write { txn in
-            var bytes = try txn.get(ledger.logTables.manifests.raw, digest.rawBytes)!
+            var bytes = try txn.get(ledger.logTables.manifestLog!.raw, BigEndianU64.encode(pushed.seq))!
             bytes[0] = UInt8(ascii: " ")
-            try txn.put(ledger.logTables.manifests.raw, digest.rawBytes, bytes)
+            try txn.put(ledger.logTables.manifestLog!.raw, BigEndianU64.encode(pushed.seq), bytes)
+        }
+        let report = try ledger.verify()
+        #expect(!report.isValid)
+        #expect(report.firstBadSeq == pushed.seq)
+        #expect(report.problems.contains { $0.contains("seq \(pushed.seq)") })
+    }
+
+    @Test func aManifestStoredByDigestAsEarlierVersionsDidIsReadAndChecked() async throws {
+        let ledger = try await store()
+        let pushed = try ledger.events().first { if case .imagePushed = $0.event { true } else { false } }!
+        guard case .imagePushed(_, let digest, _, _, _) = pushed.event else { return }
+        let original = try #require(try ledger.manifest(digest))
+        // As an earlier version (or a cluster node's copy of the log) holds it: by digest.
+        try ledger.logEnv.write { txn in
+            _ = try txn.delete(ledger.logTables.manifestLog!.raw, BigEndianU64.encode(pushed.seq))
+            try txn.put(ledger.logTables.manifests, digest, original)
+        }
+        #expect(try ledger.manifest(digest) == original)
+        #expect(try ledger.verify().isValid)
+        try ledger.logEnv.write { txn in
+            var bytes = original
+            bytes[0] = UInt8(ascii: " ")
+            try txn.put(ledger.logTables.manifests, digest, bytes)
         }
         let report = try ledger.verify()
         #expect(!report.isValid)

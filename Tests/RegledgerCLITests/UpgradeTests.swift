@@ -40,6 +40,10 @@ func formatFiveStore() throws -> (path: String, fixture: URL) {
         #expect(history.out == expectedHistory, "denials carried over and indexed")
         let verify = try regledger("audit", "verify", "--data", path)
         #expect(verify.status == 0 && verify.out.hasPrefix("OK 44 events, 14 manifests verified"), "\(verify.out) \(verify.err)")
+        // Its manifests, kept by digest as that version kept them, are read through the new state.
+        let export = try regledger("export", "--data", path)
+        let pushes = export.out.split(separator: "\n").filter { $0.contains(#""type":"image.pushed""#) }
+        #expect(export.status == 0 && !pushes.isEmpty && pushes.allSatisfy { $0.contains(#""manifest":""#) }, "\(export.err)")
         // Opening it again is an ordinary open.
         let again = try regledger("rebuild", "--data", path)
         #expect(again.status == 0 && !again.err.contains("upgraded"))

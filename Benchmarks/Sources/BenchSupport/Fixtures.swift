@@ -7,7 +7,7 @@ import RegistryLedger
 /// storage format (``version`` is part of every name).
 public enum Fixtures {
     /// Bump when the store's format or a fixture's recipe changes.
-    public static let version = "v12"
+    public static let version = "v13"
 
     /// `$REGLEDGER_BENCH_FIXTURES`, or `.fixtures` beside the benchmark package.
     public static var root: String {

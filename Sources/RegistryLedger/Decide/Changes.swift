@@ -12,8 +12,8 @@ struct Changes {
     private(set) var denials: [Denial] = []
     /// Events emitted by this command, for the log.
     private(set) var emitted: [EventRecord] = []
-    /// Manifests its events name, for the log's content store.
-    private(set) var manifests: [Digest: [UInt8]] = [:]
+    /// Manifests its events are the first to name, for the log.
+    private(set) var manifests: [LogGroup.Manifest] = []
 
     init(view: CommandView, context: CommandContext, timestamp: UInt64, patterns: PatternCache, head: LogHead) {
         self.view = view; self.context = context
@@ -28,9 +28,12 @@ struct Changes {
         emitted.append(record)
     }
 
-    /// Keeps manifest bytes for the log's content store (which stores each digest once).
-    mutating func storeManifest(_ manifest: Manifest) {
-        manifests[manifest.digest] = manifest.bytes
+    /// Emits `event`, an `image.pushed` naming `manifest`, and keeps the manifest for the log
+    /// when no event before it named it: the log holds each manifest once, under that event's seq.
+    mutating func emit(_ event: Event, naming manifest: Manifest) throws {
+        let isNew = try view.manifestSeq(manifest.digest) == nil
+        try emit(event)
+        if isNew { manifests.append(LogGroup.Manifest(seq: head.seq, digest: manifest.digest, bytes: manifest.bytes)) }
     }
 
     /// Records a refusal for the denial log and returns the error to throw or report.

@@ -12,6 +12,8 @@ final class CommandView: BaseView, ProjectionStore {
     private var deletedRepositoryIds: Set<UInt64> = []
     private var nextRepositoryId: UInt64?
     private var organizations: Set<[UInt8]> = []
+    /// Manifests first named by this command's events: digest → seq.
+    private var manifestSeqs: [Digest: UInt64] = [:]
     private var imageChanges: [ImageKey: ImageRecord?] = [:]
     private var tagChanges: [TagKey: TagRecord?] = [:]
     private var blobChanges: [ImageKey: BlobRecord?] = [:]
@@ -146,6 +148,15 @@ final class CommandView: BaseView, ProjectionStore {
 
     func noteOrganization(_ registry: RegistryId, _ name: String, seq: UInt64) {
         organizations.insert(OrganizationKey.encode((registry, name)))
+    }
+
+    func manifestSeq(_ digest: Digest) throws -> UInt64? {
+        if let seq = manifestSeqs[digest] { return seq }
+        return try base.manifestSeq(digest)
+    }
+
+    func noteManifest(_ digest: Digest, seq: UInt64) throws {
+        if try manifestSeq(digest) == nil { manifestSeqs[digest] = seq }
     }
 
     func putImage(_ repoId: UInt64, _ digest: Digest, _ record: ImageRecord) { imageChanges[ImageKey(repoId: repoId, digest: digest)] = .some(record) }

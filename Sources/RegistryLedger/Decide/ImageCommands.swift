@@ -54,9 +54,8 @@ struct PutImage: LedgerCommand {
             throw alreadyExists()
         }
         if isNewImage {
-            changes.storeManifest(manifest)  // an image already in the repository has its manifest in the log
             try changes.emit(.imagePushed(ref, digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.imageSize,
-                                          subject: subject))
+                                          subject: subject), naming: manifest)
         }
         if let tag {
             try changes.emit(.tagSet(ref, tag: tag, digest: manifest.digest, previous: previous))

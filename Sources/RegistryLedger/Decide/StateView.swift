@@ -20,6 +20,9 @@ protocol StateView {
     func blob(_ repoId: UInt64, _ digest: Digest) throws -> BlobRecord?
     /// The images of the repository that refer to `subject`, in digest order.
     func referrers(_ repoId: UInt64, _ subject: Digest) throws -> [Digest]
+    /// The seq of the first `image.pushed` event naming manifest `digest`, in any repository:
+    /// nil while the log holds no such manifest.
+    func manifestSeq(_ digest: Digest) throws -> UInt64?
 }
 
 /// What a ``CommandView`` reads beneath its own changes: the group's state in its transaction

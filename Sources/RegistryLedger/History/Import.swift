@@ -75,8 +75,10 @@ extension Ledger {
         try await exclusive { txn, writer, group in
             var carried: [Digest: [UInt8]] = [:]
             for bytes in manifests { carried[Digest(of: bytes)] = bytes }
-            let projections = ProjectionWriter(txn: txn, dbs: try writer.stateTables.current(txn))
+            let dbs = try writer.stateTables.current(txn)
+            let (projections, reader) = (ProjectionWriter(txn: txn, dbs: dbs), ProjectionReader(txn: txn.reading, dbs: dbs))
             var next = group.head
+            var stored: [LogGroup.Manifest] = []
             for record in records {
                 guard record.seq == next.seq + 1, record.prevHash == next.hash else {
                     throw LedgerError.invalid("record seq \(record.seq) does not continue the log (head is seq \(next.seq))")
@@ -84,20 +86,29 @@ extension Ledger {
                 guard record.timestamp >= next.timestamp else {
                     throw LedgerError.invalid("record seq \(record.seq) is older than the record before it")
                 }
-                if case .imagePushed(_, let digest, _, _, _) = record.event, carried[digest] == nil,
-                   try !writer.logEnv.read({ try $0.contains(writer.logTables.manifests, digest) }) {
-                    throw LedgerError.invalid("record seq \(record.seq) names manifest \(digest), which the import does not carry")
+                // The first push of a manifest brings it: under its seq, as the original log held it.
+                if case .imagePushed(_, let digest, _, _, _) = record.event, try reader.manifestSeq(digest) == nil {
+                    guard let bytes = carried[digest] else {
+                        throw LedgerError.invalid("record seq \(record.seq) names manifest \(digest), which the import does not carry")
+                    }
+                    stored.append(LogGroup.Manifest(seq: record.seq, digest: digest, bytes: bytes))
                 }
                 try projections.apply(record)
                 next = LogHead(seq: record.seq, hash: record.hash, timestamp: record.timestamp)
             }
-            group.add(records, manifests: carried)
+            group.add(records, manifests: stored)
         }
     }
 
-    /// The manifest stored under `digest`, if any.
+    /// The manifest stored under `digest`, if any: found through the derived state (the seq of
+    /// the first push that named it), kept at that seq in the log, or by digest by an earlier
+    /// version or a cluster node's copy of the log.
     public func manifest(_ digest: Digest) throws -> [UInt8]? {
-        try logEnv.read { txn in try txn.get(logTables.manifests, digest) }
+        try readBoth { state, log in
+            guard let seq = try state.get(try stateTables.current(state).manifestSeqs, digest) else { return nil }
+            if let manifestLog = logTables.manifestLog, let bytes = try log.get(manifestLog, seq) { return bytes }
+            return try log.get(logTables.manifests, digest)
+        }
     }
 
     /// The current state straight from the projections (no history replay).

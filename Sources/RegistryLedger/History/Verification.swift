@@ -36,7 +36,8 @@ extension Ledger {
                     handoff.put(.storedDigest(try StateDigest.compute(stxn, try stateTables.current(stxn))))
                 }
                 let (count, bad) = try verifyManifests()
-                handoff.put(.manifests(count: count, bad: bad))
+                let (countBySeq, badSeqs) = try verifyManifestLog()
+                handoff.put(.manifests(count: count + countBySeq, bad: bad, badSeqs: badSeqs))
             } catch {
                 handoff.put(.failed(error))
             }
@@ -59,7 +60,7 @@ extension Ledger {
                 problems.append(corruption.description)
             }
             guard case .storedDigest(let storedDigest) = try BackgroundCheck.next(handoff),
-                  case .manifests(let manifests, let badDigests) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
+                  case .manifests(let manifests, let badDigests, let badSeqs) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
             if let replayed, replayed != storedDigest {
                 let tables = replayed.tablesDiffering(from: storedDigest).map { "\($0)" }.joined(separator: ", ")
                 problems.append("the store's projections (digest \(storedDigest.hex.prefix(16))…) differ from a replay of the log (\(replayed.hex.prefix(16))…) "
@@ -70,6 +71,10 @@ extension Ledger {
                 if let seq { firstBad = min(firstBad ?? seq, seq) }
                 problems.append("manifest \(digest) no longer hashes to its digest" + (seq.map { " (pushed at seq \($0))" } ?? ""))
             }
+            for seq in badSeqs {
+                firstBad = min(firstBad ?? seq, seq)
+                problems.append("the manifest stored at seq \(seq) does not hash to the digest the event there names")
+            }
             return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests,
                                       storedDigest: storedDigest.hex, replayedDigest: replayed?.hex, firstBadSeq: firstBad, problems: problems)
         })
@@ -79,7 +84,7 @@ extension Ledger {
     private enum BackgroundCheck {
         case point(head: UInt64, applied: UInt64)
         case storedDigest(StateDigest)
-        case manifests(count: Int, bad: [Digest])
+        case manifests(count: Int, bad: [Digest], badSeqs: [UInt64])
         case failed(any Error)
 
         static let outOfOrder = LedgerError(.storage, "verification's checking thread answered out of order")
@@ -92,21 +97,52 @@ extension Ledger {
         }
     }
 
-    /// Checks every stored manifest in chunks; returns how many and the digests that fail.
-    private func verifyManifests(chunk: Int = 10_000) throws -> (Int, [Digest]) {
-        var count = 0
-        var bad: [Digest] = []
-        var resume: Digest? = nil
+    /// Checks every manifest stored by digest (``LogTables/manifests``): returns how many and the
+    /// digests that fail.
+    private func verifyManifests() throws -> (Int, [Digest]) {
+        var (count, bad) = (0, [Digest]())
+        try forEachInChunks(logTables.manifests) { _, _, e, digest in
+            if Digest(of: e.rawValue) != digest { bad.append(digest) }
+            count += 1
+        }
+        return (count, bad)
+    }
+
+    /// Checks every manifest stored under a seq (``LogTables/manifestLog``): it must hash to the
+    /// digest the derived state places at that seq, or (past what the state reflects, or where
+    /// the state is wrong, which the replay reports) to the digest the event at that seq names.
+    /// Returns how many and the seqs that fail.
+    private func verifyManifestLog() throws -> (Int, [UInt64]) {
+        guard let manifestLog = logTables.manifestLog else { return (0, []) }
+        var (count, bad) = (0, [UInt64]())
+        try forEachInChunks(manifestLog) { stxn, ltxn, e, seq in
+            let digest = Digest(of: e.rawValue)
+            if try stxn.get(try stateTables.current(stxn).manifestSeqs, digest) != seq {
+                let named: Digest? = switch try? record(ltxn, seq).event {
+                case .imagePushed(_, let d, _, _, _): d
+                default: nil
+                }
+                if named != digest { bad.append(seq) }
+            }
+            count += 1
+        }
+        return (count, bad)
+    }
+
+    /// Hands `body` every row of log table `table` with its key, `chunk` rows per pair of read
+    /// transactions (state and log), so that no old pages are held for long.
+    private func forEachInChunks<K, V>(_ table: Table<K, V>, chunk: Int = 10_000,
+                                       _ body: (_ state: ReadTransaction, _ log: ReadTransaction, Table<K, V>.Entry, K.Item) throws -> Void) throws {
+        var resume: K.Item?
         repeat {
-            resume = try logEnv.read { txn -> Digest? in
-                try txn.withCursor(logTables.manifests) { c in
+            resume = try readBoth { stxn, ltxn -> K.Item? in
+                try ltxn.withCursor(table) { c in
                     var entry = try resume.map { try c.seek(atOrAfter: $0) } ?? c.first()
                     var n = 0
                     while let e = entry {
-                        let digest = try e.key()
-                        if n == chunk { return digest }
-                        if Digest(of: e.rawValue) != digest { bad.append(digest) }
-                        count += 1
+                        let key = try e.key()
+                        if n == chunk { return key }
+                        try body(stxn, ltxn, e, key)
                         n += 1
                         entry = try c.next()
                     }
@@ -114,7 +150,6 @@ extension Ledger {
                 }
             }
         } while resume != nil
-        return (count, bad)
     }
 
     /// The first `image.pushed` event naming `digest` (a scan: only run when something is wrong).

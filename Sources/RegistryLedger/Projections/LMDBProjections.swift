@@ -55,6 +55,10 @@ struct LMDBProjections: HistoryStore {
         if try !txn.contains(dbs.organizations, (registry, name)) { try txn.put(dbs.organizations, (registry, name), seq) }
     }
 
+    func noteManifest(_ digest: Digest, seq: UInt64) throws {
+        if try !txn.contains(dbs.manifestSeqs, digest) { try txn.put(dbs.manifestSeqs, digest, seq) }
+    }
+
     private func deleteAll<K, V>(_ table: Table<K, V>, prefix: [UInt8]) throws {
         try txn.withCursor(table) { c in
             var entry = try c.seek(atOrAfterBytes: prefix)

@@ -7,8 +7,8 @@ import LMDB
 /// key order, so the result is byte for byte what one fold (or ``LMDBProjections``) yields.
 ///
 /// What crosses halves is settled by the thread that reads the log: repository ids (given out in
-/// creation order over the whole log) are assigned as it dispatches, and the organizations both
-/// halves noted are merged (the earlier seq) before rows are written.
+/// creation order over the whole log) are assigned as it dispatches, and the organizations and
+/// manifests both halves noted are merged (the earlier seq) before rows are written.
 final class LogFold {
     /// The halves. `parts[0]` is applied by the dispatching thread, `parts[1]` by the caller's.
     let parts: [MemoryProjections]
@@ -82,7 +82,7 @@ final class LogFold {
                 }
             }
         })
-        fold.mergeOrganizations()
+        fold.mergeAcrossHalves()
         return fold
     }
 
@@ -113,10 +113,11 @@ final class LogFold {
         return Int(hash & 1)
     }
 
-    /// Both halves may have noted an organization (each from its own repositories): the earlier
-    /// seq is when it became known. `parts[0]` keeps them all.
-    private func mergeOrganizations() {
+    /// Both halves may have noted an organization or a manifest (each from its own
+    /// repositories): the earlier seq is when it became known. `parts[0]` keeps them all.
+    private func mergeAcrossHalves() {
         parts[0].mergeOrganizations(parts[1].takeOrganizations())
+        parts[0].mergeManifestSeqs(parts[1].takeManifestSeqs())
     }
 }
 
@@ -208,6 +209,10 @@ extension LogFold {
         case .organizations:
             for (key, seq) in parts[0].organizations.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 try sink.row(table, key: key, value: BigEndianU64.encode(seq))
+            }
+        case .manifestSeqs:
+            for (digest, seq) in parts[0].manifestSeqs.sorted(by: { $0.key < $1.key }) {
+                try sink.row(table, key: DigestKey.encode(digest), value: BigEndianU64.encode(seq))
             }
         case .counters:
             if lastRepositoryId > 0 { try sink.row(table, key: UTF8Text.encode(ProjectionTables.nextRepoIdName), value: BigEndianU64.encode(lastRepositoryId)) }

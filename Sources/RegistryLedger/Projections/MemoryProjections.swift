@@ -72,6 +72,8 @@ final class MemoryProjections: HistoryStore {
     private var nextAssigned = 0
     /// ``OrganizationKey`` bytes → the seq it became known.
     private(set) var organizations: [[UInt8]: UInt64] = [:]
+    /// digest → the seq of the first event naming it (``ProjectionStore/noteManifest(_:seq:)``).
+    private(set) var manifestSeqs: [Digest: UInt64] = [:]
     private(set) var policies: [PolicyScope: [UInt64: Policy]] = [:]
     private(set) var policyIndex: [String: (scope: PolicyScope, seq: UInt64)] = [:]
     private(set) var policyPatterns: [PatternKey: String] = [:]
@@ -89,6 +91,7 @@ final class MemoryProjections: HistoryStore {
     /// small allocations after a large log, freed on the calling thread.
     func removeAll() {
         (known, contents, organizations, policies, policyIndex, policyPatterns) = ([:], [:], [:], [:], [:], [:])
+        manifestSeqs = [:]
         (histories, organizationVersions, contentVersions) = ([:], [:], [:])
         (lastKnown, lastContents, lastHistory) = (nil, nil, nil)
         (assignedRepositoryIds, nextAssigned) = ([], 0)
@@ -155,6 +158,23 @@ final class MemoryProjections: HistoryStore {
     /// Adds organizations another half noted: each is known since the earlier of the two seqs.
     func mergeOrganizations(_ other: [[UInt8]: UInt64]) {
         organizations.merge(other, uniquingKeysWith: min)
+    }
+
+    // MARK: manifests
+
+    func noteManifest(_ digest: Digest, seq: UInt64) {
+        if manifestSeqs[digest] == nil { manifestSeqs[digest] = seq }
+    }
+
+    /// Hands over the manifests noted here, leaving none.
+    func takeManifestSeqs() -> [Digest: UInt64] {
+        defer { manifestSeqs = [:] }
+        return manifestSeqs
+    }
+
+    /// Adds manifests another half noted: each is the earlier of the two seqs'.
+    func mergeManifestSeqs(_ other: [Digest: UInt64]) {
+        manifestSeqs.merge(other, uniquingKeysWith: min)
     }
 
     // MARK: images and tags

@@ -22,6 +22,8 @@ struct ProjectionReader: BaseView {
         try txn.contains(dbs.organizations, (registry, name))
     }
 
+    func manifestSeq(_ digest: Digest) throws -> UInt64? { try txn.get(dbs.manifestSeqs, digest) }
+
     func policies(_ scope: PolicyScope) throws -> [(createdSeq: UInt64, policy: Policy)] {
         var out: [(createdSeq: UInt64, policy: Policy)] = []
         try txn.forEach(dbs.policies, prefix: ThenSeq<PolicyScopeKey>.prefix(scope)) { e in

@@ -56,6 +56,12 @@ protocol ProjectionStore {
     /// Records that image `referrer` refers to `subject` (which need not be in the repository).
     func putReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) throws
     func deleteReferrer(_ repoId: UInt64, subject: Digest, _ referrer: Digest) throws
+
+    // MARK: manifests
+
+    /// Records that the event at `seq` names manifest `digest`, unless an earlier one did: the
+    /// log holds a manifest under the seq of the first event that names it.
+    func noteManifest(_ digest: Digest, seq: UInt64) throws
 }
 
 /// A ``ProjectionStore`` that also keeps the history indexes (``HistoryIndex``) and the temporal

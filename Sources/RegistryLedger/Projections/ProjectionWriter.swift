@@ -32,6 +32,7 @@ struct ProjectionWriter<Store: ProjectionStore> {
             try store.putImage(id, digest, ImageRecord(mediaType: mediaType, size: size, status: .active, pushedAt: ts, tags: [], subject: subject))
             try store.putListing(id, digest, tag: nil, status: .active)
             if let subject { try store.putReferrer(id, subject: subject, digest) }
+            try store.noteManifest(digest, seq: record.seq)
 
         case .tagSet(let ref, let tag, let digest, let previous):
             let id = try requireId(ref)

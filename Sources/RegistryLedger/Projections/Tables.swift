@@ -40,6 +40,11 @@ struct ProjectionTables: Sendable {
     /// (repository id, subject, referrer): the images that refer to another.
     let referrers: Table<ReferrerKey, NoValue>
 
+    // Where the log holds each manifest.
+    /// digest → the seq of the first `image.pushed` event naming it: where ``LogTables/manifestLog``
+    /// holds the manifest (or, for one an earlier version stored, where the event that brought it is).
+    let manifestSeqs: Table<DigestKey, BigEndianU64>
+
     /// The last repository id allocated.
     var nextRepoId: Setting<BigEndianU64> { Setting(Self.nextRepoIdName, in: counters) }
     static let nextRepoIdName = "nextRepoId"
@@ -48,7 +53,7 @@ struct ProjectionTables: Sendable {
     enum Name: UInt8, CaseIterable {
         case repos, images, tags, listing, policies, policyIndex, policyPatterns, organizations, counters,
              repoEvents, tagEvents, repoHistory, repoVersions, contentVersions, organizationVersions,
-             blobs, referrers
+             blobs, referrers, manifestSeqs
     }
 
     /// A table's rows as bytes, whatever its layout.
@@ -71,6 +76,7 @@ struct ProjectionTables: Sendable {
         case .organizationVersions: organizationVersions.raw
         case .blobs: blobs.raw
         case .referrers: referrers.raw
+        case .manifestSeqs: manifestSeqs.raw
         }
     }
 
@@ -88,7 +94,7 @@ struct ProjectionTables: Sendable {
             repoEvents: try table(.repoEvents), tagEvents: try table(.tagEvents), repoHistory: try table(.repoHistory),
             repoVersions: try table(.repoVersions), contentVersions: try table(.contentVersions),
             organizationVersions: try table(.organizationVersions),
-            blobs: try table(.blobs), referrers: try table(.referrers))
+            blobs: try table(.blobs), referrers: try table(.referrers), manifestSeqs: try table(.manifestSeqs))
     }
 }
 
@@ -100,7 +106,13 @@ struct LogTables: Sendable {
     let log: Table<BigEndianU64, StoredRecord>
     /// denial number → refusal.
     let denials: Table<BigEndianU64, StoredDenial>
-    /// digest → manifest bytes (content store, written with the event that first names it).
+    /// seq → manifest bytes: the manifest the `image.pushed` event at that seq is the first to
+    /// name, appended at the log's tail with it (content addressed through the derived state's
+    /// ``ProjectionTables/manifestSeqs``). Absent from a store no version with it has written
+    /// to yet (a read-only open of an earlier store).
+    let manifestLog: Table<BigEndianU64, RawBytes>?
+    /// digest → manifest bytes: how earlier versions stored manifests, and how a cluster node's
+    /// local copy of the log (never fsynced) still does. Read where ``manifestLog`` has none.
     let manifests: Table<DigestKey, RawBytes>
     /// The store's identity: ``defaultRegistryId``, ``tokenSecret``.
     let meta: Table<UTF8Text, RawBytes>
@@ -113,6 +125,7 @@ struct LogTables: Sendable {
     static func open(_ env: Environment, create: Bool) throws -> LogTables {
         LogTables(log: try env.openTable(named: "log", create: create),
                   denials: try env.openTable(named: "denials", create: create),
+                  manifestLog: create ? try env.openTable(named: "manifestLog", create: true) : try? env.openTable(named: "manifestLog", create: false),
                   manifests: try env.openTable(named: "manifests", create: create),
                   meta: try env.openTable(named: "meta", create: create))
     }
@@ -131,15 +144,23 @@ struct StateTables: Sendable {
     /// Which generation is current (0 or 1).
     var generation: Setting<SingleByte> { Setting("generation", in: meta) }
     /// The layout the projections were written with (``Ledger/projectionFormat``).
-    var projectionFormat: Setting<SingleByte> { Setting("projectionFormat", in: meta) }
+    var projectionFormat: Setting<SingleByte> { Setting(Self.projectionFormatName, in: meta) }
+    private static let (metaName, projectionFormatName) = ("meta", "projectionFormat")
     /// How far the state follows the log.
     var applied: Setting<AppliedPoint> { Setting("applied", in: meta) }
 
     static func open(_ env: Environment, create: Bool) throws -> StateTables {
         StateTables(
-            meta: try env.openTable(named: "meta", create: create),
+            meta: try env.openTable(named: Self.metaName, create: create),
             tagDenials: try env.openTable(named: "tagDenials", create: create),
             generations: [try .open(env, generation: 0, create: create), try .open(env, generation: 1, create: create)])
+    }
+
+    /// The projection format `env` records, read through its meta table alone: a state of an
+    /// earlier format may lack tables that ``open(_:create:)`` opens.
+    static func recordedFormat(_ env: Environment) throws -> UInt8? {
+        let meta: Table<UTF8Text, RawBytes> = try env.openTable(named: metaName, create: false)
+        return try env.read { txn in try txn.get(Setting<SingleByte>(projectionFormatName, in: meta)) }
     }
 
     /// The projections readers should use in `txn`.

@@ -13,12 +13,13 @@ final class GroupBuilder {
         self.lastDenial = lastDenial
     }
 
-    /// Adds records that continue ``head`` (already applied to the state) and their manifests.
-    func add(_ records: [EventRecord], manifests: [Digest: [UInt8]]) {
+    /// Adds records that continue ``head`` (already applied to the state) and the manifests they
+    /// are the first to name.
+    func add(_ records: [EventRecord], manifests: [LogGroup.Manifest]) {
         guard let last = records.last else { return }
         precondition(records.first!.seq == head.seq + 1, "records must continue the group's head")
         log.records += records
-        log.manifests.merge(manifests) { first, _ in first }
+        log.manifests += manifests
         head = LogHead(seq: last.seq, hash: last.hash, timestamp: last.timestamp)
     }
 

@@ -234,8 +234,9 @@ public final class Ledger: Sendable {
     /// event index; 8: a repository record holds its settings and resource tags; 9: and its
     /// lifecycle policy; 10: the blobs a repository holds and the referrers index, an image
     /// record its subject; 11: written through a writable map, the file allocated to the map (a
-    /// file shorter than its map was cut).
-    public static let projectionFormat: UInt8 = 11
+    /// file shorter than its map was cut); 12: where the log holds each manifest
+    /// (``ProjectionTables/manifestSeqs``).
+    public static let projectionFormat: UInt8 = 12
 
     /// The seq of the last event in the log (0 for an empty log).
     public func headSeq() throws -> UInt64 {

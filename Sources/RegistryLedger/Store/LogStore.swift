@@ -4,12 +4,20 @@ import LMDB
 /// they name, and the refusals its commands met.
 struct LogGroup: Sendable {
     var records: [EventRecord] = []
-    /// Manifest bytes by digest; a digest the log already holds is not stored again.
-    var manifests: [Digest: [UInt8]] = [:]
+    /// The manifests its records are the first to name, in seq order: each stored once, under the
+    /// seq of the `image.pushed` event that first names it.
+    var manifests: [Manifest] = []
     /// Refusals, numbered on from the log's last denial.
     var denials: [(number: UInt64, denial: Denial)] = []
 
     var isEmpty: Bool { records.isEmpty && denials.isEmpty }
+
+    /// A manifest and the seq of the first event that names it.
+    struct Manifest: Sendable {
+        let seq: UInt64
+        let digest: Digest
+        let bytes: [UInt8]
+    }
 }
 
 /// The log can not tell whether an append happened: a remote log whose connection broke during
@@ -41,7 +49,7 @@ protocol LogStore: AnyObject, Sendable {
 }
 
 /// The embedded log: the log tables in the store directory's LMDB environment, each append one
-/// durable write transaction that touches only the log's tail, the new manifests and denials.
+/// durable write transaction that touches only the tails of the log, its manifests and denials.
 /// A cluster node's local copy is the same tables committed without fsync, under a `flusher`.
 final class LMDBLogStore: LogStore {
     let env: Environment
@@ -57,6 +65,11 @@ final class LMDBLogStore: LogStore {
     func head() throws -> LogHead {
         try env.read { txn in try Self.head(txn, tables) }
     }
+
+    /// A cluster node's copy keeps manifests by digest, as earlier versions did
+    /// (``LogTables/manifests``): following the shared log, it copies the manifests it does not
+    /// hold, which it finds by digest. Unsynced, it pays nothing for the random pages.
+    private var keepsManifestsByDigest: Bool { flusher != nil }
 
     static func head(_ txn: ReadTransaction, _ tables: LogTables) throws -> LogHead {
         try txn.withCursor(tables.log) { c in
@@ -80,8 +93,12 @@ final class LMDBLogStore: LogStore {
 
     private func write(_ group: LogGroup) throws {
         try env.write { txn in
-            for (digest, bytes) in group.manifests where try !txn.contains(tables.manifests, digest) {
-                try txn.put(tables.manifests, digest, bytes)
+            if !keepsManifestsByDigest {
+                for manifest in group.manifests { try txn.put(tables.manifestLog!, manifest.seq, manifest.bytes, flags: .append) }
+            } else {
+                for manifest in group.manifests where try !txn.contains(tables.manifests, manifest.digest) {
+                    try txn.put(tables.manifests, manifest.digest, manifest.bytes)
+                }
             }
             for record in group.records { try txn.put(tables.log, record.seq, record, flags: .append) }
             for (number, denial) in group.denials { try txn.put(tables.denials, number, denial, flags: .append) }

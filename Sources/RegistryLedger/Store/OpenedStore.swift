@@ -195,15 +195,16 @@ struct OpenedStore {
         "it was built by another version of RegistryLedger (projection format \(format), this version uses \(Ledger.projectionFormat))"
     }
 
-    /// Why a state the writable map refused is rebuilt when an earlier version wrote it (through a
-    /// plain map, its file only as long as its pages, which a writable map takes for a cut file):
-    /// read through a plain read-only map. Nil when it is of this version, or unreadable.
+    /// Why a state that would not open is rebuilt when an earlier version wrote it (through a plain
+    /// map, its file only as long as its pages, which a writable map takes for a cut file; or
+    /// without tables this version has): its recorded format, read through a plain read-only map
+    /// and its meta table alone. Nil when it is of this version, or unreadable.
     private static func earlierFormatReason(_ directory: String, _ options: Ledger.Options) -> String? {
         var readOnly = options
         readOnly.readOnly = true
-        guard let (env, tables) = try? openStateTables(directory, readOnly) else { return nil }
+        guard let env = try? Environment(path: directory, options: stateOptions(readOnly, directory: directory, fresh: false)) else { return nil }
         defer { env.close() }
-        guard let format = try? env.read({ txn in try txn.get(tables.projectionFormat) }), format < Ledger.projectionFormat else { return nil }
+        guard let format = try? StateTables.recordedFormat(env), format < Ledger.projectionFormat else { return nil }
         return anotherVersion(format)
     }
 
@@ -238,6 +239,9 @@ struct OpenedStore {
         }
         let (env, tables): (Environment, StateTables)
         do { (env, tables) = try openStateTables(directory, options) } catch {
+            if let earlier = earlierFormatReason(directory, options) {
+                throw LedgerError(.storage, "the projections of the store at \(path) must be rebuilt: \(earlier): \(rebuild)")
+            }
             throw LedgerError(.storage, "the derived state of the store at \(path) is damaged (\(error)): \(rebuild)")
         }
         let format = try env.read { txn in try txn.get(tables.projectionFormat) }

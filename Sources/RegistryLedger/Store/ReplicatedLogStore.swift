@@ -89,14 +89,16 @@ final class ReplicatedLogStore: LogStore {
         }
     }
 
-    /// The manifests the pushes among `records` name that the local log lacks, from the shared log.
-    private func missingManifests(of records: [EventRecord]) throws -> [Digest: [UInt8]] {
-        var wanted = Set<Digest>()
+    /// The manifests the pushes among `records` name that the local log lacks, from the shared log
+    /// (each under the seq of the first push in `records` naming it; the local copy keeps them by
+    /// digest).
+    private func missingManifests(of records: [EventRecord]) throws -> [LogGroup.Manifest] {
+        var wanted: [Digest: UInt64] = [:]
         for record in records {
-            if case .imagePushed(_, let digest, _, _, _) = record.event { wanted.insert(digest) }
+            if case .imagePushed(_, let digest, _, _, _) = record.event, wanted[digest] == nil { wanted[digest] = record.seq }
         }
-        let missing = try local.env.read { txn in try wanted.filter { try !txn.contains(local.tables.manifests, $0) } }
-        guard !missing.isEmpty else { return [:] }
+        let missing = try local.env.read { txn in Set(try wanted.keys.filter { try !txn.contains(local.tables.manifests, $0) }) }
+        guard !missing.isEmpty else { return [] }
         var found: [Digest: [UInt8]] = [:]
         for manifest in try shared.manifests(missing.map(\.rawBytes)) {
             let digest = Digest(rawBytes: manifest.digest)
@@ -106,6 +108,6 @@ final class ReplicatedLogStore: LogStore {
         guard found.count == missing.count else {
             throw LedgerError(.storage, "the cluster's log names manifests it does not hold: \(missing.subtracting(found.keys).map(\.description).sorted().joined(separator: ", "))")
         }
-        return found
+        return found.map { LogGroup.Manifest(seq: wanted[$0.key]!, digest: $0.key, bytes: $0.value) }.sorted { $0.seq < $1.seq }
     }
 }

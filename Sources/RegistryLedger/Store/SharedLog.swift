@@ -86,7 +86,7 @@ extension SharedLogGroup {
     /// `group` as a shared log stores it.
     init(_ group: LogGroup) {
         self.init(records: group.records.map { Record(seq: $0.seq, previousHash: $0.prevHash, hash: $0.hash, bytes: $0.encoded) },
-                  manifests: group.manifests.map { Manifest(digest: $0.key.rawBytes, bytes: $0.value) },
+                  manifests: group.manifests.map { Manifest(digest: $0.digest.rawBytes, bytes: $0.bytes) },
                   denials: group.denials.map { Denial(number: $0.number, bytes: $0.denial.encoded()) })
     }
 }
