@@ -114,10 +114,12 @@ extension Ledger {
     /// Returns how many and the seqs that fail.
     private func verifyManifestLog() throws -> (Int, [UInt64]) {
         guard let manifestLog = logTables.manifestLog else { return (0, []) }
+        // A rebuild that switches generations meanwhile only sends lookups to the events.
+        let placed = try stateEnv.read { txn in try stateTables.current(txn).manifestSeqs }
         var (count, bad) = (0, [UInt64]())
         try forEachInChunks(manifestLog) { stxn, ltxn, e, seq in
             let digest = Digest(of: e.rawValue)
-            if try stxn.get(try stateTables.current(stxn).manifestSeqs, digest) != seq {
+            if try stxn.get(placed, digest) != seq {
                 let named: Digest? = switch try? record(ltxn, seq).event {
                 case .imagePushed(_, let d, _, _, _): d
                 default: nil

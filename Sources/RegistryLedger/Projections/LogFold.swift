@@ -117,7 +117,7 @@ final class LogFold {
     /// repositories): the earlier seq is when it became known. `parts[0]` keeps them all.
     private func mergeAcrossHalves() {
         parts[0].mergeOrganizations(parts[1].takeOrganizations())
-        parts[0].mergeManifestSeqs(parts[1].takeManifestSeqs())
+        parts[0].mergeManifestNotes(parts[1].takeManifestNotes())
     }
 }
 
@@ -211,7 +211,7 @@ extension LogFold {
                 try sink.row(table, key: key, value: BigEndianU64.encode(seq))
             }
         case .manifestSeqs:
-            for (digest, seq) in parts[0].manifestSeqs.sorted(by: { $0.key < $1.key }) {
+            for (digest, seq) in parts[0].manifestSeqRows() {
                 try sink.row(table, key: DigestKey.encode(digest), value: BigEndianU64.encode(seq))
             }
         case .counters:

@@ -72,8 +72,10 @@ final class MemoryProjections: HistoryStore {
     private var nextAssigned = 0
     /// ``OrganizationKey`` bytes → the seq it became known.
     private(set) var organizations: [[UInt8]: UInt64] = [:]
-    /// digest → the seq of the first event naming it (``ProjectionStore/noteManifest(_:seq:)``).
-    private(set) var manifestSeqs: [Digest: UInt64] = [:]
+    /// Every (digest, seq) ``ProjectionStore/noteManifest(_:seq:)`` heard, in the order it heard
+    /// them: the earliest seq of each digest is its row. Appending costs a fold far less than a
+    /// dictionary of a million digests, and the rows need sorting anyway.
+    private(set) var manifestNotes: [(digest: Digest, seq: UInt64)] = []
     private(set) var policies: [PolicyScope: [UInt64: Policy]] = [:]
     private(set) var policyIndex: [String: (scope: PolicyScope, seq: UInt64)] = [:]
     private(set) var policyPatterns: [PatternKey: String] = [:]
@@ -91,7 +93,7 @@ final class MemoryProjections: HistoryStore {
     /// small allocations after a large log, freed on the calling thread.
     func removeAll() {
         (known, contents, organizations, policies, policyIndex, policyPatterns) = ([:], [:], [:], [:], [:], [:])
-        manifestSeqs = [:]
+        manifestNotes = []
         (histories, organizationVersions, contentVersions) = ([:], [:], [:])
         (lastKnown, lastContents, lastHistory) = (nil, nil, nil)
         (assignedRepositoryIds, nextAssigned) = ([], 0)
@@ -162,19 +164,25 @@ final class MemoryProjections: HistoryStore {
 
     // MARK: manifests
 
-    func noteManifest(_ digest: Digest, seq: UInt64) {
-        if manifestSeqs[digest] == nil { manifestSeqs[digest] = seq }
-    }
+    func noteManifest(_ digest: Digest, seq: UInt64) { manifestNotes.append((digest, seq)) }
 
     /// Hands over the manifests noted here, leaving none.
-    func takeManifestSeqs() -> [Digest: UInt64] {
-        defer { manifestSeqs = [:] }
-        return manifestSeqs
+    func takeManifestNotes() -> [(digest: Digest, seq: UInt64)] {
+        defer { manifestNotes = [] }
+        return manifestNotes
     }
 
-    /// Adds manifests another half noted: each is the earlier of the two seqs'.
-    func mergeManifestSeqs(_ other: [Digest: UInt64]) {
-        manifestSeqs.merge(other, uniquingKeysWith: min)
+    /// Adds manifests another half noted.
+    func mergeManifestNotes(_ other: [(digest: Digest, seq: UInt64)]) { manifestNotes += other }
+
+    /// Each noted digest with the earliest seq noted for it, in key order (sorts the notes).
+    func manifestSeqRows() -> [(digest: Digest, seq: UInt64)] {
+        // The first word decides almost every comparison (digests are uniform).
+        manifestNotes.sort { a, b in a.digest.w0 != b.digest.w0 ? a.digest.w0 < b.digest.w0 : (a.digest, a.seq) < (b.digest, b.seq) }
+        var rows: [(digest: Digest, seq: UInt64)] = []
+        rows.reserveCapacity(manifestNotes.count)
+        for note in manifestNotes where rows.last?.digest != note.digest { rows.append(note) }
+        return rows
     }
 
     // MARK: images and tags
