@@ -4,9 +4,10 @@ import Testing
 
 @Suite struct WriterLockTests {
     /// Another open file description of `DIR/writer.lock` holding the lock, as a child being
-    /// spawned holds the parent's until it execs.
+    /// spawned holds the parent's until it execs. Closed on exec: otherwise a process another
+    /// suite spawns meanwhile inherits it and holds the lock for as long as it runs.
     func holdLock(_ directory: String) -> Int32 {
-        let fd = open(directory + "/writer.lock", O_RDWR | O_CREAT, 0o600)
+        let fd = open(directory + "/writer.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #expect(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
         return fd
     }
