@@ -21,6 +21,34 @@ import Testing
         #expect(try target.verify().isValid)
     }
 
+    @Test func anImportPlacesEachManifestAtItsFirstPushAndRefusesOneItDoesNotCarry() async throws {
+        let (source, _) = try makeLedger()
+        let r = repo("acme/web")
+        _ = try await source.createRepository(r, context: alice)
+        for i in 0..<3 { _ = try await source.putImage(r, manifest: manifest(i), tag: tag("v\(i)"), context: alice) }
+        _ = try await source.putImage(repo("acme/web"), manifest: manifest(0), tag: tag("again"), context: alice)  // a tag move: no push
+        let records = try source.events()
+        // Without the second manifest: refused naming its push, and nothing imported.
+        let (target, _) = try makeLedger()
+        let missing = manifest(1).digest
+        let error = await expectError(.invalidParameter) {
+            try await target.append(imported: records, manifests: [manifest(0).bytes, manifest(2).bytes])
+        }
+        #expect(error?.message.contains("names manifest \(missing), which the import does not carry") == true)
+        #expect(try target.headSeq() == 0 && target.manifest(manifest(0).digest) == nil)
+        // Whole: each manifest in the log's tail under the seq of its push, as in the source.
+        try await target.append(imported: records, manifests: (0..<3).map { manifest($0).bytes })
+        let placed = { (ledger: Ledger) in
+            try ledger.logEnv.read { txn in
+                var out: [UInt64] = []
+                try txn.forEach(ledger.logTables.manifestLog!) { e in out.append(try e.key()); return true }
+                return out
+            }
+        }
+        #expect(try placed(target) == placed(source) && placed(target).count == 3)
+        for i in 0..<3 { #expect(try target.manifest(manifest(i).digest) == manifest(i).bytes) }
+    }
+
     @Test func lineCarriesTheContractFields() async throws {
         let (ledger, _) = try makeLedger()
         _ = try await ledger.createRepository(repo("acme/web"), context: alice)

@@ -31,9 +31,11 @@ struct Changes {
     /// Emits `event`, an `image.pushed` naming `manifest`, and keeps the manifest for the log
     /// when no event before it named it: the log holds each manifest once, under that event's seq.
     mutating func emit(_ event: Event, naming manifest: Manifest) throws {
-        let isNew = try view.manifestSeq(manifest.digest) == nil
         try emit(event)
-        if isNew { manifests.append(LogGroup.Manifest(seq: head.seq, digest: manifest.digest, bytes: manifest.bytes)) }
+        // Applying the event noted the manifest under its seq unless an earlier event had.
+        if try view.manifestSeq(manifest.digest) == head.seq {
+            manifests.append(LogGroup.Manifest(seq: head.seq, digest: manifest.digest, bytes: manifest.bytes))
+        }
     }
 
     /// Records a refusal for the denial log and returns the error to throw or report.

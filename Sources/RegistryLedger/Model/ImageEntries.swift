@@ -46,7 +46,7 @@ public struct ImageEntries: RandomAccessCollection, Sendable {
         }
         bytes = Array(unsafeUninitializedCapacity: total) { bytes, initialized in
             var at = bytes.baseAddress!
-            for tail in tails where tail.count > 0 {
+            for tail in tails {
                 UnsafeMutableRawPointer(at).copyMemory(from: tail.baseAddress!, byteCount: tail.count)
                 at += tail.count
             }
