@@ -56,7 +56,8 @@ struct LMDBProjections: HistoryStore {
     }
 
     func noteManifest(_ digest: Digest, seq: UInt64) throws {
-        if try !txn.contains(dbs.manifestSeqs, digest) { try txn.put(dbs.manifestSeqs, digest, seq) }
+        // One descent of the B-tree: an earlier seq already there stays.
+        do { try txn.put(dbs.manifestSeqs, digest, seq, flags: .noOverwrite) } catch LMDBError.keyExists {}
     }
 
     private func deleteAll<K, V>(_ table: Table<K, V>, prefix: [UInt8]) throws {
