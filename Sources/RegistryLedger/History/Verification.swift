@@ -36,8 +36,7 @@ extension Ledger {
                     handoff.put(.storedDigest(try StateDigest.compute(stxn, try stateTables.current(stxn))))
                 }
                 let (count, bad) = try verifyManifests()
-                let (countBySeq, badSeqs) = try verifyManifestLog()
-                handoff.put(.manifests(count: count + countBySeq, bad: bad, badSeqs: badSeqs))
+                handoff.put(.manifests(count: count, bad: bad))
             } catch {
                 handoff.put(.failed(error))
             }
@@ -46,10 +45,13 @@ extension Ledger {
             var problems: [String] = []
             var firstBad: UInt64?
             var verified: UInt64 = 0
-            // The log folds in memory as rebuild folds it.
+            // The log folds in memory as rebuild folds it; the manifests kept at its tail are
+            // checked against the events as they are read.
             var replayed: StateDigest?
+            let tailManifests = logTables.manifestLog.map(ManifestCheck.init)
             do {
-                let fold = try LogFold.fold(logEnv, logTables.log, through: head, applying: applied, chunk: min(chunkSize, 8192)) { seq in
+                let fold = try LogFold.fold(logEnv, logTables.log, through: head, applying: applied, chunk: min(chunkSize, 8192),
+                                            checking: tailManifests) { seq in
                     if seq / chunkSize > verified / chunkSize || seq == head { progress?(seq, head) }
                     verified = seq
                 }
@@ -60,7 +62,7 @@ extension Ledger {
                 problems.append(corruption.description)
             }
             guard case .storedDigest(let storedDigest) = try BackgroundCheck.next(handoff),
-                  case .manifests(let manifests, let badDigests, let badSeqs) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
+                  case .manifests(let manifests, let badDigests) = try BackgroundCheck.next(handoff) else { throw BackgroundCheck.outOfOrder }
             if let replayed, replayed != storedDigest {
                 let tables = replayed.tablesDiffering(from: storedDigest).map { "\($0)" }.joined(separator: ", ")
                 problems.append("the store's projections (digest \(storedDigest.hex.prefix(16))…) differ from a replay of the log (\(replayed.hex.prefix(16))…) "
@@ -71,11 +73,11 @@ extension Ledger {
                 if let seq { firstBad = min(firstBad ?? seq, seq) }
                 problems.append("manifest \(digest) no longer hashes to its digest" + (seq.map { " (pushed at seq \($0))" } ?? ""))
             }
-            for seq in badSeqs {
+            for seq in tailManifests?.badSeqs ?? [] {
                 firstBad = min(firstBad ?? seq, seq)
                 problems.append("the manifest stored at seq \(seq) does not hash to the digest the event there names")
             }
-            return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests,
+            return VerificationReport(headSeq: head, eventsVerified: verified, manifestsVerified: manifests + (tailManifests?.checked ?? 0),
                                       storedDigest: storedDigest.hex, replayedDigest: replayed?.hex, firstBadSeq: firstBad, problems: problems)
         })
     }
@@ -84,7 +86,7 @@ extension Ledger {
     private enum BackgroundCheck {
         case point(head: UInt64, applied: UInt64)
         case storedDigest(StateDigest)
-        case manifests(count: Int, bad: [Digest], badSeqs: [UInt64])
+        case manifests(count: Int, bad: [Digest])
         case failed(any Error)
 
         static let outOfOrder = LedgerError(.storage, "verification's checking thread answered out of order")
@@ -98,60 +100,28 @@ extension Ledger {
     }
 
     /// Checks every manifest stored by digest (``LogTables/manifests``): returns how many and the
-    /// digests that fail.
+    /// digests that fail. Reads 10,000 at a time, each in its own read transaction, so that no old
+    /// pages are held for long.
     private func verifyManifests() throws -> (Int, [Digest]) {
         var (count, bad) = (0, [Digest]())
-        try forEachInChunks(logTables.manifests) { _, _, e, digest in
-            if Digest(of: e.rawValue) != digest { bad.append(digest) }
-            count += 1
-        }
-        return (count, bad)
-    }
-
-    /// Checks every manifest stored under a seq (``LogTables/manifestLog``): it must hash to the
-    /// digest the derived state places at that seq, or (past what the state reflects, or where
-    /// the state is wrong, which the replay reports) to the digest the event at that seq names.
-    /// Returns how many and the seqs that fail.
-    private func verifyManifestLog() throws -> (Int, [UInt64]) {
-        guard let manifestLog = logTables.manifestLog else { return (0, []) }
-        // A rebuild that switches generations meanwhile only sends lookups to the events.
-        let placed = try stateEnv.read { txn in try stateTables.current(txn).manifestSeqs }
-        var (count, bad) = (0, [UInt64]())
-        try forEachInChunks(manifestLog) { stxn, ltxn, e, seq in
-            let digest = Digest(of: e.rawValue)
-            if try stxn.get(placed, digest) != seq {
-                let named: Digest? = switch try? record(ltxn, seq).event {
-                case .imagePushed(_, let d, _, _, _): d
-                default: nil
-                }
-                if named != digest { bad.append(seq) }
-            }
-            count += 1
-        }
-        return (count, bad)
-    }
-
-    /// Hands `body` every row of log table `table` with its key, `chunk` rows per pair of read
-    /// transactions (state and log), so that no old pages are held for long.
-    private func forEachInChunks<K, V>(_ table: Table<K, V>, chunk: Int = 10_000,
-                                       _ body: (_ state: ReadTransaction, _ log: ReadTransaction, Table<K, V>.Entry, K.Item) throws -> Void) throws {
-        var resume: K.Item?
+        var resume: Digest?
         repeat {
-            resume = try readBoth { stxn, ltxn -> K.Item? in
-                try ltxn.withCursor(table) { c in
+            resume = try logEnv.read { txn -> Digest? in
+                try txn.withCursor(logTables.manifests) { c in
                     var entry = try resume.map { try c.seek(atOrAfter: $0) } ?? c.first()
                     var n = 0
                     while let e = entry {
-                        let key = try e.key()
-                        if n == chunk { return key }
-                        try body(stxn, ltxn, e, key)
-                        n += 1
+                        let digest = try e.key()
+                        if n == 10_000 { return digest }
+                        if Digest(of: e.rawValue) != digest { bad.append(digest) }
+                        (count, n) = (count + 1, n + 1)
                         entry = try c.next()
                     }
                     return nil
                 }
             }
         } while resume != nil
+        return (count, bad)
     }
 
     /// The first `image.pushed` event naming `digest` (a scan: only run when something is wrong).

@@ -28,13 +28,13 @@ final class LogFold {
 
     /// Reads, verifies and folds the log through `head`, applying the records through
     /// `applying` (verification walks the whole chain but compares the state at the seq the
-    /// stored state reflects). `progress` hears the last seq folded every `chunk` records, on
-    /// the caller's thread.
+    /// stored state reflects), and with `manifests` checks the manifests stored at the seqs read.
+    /// `progress` hears the last seq folded every `chunk` records, on the caller's thread.
     ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify, or the error of a
     ///   record that does not apply (a log that contradicts itself).
     static func fold(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, applying: UInt64? = nil,
-                     chunk: UInt64 = 4096, progress: (UInt64) -> Void = { _ in }) throws -> LogFold {
+                     chunk: UInt64 = 4096, checking manifests: ManifestCheck? = nil, progress: (UInt64) -> Void = { _ in }) throws -> LogFold {
         let fold = LogFold()
         let applyThrough = min(applying ?? head, head)
         // Until `pipeline` returns, the dispatching thread alone uses `parts[0]` and
@@ -48,7 +48,7 @@ final class LogFold {
             var ids: [UInt64] = []
             var last: UInt64 = 0
             do {
-                try LogReplay.forEachChunkConcurrently(env, log, through: head, chunk: chunk) { chunk in
+                try LogReplay.forEachChunkConcurrently(env, log, through: head, chunk: chunk, checking: manifests) { chunk in
                     (records, positions, ids) = (chunk, [], [])
                     for i in chunk.indices where chunk[i].seq <= applyThrough {
                         let half = fold.half(of: chunk[i].event)

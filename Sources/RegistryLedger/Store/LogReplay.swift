@@ -72,10 +72,12 @@ extension LogReplay {
     /// `body` (the last chunk then ends before it). Returns once the reader has stopped, also on
     /// error.
     ///
+    /// With `manifests`, the reader also checks the manifests stored at each chunk's seqs.
+    ///
     /// - Throws: ``LogCorruption`` naming the first seq that does not verify or is missing, or
     ///   what `body` throws.
     static func forEachChunkConcurrently(_ env: Environment, _ log: Table<BigEndianU64, StoredRecord>, through head: UInt64, chunk: UInt64 = 4096,
-                                         _ body: ([EventRecord]) throws -> Void) throws {
+                                         checking manifests: ManifestCheck? = nil, _ body: ([EventRecord]) throws -> Void) throws {
         try Handoff<ReplayChunk>.pipeline(name: "regledger-replay-reader", produce: { handoff in
             let cache = DecodingCache()
             var from: UInt64 = 1
@@ -84,7 +86,12 @@ extension LogReplay {
                 var records: [EventRecord] = []
                 records.reserveCapacity(Int(through - from + 1))
                 do {
-                    try env.read { txn in try forEach(txn, log, from: from, through: through, forReplay: true, cache: cache) { records.append($0) } }
+                    try env.read { txn in
+                        // The manifests of the records that verified are checked also when one does not.
+                        let walked = Result { try forEach(txn, log, from: from, through: through, forReplay: true, cache: cache) { records.append($0) } }
+                        try manifests?.check(txn, records)
+                        try walked.get()
+                    }
                     guard records.last?.seq == through else { throw corrupt((records.last?.seq ?? from - 1) + 1, "the record is missing") }
                 } catch {
                     if !records.isEmpty { handoff.put(.records(records)) }
