@@ -53,6 +53,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before any request task is made: handlers then run on the thread that read the request.
+        let onEventLoops = RegistryHTTPServer.runTasksOnEventLoops()
         try Ledger.refuseIncompleteImport(at: data)  // before a config file is created in it
         let (serverConfig, configPath, created) = try loadConfig()
         LoggingSystem.bootstrap { label in
@@ -61,6 +63,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "regledger")
+        if !onEventLoops { logger.warning("request handlers run on Swift's concurrency pool: another executor hook was installed first") }
         let metrics = ServerMetrics()
         var options = Ledger.Options()
         options.defaultRegistryId = serverConfig.registryId

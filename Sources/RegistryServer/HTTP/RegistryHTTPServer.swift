@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import RegistryAPI
 import RegistryLedger
 
@@ -52,6 +53,15 @@ public struct RegistryHTTPServer: Sendable {
         quay = QuayService(ledger: ledger, tokens: config.tokens, logger: logger)
         oci = OCIService(ledger: ledger, credentials: config.credentials, blobs: blobs, logger: logger)
         sigv4 = SigV4Verifier(credentials: config.credentials, region: config.region)
+    }
+
+    /// Makes the server's event loops Swift Concurrency's global executor, so that a request's
+    /// handler runs on the thread that read it instead of hopping to the concurrency pool and
+    /// back (a context switch each way). Call once, first thing, in a process that serves.
+    /// - Returns: whether the event loops took over (false when another executor hook was set).
+    @discardableResult
+    public static func runTasksOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
     /// Serves until SIGTERM or SIGINT; `onListening` gets the bound port (useful with port 0).
