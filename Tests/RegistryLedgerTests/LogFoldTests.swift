@@ -6,11 +6,11 @@ import Testing
     static let names = ["acme/a", "acme/b", "acme/c", "acme/d", "other/e", "other/f", "other/g", "x/h", "x/i", "solo", "lone", "single"]
 
     @Test func theHalvesNamesFallIntoAreFixedAndBothUsed() {
-        let halves = Self.names.map { LogFold.half(ofName: $0) }
+        let halves = Self.names.map { ApplyOrder.half(ofName: $0) }
         #expect(Set(halves) == [0, 1])
         // An organization whose repositories lie in both halves: both note it.
-        #expect(Set(Self.names.filter { $0.hasPrefix("acme/") }.map { LogFold.half(ofName: $0) }) == [0, 1])
-        #expect(halves == Self.names.map { LogFold.half(ofName: $0) })
+        #expect(Set(Self.names.filter { $0.hasPrefix("acme/") }.map { ApplyOrder.half(ofName: $0) }) == [0, 1])
+        #expect(halves == Self.names.map { ApplyOrder.half(ofName: $0) })
     }
 
     @Test func aFoldOnTwoThreadsYieldsTheStoresOwnProjectionsByteForByte() async throws {
@@ -41,6 +41,48 @@ import Testing
         #expect(heard.last == head && heard == heard.sorted() && heard.count == Int((head + 6) / 7))
         fold.free()
         #expect(fold.parts.allSatisfy { $0.repositories.isEmpty && $0.contents.isEmpty && $0.histories.isEmpty && $0.contentVersions.isEmpty })
+    }
+
+    @Test func applyingEachNamesRecordsTogetherKeepsLogOrderWithinANameAndAroundRecordsThatApplyInPlace() {
+        let (a, b, c, here) = (UInt64(7), UInt64(3), UInt64(9), ApplyOrder.inPlace)
+        var entries = [(a, 0), (b, 1), (a, 2), (c, 3), (b, 4), (here, 5), (c, 6), (a, 7), (c, 8), (here, 9), (b, 10)]
+            .map { ApplyOrder.Entry(group: $0.0, position: Int32($0.1)) }
+        #expect(ApplyOrder.grouped(&entries) == [1, 4, 0, 2, 3, 5, 7, 6, 8, 9, 10])
+        var none: [ApplyOrder.Entry] = []
+        #expect(ApplyOrder.grouped(&none).isEmpty)
+    }
+
+    @Test func recordsThatTouchWhatNamesShareApplyInPlaceOthersByTheirName() throws {
+        let ref = repo("acme/a")
+        let created = ApplyOrder.place(.repositoryCreated(ref, .default))
+        let pushed = ApplyOrder.place(.imagePushed(ref, digest: manifest(1).digest, mediaType: "m", size: nil))
+        let policy = ApplyOrder.place(.policyCreated(.organization(.defaultId, "acme"), Policy(uuid: "u", tagPattern: "v", tagPatternMatches: true)))
+        #expect(created.group == ApplyOrder.inPlace && policy.group == ApplyOrder.inPlace)
+        #expect(pushed.group != ApplyOrder.inPlace && pushed.half == created.half && pushed.half == ApplyOrder.half(ofName: "acme/a"))
+    }
+
+    @Test func aFoldOfInterleavedRepositoriesYieldsTheStoresProjectionsWhateverTheChunk() async throws {
+        let (ledger, _) = try makeLedger()
+        defer { ledger.close() }
+        let refs = Self.names.prefix(6).map(repo)
+        for ref in refs { _ = try await ledger.createRepository(ref, context: admin) }
+        // Pushes to every repository in turn, tags moving between images, as a busy log has them;
+        // a policy that flags tags (which then refuses moving them), a deletion and a creation amid them.
+        for k in 0..<40 {
+            for (i, ref) in refs.enumerated() where !(k >= 20 && k < 30 && i == 1) {
+                let pushed = try? await ledger.putImage(ref, manifest: manifest(1_000 * i + k), tag: tag("t\(k % 7)"), context: alice)
+                #expect(pushed != nil || (k > 10 && k % 7 <= 2 && ref.name.namespace == "acme"))
+            }
+            if k == 10 { _ = try await ledger.createPolicy(.organization(.defaultId, "acme"), tagPattern: "t[0-2]", context: admin) }
+            if k == 20 { _ = try await ledger.deleteRepository(refs[1], force: true, context: admin) }
+            if k == 29 { _ = try await ledger.createRepository(refs[1], context: admin) }
+        }
+        let head = try ledger.headSeq()
+        for chunk: UInt64 in [3, 64, 4096] {
+            let fold = try LogFold.fold(ledger.logEnv, ledger.logTables.log, through: head, chunk: chunk)
+            #expect(try fold.stateDigest().hex == ledger.stateDigest(), "chunks of \(chunk)")
+            fold.free()
+        }
     }
 
     @Test func foldingOnlyAPrefixYieldsTheStateAtItsEnd() async throws {

@@ -47,21 +47,25 @@ final class LogFold {
             var positions: [Int32] = []
             var ids: [UInt64] = []
             var last: UInt64 = 0
+            var halves: [[ApplyOrder.Entry]] = [[], []]
             do {
                 try LogReplay.forEachChunkConcurrently(env, log, through: head, chunk: chunk, checking: manifests) { chunk in
-                    (records, positions, ids) = (chunk, [], [])
+                    (records, ids) = (chunk, [])
                     for i in chunk.indices where chunk[i].seq <= applyThrough {
-                        let half = fold.half(of: chunk[i].event)
+                        let (half, group) = ApplyOrder.place(chunk[i].event)
                         if case .repositoryCreated = chunk[i].event {
                             fold.lastRepositoryId += 1
                             if half == 0 { fold.parts[0].assignRepositoryIds([fold.lastRepositoryId]) } else { ids.append(fold.lastRepositoryId) }
                         }
-                        if half == 0 { try first.apply(chunk[i]) } else { positions.append(Int32(i)) }
+                        halves[half].append(ApplyOrder.Entry(group: group, position: Int32(i)))
                         last = chunk[i].seq
                     }
                     last = chunk.last?.seq ?? last
+                    positions = ApplyOrder.grouped(&halves[1])
                     handoff.put(.records(records, positions: positions, repositoryIds: ids, through: last))
                     (records, positions, ids) = ([], [], [])
+                    for position in ApplyOrder.grouped(&halves[0]) { try first.apply(chunk[Int(position)]) }
+                    halves = [[], []]
                     if handoff.isCancelled { throw CancellationError() }
                 }
             } catch {
@@ -95,23 +99,6 @@ final class LogFold {
         })
     }
 
-    /// The half an event applies to: its repository's, else its organization's.
-    private func half(of event: Event) -> Int {
-        if let ref = event.repository { return Self.half(ofName: ref.name.value) }
-        if let (_, org) = event.organization { return Self.half(ofName: org) }
-        return 0
-    }
-
-    /// The half a name belongs to: a bit of its FNV-1a hash, mixed (MurmurHash3's finalizer
-    /// step), the same in every process.
-    static func half(ofName name: String) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        hash ^= hash >> 33
-        hash &*= 0xff51_afd7_ed55_8ccd
-        hash ^= hash >> 33
-        return Int(hash & 1)
-    }
 
     /// Both halves may have noted an organization or a manifest (each from its own
     /// repositories): the earlier seq is when it became known. `parts[0]` keeps them all.
