@@ -123,8 +123,8 @@ extension LogFold {
     func stateDigest() throws -> StateDigest { try digest(storingInto: nil) }
 
     /// Which of the two row-producing threads makes a table's rows: about half the work each (the
-    /// repositories' images and listing on one; their tags, the temporal index and the history
-    /// indexes on the other).
+    /// repositories' images and listing, which share their order, and the manifests' seqs on one;
+    /// their tags, the temporal index and the history indexes on the other).
     private static func producer(of table: TableName) -> Int {
         switch table {
         case .tags, .contentVersions, .tagEvents, .repoEvents, .repoVersions: 1
@@ -199,7 +199,7 @@ extension LogFold {
             }
         case .manifestSeqs:
             for (digest, seq) in parts[0].manifestSeqRows() {
-                try sink.row(table, key: DigestKey.encode(digest), value: BigEndianU64.encode(seq))
+                try sink.row(table, key: { DigestKey.encode(digest, into: &$0) }, value: { $0.u64(seq) })
             }
         case .counters:
             if lastRepositoryId > 0 { try sink.row(table, key: UTF8Text.encode(ProjectionTables.nextRepoIdName), value: BigEndianU64.encode(lastRepositoryId)) }

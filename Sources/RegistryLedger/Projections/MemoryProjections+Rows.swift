@@ -53,7 +53,7 @@ struct ChunkingRowSink: RowSink {
         chunk.u32(0)
         body(&chunk)
         let count = UInt32(chunk.bytes.count - start - 4).bigEndian
-        withUnsafeBytes(of: count) { chunk.bytes.replaceSubrange(start..<start + 4, with: $0) }
+        chunk.bytes.withUnsafeMutableBytes { $0.storeBytes(of: count, toByteOffset: start, as: UInt32.self) }
     }
 
     private mutating func handOn() {
@@ -94,7 +94,7 @@ extension MemoryProjections {
         guard let c = contents[repoId] else { return }
         // Dictionary positions in key order: sorting positions moves no records (and their arrays).
         var sortedImages: LazyMapCollection<[Dictionary<Digest, ImageRecord>.Index], (key: Digest, value: ImageRecord)> {
-            Self.keyOrder(c.images).lazy.map { c.images[$0] }
+            c.imagesInKeyOrder.lazy.map { c.images[$0] }
         }
         switch table {
         case .images:

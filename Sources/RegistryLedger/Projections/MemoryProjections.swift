@@ -17,6 +17,9 @@ final class MemoryProjections: HistoryStore {
         var blobs: [Digest: BlobRecord] = [:]
         /// subject → the images that refer to it.
         var referrers: [Digest: Set<Digest>] = [:]
+        /// The images' positions in key order, sorted once when rows are made: the images and
+        /// the listing tables both walk them, on the same row-making thread (``LogFold``).
+        lazy var imagesInKeyOrder = MemoryProjections.keyOrder(images)
     }
 
     struct PatternKey: Hashable {

@@ -172,6 +172,7 @@ struct StateTables: Sendable {
 /// digest(32): a content-addressed manifest.
 enum DigestKey: TableCodec {
     static func encode(_ digest: Digest) -> [UInt8] { digest.rawBytes }
+    static func encode(_ digest: Digest, into w: inout BinaryWriter) { w.digest(digest) }
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodingError) -> Digest {
         guard bytes.count == 32 else { throw DecodingError(reason: "a digest of \(bytes.count) bytes") }
         return Digest(rawPointer: bytes)
