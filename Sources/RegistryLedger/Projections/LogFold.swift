@@ -212,8 +212,11 @@ extension LogFold {
             }
         case .tagEvents:
             for h in sortedHistories() {
-                for (tag, seqs) in h.tagSeqs.sorted(by: { $0.key < $1.key }) {
-                    for seq in seqs { try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((h.id, tag), seq), into: &$0) }, value: { _ in }) }
+                // A stable sort by tag keeps each tag's seqs in order; a row indexed twice is one row.
+                var last: (tag: String, seq: UInt64)?
+                for (tag, seq) in h.tagEvents.sorted(by: { $0.tag < $1.tag }) where last.map({ $0.tag != tag || $0.seq != seq }) ?? true {
+                    try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((h.id, tag), seq), into: &$0) }, value: { _ in })
+                    last = (tag, seq)
                 }
             }
         case .repoHistory:

@@ -32,7 +32,9 @@ final class MemoryProjections: HistoryStore {
         /// The history id (16 bytes).
         let id: [UInt8]
         var seqs: [UInt64] = []
-        var tagSeqs: [String: [UInt64]] = [:]
+        /// Every (tag, seq) indexed, in the order indexed (seq order): ordered by tag only when
+        /// rows are made, which costs a fold far less than a dictionary of tags.
+        var tagEvents: [(tag: String, seq: UInt64)] = []
         var repositoryKey: [UInt8]?
         /// (seq, encoded record or empty) in seq order.
         var versions: [(seq: UInt64, value: [UInt8])] = []
@@ -286,7 +288,7 @@ final class MemoryProjections: HistoryStore {
 
     // An index row put twice is one row in LMDB: a seq is added once.
     func indexRepositoryEvent(historyId: [UInt8], seq: UInt64) { history(historyId).seqs.appendOnce(seq) }
-    func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) { history(historyId).tagSeqs[tag, default: []].appendOnce(seq) }
+    func indexTagEvent(historyId: [UInt8], tag: String, seq: UInt64) { history(historyId).tagEvents.append((tag, seq)) }
 
     func noteRepository(historyId: [UInt8], _ ref: RepositoryRef) { history(historyId).repositoryKey = RepositoryKey.encode(ref) }
 
