@@ -121,15 +121,26 @@ public final class BlobStore: Sendable {
         guard computed == expected else {
             throw .digestInvalid("the uploaded content has digest \(computed), not \(expected)")
         }
-        // Modified now, so that gc's grace period counts from the blob's arrival.
-        _ = futimens(session.fd, nil)
-        guard fsync(session.fd) == 0 else { throw .io("syncing the upload", errno) }
-        let destination = path(of: expected)
-        let shard = (destination as NSString).deletingLastPathComponent
-        if mkdir(shard, 0o755) != 0, errno != EEXIST { throw .io("creating \(shard)", errno) }
-        guard rename(temporaryPath(id), destination) == 0 else { throw .io("moving the blob into place", errno) }
-        Self.syncDirectory(shard)
+        let (fd, from, destination) = (session.fd, temporaryPath(id), path(of: expected))
+        try await Self.waitingOnDisk { () throws(BlobStoreError) in
+            // Modified now, so that gc's grace period counts from the blob's arrival.
+            _ = futimens(fd, nil)
+            guard fsync(fd) == 0 else { throw .io("syncing the upload", errno) }
+            let shard = (destination as NSString).deletingLastPathComponent
+            if mkdir(shard, 0o755) != 0, errno != EEXIST { throw .io("creating \(shard)", errno) }
+            guard rename(from, destination) == 0 else { throw .io("moving the blob into place", errno) }
+            Self.syncDirectory(shard)
+        }
         return session.offset
+    }
+
+    /// Runs `work`, which waits for the disk (fsync), on a thread of Dispatch's pool: the caller's
+    /// thread may be a server's event loop, which other connections share.
+    private static func waitingOnDisk(_ work: @escaping @Sendable () throws(BlobStoreError) -> Void) async throws(BlobStoreError) {
+        let result = await withCheckedContinuation { (done: CheckedContinuation<Result<Void, BlobStoreError>, Never>) in
+            DispatchQueue.global(qos: .utility).async { done.resume(returning: Result { () throws(BlobStoreError) in try work() }) }
+        }
+        try result.get()
     }
 
     /// Cancels session `id` of `repository`; false when there is no such session.
