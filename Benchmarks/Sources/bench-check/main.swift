@@ -75,10 +75,12 @@ func push(_ ledger: Ledger, count: Int, writers: Int, offset: Int = 0) async thr
     return Double(count) / ((ContinuousClock.now - start) / .seconds(1))
 }
 
-/// A copy of a fixture to change (rebuild, recovery), removed by `done`.
+/// A copy of a fixture to change (rebuild, recovery), removed by `done`. Written back to the disk
+/// before it is used: a rebuild's durable commit would otherwise also write the copy's dirty pages.
 func copy(_ fixture: String) throws -> (path: String, done: () -> Void) {
     let path = NSTemporaryDirectory() + "regledger-bench-check-\(UUID().uuidString)"
     try FileManager.default.copyItem(atPath: fixture, toPath: path)
+    sync()
     return (path, { try? FileManager.default.removeItem(atPath: path) })
 }
 
