@@ -104,3 +104,12 @@ import Testing
         #expect(merged[0].at.scope == b)
     }
 }
+
+@Suite struct TagOrderTests {
+    @Test func tagsSortAsTheirStringsDoWhateverTheirLength() {
+        let tags = ["t1", "t10", "t2", "latest", "latest2", "release-2024-01", "release-2024-02", "release-", "release",
+                    "a", "A", "Z9", "_x", "v1.0.0-rc.1", "v1.0.0", "v1.0.0-rc.10", "12345678", "123456789", "1234567", "0"]
+        #expect(tags.map { TagOrder(tag: $0) }.sorted().map(\.tag) == tags.sorted())
+        #expect(TagOrder(tag: "abc") == TagOrder(tag: "abc") && !(TagOrder(tag: "abc") < TagOrder(tag: "abc")))
+    }
+}

@@ -214,7 +214,9 @@ extension LogFold {
             for h in sortedHistories() {
                 // A stable sort by tag keeps each tag's seqs in order; a row indexed twice is one row.
                 var last: (tag: String, seq: UInt64)?
-                for (tag, seq) in h.tagEvents.sorted(by: { $0.tag < $1.tag }) where last.map({ $0.tag != tag || $0.seq != seq }) ?? true {
+                let byTag = h.tagEvents.map { (order: TagOrder(tag: $0.tag), seq: $0.seq) }.sorted { $0.order < $1.order }
+                for (order, seq) in byTag where last.map({ $0.tag != order.tag || $0.seq != seq }) ?? true {
+                    let tag = order.tag
                     try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((h.id, tag), seq), into: &$0) }, value: { _ in })
                     last = (tag, seq)
                 }

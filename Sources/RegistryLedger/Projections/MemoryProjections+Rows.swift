@@ -102,7 +102,7 @@ extension MemoryProjections {
                 try sink.row(table, key: { ImageKey.encode((repoId, digest), into: &$0) }, value: { record.encode(into: &$0) })
             }
         case .tags:
-            for position in Self.keyOrder(c.tags) {
+            for position in Self.tagOrder(c.tags) {
                 let (tag, record) = c.tags[position]
                 try sink.row(table, key: { TagKey.encode((repoId, tag), into: &$0) }, value: { record.encode(into: &$0) })
             }
@@ -131,6 +131,11 @@ extension MemoryProjections {
         zip(dictionary.keys, dictionary.indices).sorted { $0.0 < $1.0 }.map(\.1)
     }
 
+    /// ``keyOrder(_:)`` for tags, which ``TagOrder`` sorts with few string comparisons.
+    static func tagOrder<Value>(_ tags: [String: Value]) -> [Dictionary<String, Value>.Index] {
+        zip(tags.keys, tags.indices).map { (TagOrder(tag: $0), $1) }.sorted { $0.0 < $1.0 }.map(\.1)
+    }
+
     func sortedPolicies(_ scope: PolicyScope) -> [(seq: UInt64, policy: Policy)] {
         (policies[scope] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
@@ -148,4 +153,20 @@ extension MemoryProjections {
             return (PolicyPatternKey.encode(.init(entry.key.scope, pattern: entry.key.pattern)), entry.value)
         }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
     }
+}
+
+/// A tag as a sort key. Tags are ASCII (validated when decoded), so their `String` order is
+/// their bytes' order: the first eight bytes as one big-endian number (zeros after a shorter
+/// tag) decide almost every comparison, and only tags sharing those compare as strings.
+struct TagOrder: Comparable {
+    let prefix: UInt64
+    let tag: String
+
+    init(tag: String) {
+        var word: UInt64 = 0
+        for (i, byte) in tag.utf8.prefix(8).enumerated() { word |= UInt64(byte) << (56 - 8 * UInt64(i)) }
+        (prefix, self.tag) = (word, tag)
+    }
+
+    static func < (a: TagOrder, b: TagOrder) -> Bool { a.prefix != b.prefix ? a.prefix < b.prefix : a.tag < b.tag }
 }
