@@ -99,7 +99,6 @@ final class LogFold {
         })
     }
 
-
     /// Both halves may have noted an organization or a manifest (each from its own
     /// repositories): the earlier seq is when it became known. `parts[0]` keeps them all.
     private func mergeAcrossHalves() {
@@ -216,9 +215,8 @@ extension LogFold {
                 var last: (tag: String, seq: UInt64)?
                 let byTag = h.tagEvents.map { (order: TagOrder(tag: $0.tag), seq: $0.seq) }.sorted { $0.order < $1.order }
                 for (order, seq) in byTag where last.map({ $0.tag != order.tag || $0.seq != seq }) ?? true {
-                    let tag = order.tag
-                    try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((h.id, tag), seq), into: &$0) }, value: { _ in })
-                    last = (tag, seq)
+                    try sink.row(table, key: { ThenSeq<HistoryTagKey>.encode(((h.id, order.tag), seq), into: &$0) }, value: { _ in })
+                    last = (order.tag, seq)
                 }
             }
         case .repoHistory:

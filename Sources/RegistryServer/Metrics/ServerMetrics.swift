@@ -19,6 +19,15 @@ public final class ServerMetrics: Sendable {
     private let clusterLag: Gauge
     private let leaseChanges: Counter
     private let leaseChangesSeen = Mutex(0)
+    /// Each (API, operation, status)'s request counter and latency histogram, made once: the
+    /// registry's own lookup builds its names and label lists again on every request.
+    private let requestMetrics = Mutex<[RequestKey: (count: Counter, latency: DurationHistogram)]>([:])
+
+    private struct RequestKey: Hashable {
+        let api: String
+        let operation: String
+        let status: Int
+    }
 
     static let latencyBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
@@ -53,13 +62,21 @@ public final class ServerMetrics: Sendable {
 
     /// Counts one answered request and its latency.
     func recordRequest(api: String, operation: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: .init(namespace: "regledger", metricName: "http_requests", unitName: "total",
-                                               helpText: "HTTP requests answered, by API, operation and status."),
-                             labels: [("api", api), ("operation", operation), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: .init(namespace: "regledger", metricName: "http_request_duration", unitName: "seconds",
-                                                         helpText: "Time to answer HTTP requests, by API and operation."),
-                                       labels: [("api", api), ("operation", operation)], buckets: Self.latencyBuckets)
-            .record(duration)
+        let key = RequestKey(api: api, operation: operation, status: status)
+        let metrics = requestMetrics.withLock { known in
+            if let found = known[key] { return found }
+            let made = (count: registry.makeCounter(descriptor: .init(namespace: "regledger", metricName: "http_requests", unitName: "total",
+                                                                     helpText: "HTTP requests answered, by API, operation and status."),
+                                                   labels: [("api", api), ("operation", operation), ("status", String(status))]),
+                        latency: registry.makeDurationHistogram(descriptor: .init(namespace: "regledger", metricName: "http_request_duration",
+                                                                                  unitName: "seconds",
+                                                                                  helpText: "Time to answer HTTP requests, by API and operation."),
+                                                                labels: [("api", api), ("operation", operation)], buckets: Self.latencyBuckets))
+            known[key] = made
+            return made
+        }
+        metrics.count.increment()
+        metrics.latency.record(duration)
     }
 
     /// Records one durable commit of `commands` commands (the store's commit observer).
