@@ -292,8 +292,11 @@ public final class Ledger: Sendable {
             return try RebuildState.run(txn, writer.stateTables, fold: fold, log: writer.logEnv, writer.logTables,
                                         through: group.head, lastDenial: group.lastDenial)
         }
-        folded?.free()
-        try flusher?.flush()
+        // The fold's memory is freed on threads of its own while this one waits for the disk.
+        let fold = Unchecked(value: folded)
+        try Handoff<Never>.pipeline(capacity: 1, name: "regledger-free", produce: { _ in fold.value?.free() }, consume: { _ in
+            try flusher?.flush()
+        })
         return digest
     }
 }
