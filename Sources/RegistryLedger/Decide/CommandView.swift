@@ -8,6 +8,10 @@
 final class CommandView: BaseView, ProjectionStore {
     let base: any BaseView
     private var repositoryChanges: [RepositoryRef: RepoRecord?] = [:]
+    /// Repository records as the base holds them, read once: a group's commands look the same
+    /// repository up again and again (each a B-tree search and a decode), and the base does not
+    /// change while a view is in use.
+    private var baseRepositories: [RepositoryRef: RepoRecord?] = [:]
     /// Repository ids deleted by this command: none of the base's content of theirs shows.
     private var deletedRepositoryIds: Set<UInt64> = []
     private var nextRepositoryId: UInt64?
@@ -42,7 +46,10 @@ final class CommandView: BaseView, ProjectionStore {
 
     func repository(_ ref: RepositoryRef) throws -> RepoRecord? {
         if let changed = repositoryChanges[ref] { return changed }
-        return try base.repository(ref)
+        if let known = baseRepositories[ref] { return known }
+        let record = try base.repository(ref)
+        baseRepositories[ref] = record
+        return record
     }
 
     func image(_ repoId: UInt64, _ digest: Digest) throws -> ImageRecord? {
