@@ -20,8 +20,8 @@ final class LogFold {
     /// What the dispatching thread hands to the caller's.
     private enum Item {
         /// A chunk of records as the reader made it, the positions in it of `parts[1]`'s
-        /// records and the ids of the repositories those create, in order; `through` is the last
-        /// seq dispatched to either half. The chunk is shared, not copied.
+        /// records in the order they apply (``ApplyOrder``) and the ids of the repositories those
+        /// create, in log order; `through` is the chunk's last seq. The chunk is shared, not copied.
         case records([EventRecord], positions: [Int32], repositoryIds: [UInt64], through: UInt64)
         case failed(any Error)
     }
@@ -43,14 +43,12 @@ final class LogFold {
         try Handoff<Item>.pipeline(capacity: 8, name: "regledger-fold", produce: { handoff in
             let fold = shared.value
             let first = ProjectionWriter(fold.parts[0])
-            var records: [EventRecord] = []
-            var positions: [Int32] = []
-            var ids: [UInt64] = []
-            var last: UInt64 = 0
-            var halves: [[ApplyOrder.Entry]] = [[], []]
             do {
+                // A chunk's records go to the other thread before this one applies its own half;
+                // the reader hands over every record before a bad one, so all of them are folded.
                 try LogReplay.forEachChunkConcurrently(env, log, through: head, chunk: chunk, checking: manifests) { chunk in
-                    (records, ids) = (chunk, [])
+                    var halves: [[ApplyOrder.Entry]] = [[], []]
+                    var ids: [UInt64] = []
                     for i in chunk.indices where chunk[i].seq <= applyThrough {
                         let (half, group) = ApplyOrder.place(chunk[i].event)
                         if case .repositoryCreated = chunk[i].event {
@@ -58,19 +56,12 @@ final class LogFold {
                             if half == 0 { fold.parts[0].assignRepositoryIds([fold.lastRepositoryId]) } else { ids.append(fold.lastRepositoryId) }
                         }
                         halves[half].append(ApplyOrder.Entry(group: group, position: Int32(i)))
-                        last = chunk[i].seq
                     }
-                    last = chunk.last?.seq ?? last
-                    positions = ApplyOrder.grouped(&halves[1])
-                    handoff.put(.records(records, positions: positions, repositoryIds: ids, through: last))
-                    (records, positions, ids) = ([], [], [])
+                    handoff.put(.records(chunk, positions: ApplyOrder.grouped(&halves[1]), repositoryIds: ids, through: chunk.last?.seq ?? 0))
                     for position in ApplyOrder.grouped(&halves[0]) { try first.apply(chunk[Int(position)]) }
-                    halves = [[], []]
                     if handoff.isCancelled { throw CancellationError() }
                 }
             } catch {
-                // Every record before a bad one is folded, as with one thread.
-                if !records.isEmpty { handoff.put(.records(records, positions: positions, repositoryIds: ids, through: last)) }
                 handoff.put(.failed(error))
             }
         }, consume: { handoff in
